@@ -1,0 +1,80 @@
+// Store: the relational table behind the cache.
+//
+// Implementations: SqliteStore ("sqlite:PATH", embedded, the default) and
+// MysqlStore ("mysql://user:pass@host:port/db?table=heroes", MariaDB
+// Connector/C). Chosen by OpenStore(url).
+//
+// Contract:
+// - All methods are safe to call from many threads at once (implementations
+//   pool or serialise connections internally).
+// - A backend that cannot be reached, drops the connection or times out
+//   answers Status::Unavailable; the next call tries to reconnect.
+// - Values are bound as parameters, never spliced into SQL text.
+// - Callers validate rows (lengths, ranges) before calling; a store may still
+//   reject a value with InvalidArgument.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "rowcache/row.h"
+#include "rowcache/status.h"
+
+namespace rowcache {
+
+enum class LoadMode {
+  kSkipExisting,  // INSERT IGNORE semantics: an id already present keeps its row
+  kReplace,       // an id already present is overwritten
+};
+
+struct LoadResult {
+  int64_t inserted = 0;  // new ids
+  int64_t replaced = 0;  // existing ids overwritten (kReplace)
+  int64_t skipped = 0;   // existing ids left alone (kSkipExisting)
+};
+
+class Store {
+ public:
+  virtual ~Store() = default;
+
+  // Creates the table if it does not exist. Idempotent.
+  virtual Status EnsureSchema() = 0;
+
+  // Rows for the given ids (callers pass distinct ids) in ONE query. Ids with
+  // no row are simply absent from the result; order is unspecified.
+  virtual Result<std::vector<Row>> Get(std::span<const int64_t> ids) = 0;
+
+  // Inserts rows (their id fields are ignored) in the given order in ONE
+  // transaction: all or nothing. Returns the ids the database assigned, in
+  // the same order.
+  virtual Result<std::vector<int64_t>> Insert(std::span<const Row> rows) = 0;
+
+  // Bulk load with explicit ids (the CSV loader), in one transaction per call.
+  virtual Result<LoadResult> Load(std::span<const Row> rows, LoadMode mode) = 0;
+
+  // Cheap liveness check (SELECT 1 / reconnect).
+  virtual Status Ping() = 0;
+
+  // "mysql://rowcache@127.0.0.1:3306/rowcache table=heroes" (no password).
+  virtual std::string Describe() const = 0;
+};
+
+struct StoreOptions {
+  // Seconds for connect/read/write on network stores. Default: 5.
+  int timeout_seconds = 5;
+  // Most connections a network store keeps open. Default: 16.
+  int max_connections = 16;
+};
+
+// "sqlite:PATH" | "sqlite::memory:" | "mysql://user:pass@host:port/db[?table=T]".
+// Opens (and for mysql, connects lazily). InvalidArgument for a bad URL.
+Result<std::unique_ptr<Store>> OpenStore(const std::string& url, const StoreOptions& opts = {});
+
+// Table names are validated (letters, digits, underscore, at most 64) because
+// they cannot be bound as parameters.
+bool IsValidTableName(std::string_view name);
+
+}  // namespace rowcache

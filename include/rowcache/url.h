@@ -1,0 +1,29 @@
+// A small URL parser for backend URLs: scheme://[user[:pass]@]host[:port][/path][?k=v&...]
+// Percent-escapes in user, password, path and query values are decoded.
+#pragma once
+
+#include <map>
+#include <optional>
+#include <string>
+
+#include "rowcache/status.h"
+
+namespace rowcache {
+
+struct Url {
+  std::string scheme;  // lower-cased
+  std::string user;
+  std::string password;
+  std::string host;  // brackets removed for [::1]
+  int port = 0;      // 0 when absent
+  std::string path;  // without the leading '/'
+  std::map<std::string, std::string> query;
+
+  // Same URL with the password replaced by "***" (for logs and Describe()).
+  std::string Redacted() const;
+};
+
+Result<Url> ParseUrl(const std::string& text);
+std::string PercentDecode(const std::string& s);
+
+}  // namespace rowcache
