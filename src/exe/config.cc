@@ -1,0 +1,63 @@
+#include "exe/config.h"
+
+#include "rowcache/url.h"
+
+namespace rowcache {
+
+const std::set<std::string>& ServiceFlagNames() {
+  static const std::set<std::string> names = {"db",          "cache",      "key-prefix",       "ttl",
+                                              "ttl-jitter",  "max-batch",  "db-timeout",       "db-pool",
+                                              "cache-timeout-ms", "cache-pool"};
+  return names;
+}
+
+Result<ServiceConfig> ServiceConfigFromFlags(const Flags& f) {
+  ServiceConfig c;
+  c.db_url = f.Get("db", "ROWCACHE_DB", c.db_url);
+  c.cache_url = f.Get("cache", "ROWCACHE_CACHE", c.cache_url);
+  c.service.key_prefix = f.Get("key-prefix", "ROWCACHE_KEY_PREFIX", c.service.key_prefix);
+  if (c.service.key_prefix.size() > 200) return Status::InvalidArgument("--key-prefix: longer than 200 bytes");
+
+  auto ttl = ParseIntFlag("ttl", f.Get("ttl", "ROWCACHE_TTL", std::to_string(c.service.ttl_seconds)), 1,
+                          365LL * 24 * 3600);
+  if (!ttl.ok()) return ttl.status();
+  c.service.ttl_seconds = static_cast<int>(*ttl);
+  auto jitter = ParseDoubleFlag("ttl-jitter", f.Get("ttl-jitter", "ROWCACHE_TTL_JITTER", "0.1"), 0.0, 0.9);
+  if (!jitter.ok()) return jitter.status();
+  c.service.ttl_jitter = *jitter;
+  auto batch = ParseIntFlag("max-batch", f.Get("max-batch", "ROWCACHE_MAX_BATCH", "1000"), 1, 100000);
+  if (!batch.ok()) return batch.status();
+  c.service.max_batch = static_cast<size_t>(*batch);
+
+  auto dbt = ParseIntFlag("db-timeout", f.Get("db-timeout", "ROWCACHE_DB_TIMEOUT", "5"), 1, 3600);
+  if (!dbt.ok()) return dbt.status();
+  c.store.timeout_seconds = static_cast<int>(*dbt);
+  auto dbp = ParseIntFlag("db-pool", f.Get("db-pool", "ROWCACHE_DB_POOL", "16"), 1, 1024);
+  if (!dbp.ok()) return dbp.status();
+  c.store.max_connections = static_cast<int>(*dbp);
+  auto ct = ParseIntFlag("cache-timeout-ms", f.Get("cache-timeout-ms", "ROWCACHE_CACHE_TIMEOUT_MS", "250"), 1,
+                         600000);
+  if (!ct.ok()) return ct.status();
+  c.cache.timeout = std::chrono::milliseconds(*ct);
+  auto cp = ParseIntFlag("cache-pool", f.Get("cache-pool", "ROWCACHE_CACHE_POOL", "32"), 1, 1024);
+  if (!cp.ok()) return cp.status();
+  c.cache.max_connections = static_cast<int>(*cp);
+  return c;
+}
+
+Result<Backends> OpenBackends(const ServiceConfig& cfg, bool ensure_schema) {
+  Backends b;
+  auto store = OpenStore(cfg.db_url, cfg.store);
+  if (!store.ok()) return store.status();
+  b.store = std::move(store.value());
+  if (ensure_schema) {
+    Status s = b.store->EnsureSchema();
+    if (!s.ok()) return s;
+  }
+  auto cache = OpenCache(cfg.cache_url, cfg.cache);
+  if (!cache.ok()) return cache.status();
+  b.cache = std::move(cache.value());
+  return b;
+}
+
+}  // namespace rowcache

@@ -1,0 +1,41 @@
+// Config shared by the commands that run the service (serve, lambda, bench
+// in-process): backend URLs and the core's options, from flags or environment.
+#pragma once
+
+#include <memory>
+#include <set>
+#include <string>
+
+#include "exe/flags.h"
+#include "rowcache/cache.h"
+#include "rowcache/service.h"
+#include "rowcache/store.h"
+
+namespace rowcache {
+
+struct ServiceConfig {
+  std::string db_url = "sqlite:rowcache.db";  // --db, ROWCACHE_DB
+  std::string cache_url = "memory://";        // --cache, ROWCACHE_CACHE
+  ServiceOptions service;                     // --key-prefix, --ttl, --ttl-jitter, --max-batch
+  StoreOptions store;                         // --db-timeout, --db-pool
+  CacheOptions cache;                         // --cache-timeout-ms, --cache-pool
+};
+
+// The value flags ServiceConfigFromFlags reads; add them to a command's own.
+const std::set<std::string>& ServiceFlagNames();
+
+// Flags win over environment variables (ROWCACHE_DB, ROWCACHE_CACHE,
+// ROWCACHE_KEY_PREFIX, ROWCACHE_TTL, ROWCACHE_TTL_JITTER, ROWCACHE_MAX_BATCH,
+// ROWCACHE_DB_TIMEOUT, ROWCACHE_DB_POOL, ROWCACHE_CACHE_TIMEOUT_MS, ROWCACHE_CACHE_POOL),
+// which win over the defaults.
+Result<ServiceConfig> ServiceConfigFromFlags(const Flags& flags);
+
+// Opens both backends and creates the schema. Unavailable if the database
+// cannot be reached (a configuration error at start-up: the caller exits).
+struct Backends {
+  std::unique_ptr<Store> store;
+  std::unique_ptr<Cache> cache;  // null for "none"
+};
+Result<Backends> OpenBackends(const ServiceConfig& cfg, bool ensure_schema = true);
+
+}  // namespace rowcache

@@ -1,0 +1,40 @@
+// rowcache: the command-line front door. Parses the subcommand and hands the
+// rest of the arguments to its entry point; no logic of its own.
+#include <cstdio>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "exe/commands.h"
+
+namespace {
+
+constexpr const char* kUsage = R"(rowcache: a read/write API for table rows with a Redis cache in front
+
+usage:
+  rowcache serve [--listen HOST:PORT] [--db URL] [--cache URL] [options]
+  rowcache load  --db URL --from FILE.csv [--replace] [--strict] [--cache URL]
+  rowcache help | --help | --version
+
+Run "rowcache COMMAND --help" for a command's options.
+)";
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::vector<std::string> args(argv + 1, argv + argc);
+  if (args.empty() || args[0] == "help" || args[0] == "--help" || args[0] == "-h") {
+    std::fputs(kUsage, args.empty() ? stderr : stdout);
+    return args.empty() ? 2 : 0;
+  }
+  if (args[0] == "--version") {
+    std::puts("rowcache 0.1.0");
+    return 0;
+  }
+  std::string cmd = args[0];
+  args.erase(args.begin());
+  if (cmd == "serve") return rowcache::ServeMain(args);
+  if (cmd == "load") return rowcache::LoadMain(args);
+  std::fprintf(stderr, "rowcache: unknown command '%s'\n\n%s", cmd.c_str(), kUsage);
+  return 2;
+}
