@@ -1,0 +1,28 @@
+// Test environment helpers: URLs of the real servers for integration tests.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <string>
+
+namespace rowcache::testing {
+
+// The value of env var `var` (e.g. ROWCACHE_TEST_MYSQL). When it is unset the
+// test is skipped, unless ROWCACHE_REQUIRE_SERVERS=1 (set by scripts/test.sh and
+// CI), where a missing server URL is a failure: integration tests never pass by
+// being skipped there.
+#define ROWCACHE_REQUIRE_URL(var, out)                                                    \
+  do {                                                                                    \
+    const char* v_ = std::getenv(var);                                                    \
+    if (v_ == nullptr || *v_ == '\0') {                                                   \
+      const char* req_ = std::getenv("ROWCACHE_REQUIRE_SERVERS");                         \
+      if (req_ != nullptr && std::string(req_) == "1") {                                  \
+        FAIL() << var << " is not set but ROWCACHE_REQUIRE_SERVERS=1";                    \
+      }                                                                                   \
+      GTEST_SKIP() << var << " not set (run through scripts/test.sh)";                    \
+    }                                                                                     \
+    out = v_;                                                                             \
+  } while (0)
+
+}  // namespace rowcache::testing
