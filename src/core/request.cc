@@ -1,0 +1,232 @@
+// Request parsing and validation: the only place untrusted event JSON is read.
+#include <boost/json.hpp>
+
+#include <charconv>
+#include <cmath>
+
+#include "core/request_internal.h"
+#include "rowcache/service.h"
+
+namespace rowcache {
+
+namespace json = boost::json;
+
+namespace {
+
+std::string Quote(std::string_view s) {
+  std::string out;
+  // Keep messages short and printable: the offending value, truncated.
+  if (s.size() > 40) {
+    AppendJsonString(out, std::string(s.substr(0, 40)) + "...");
+  } else {
+    AppendJsonString(out, s);
+  }
+  return out;
+}
+
+const char* TypeName(const json::value& v) {
+  switch (v.kind()) {
+    case json::kind::null: return "null";
+    case json::kind::bool_: return "a boolean";
+    case json::kind::int64:
+    case json::kind::uint64: return "an integer";
+    case json::kind::double_: return "a number";
+    case json::kind::string: return "a string";
+    case json::kind::array: return "a list";
+    case json::kind::object: return "an object";
+  }
+  return "a value";
+}
+
+bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (std::tolower(static_cast<unsigned char>(a[i])) != std::tolower(static_cast<unsigned char>(b[i]))) {
+      return false;
+    }
+  }
+  return true;
+}
+
+// A decimal integer in text: optional '-', digits, nothing else.
+std::optional<int64_t> ParseDecimal(std::string_view s) {
+  if (s.empty() || s.size() > 20) return std::nullopt;
+  int64_t v = 0;
+  auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (ec != std::errc() || end != s.data() + s.size()) return std::nullopt;
+  return v;
+}
+
+// An integer from a JSON integer, an integral number (1.0) or a decimal string.
+// Sets *what to a description of the value when it is not one.
+std::optional<int64_t> IntegerOf(const json::value& v, std::string* what) {
+  switch (v.kind()) {
+    case json::kind::int64: return v.get_int64();
+    case json::kind::uint64:
+      if (v.get_uint64() <= static_cast<uint64_t>(INT64_MAX)) return static_cast<int64_t>(v.get_uint64());
+      *what = std::to_string(v.get_uint64());
+      return std::nullopt;
+    case json::kind::double_: {
+      double d = v.get_double();
+      if (std::isfinite(d) && d == std::floor(d) && std::fabs(d) < 9.0e15) return static_cast<int64_t>(d);
+      *what = json::serialize(v);
+      return std::nullopt;
+    }
+    case json::kind::string: {
+      std::string_view s(v.get_string().data(), v.get_string().size());
+      if (auto n = ParseDecimal(s)) return n;
+      *what = Quote(s);
+      return std::nullopt;
+    }
+    default:
+      *what = TypeName(v);
+      return std::nullopt;
+  }
+}
+
+constexpr const char* kRowFields[] = {"hero", "power", "name", "xp", "color"};
+
+Status ParseRow(const json::value& v, size_t index, Row* row) {
+  std::string where = "SQLS[" + std::to_string(index) + "]";
+  if (!v.is_object()) {
+    return Status::InvalidArgument(where + ": expected an object with hero, power, name, xp, color; got " +
+                                   TypeName(v));
+  }
+  const json::object& o = v.get_object();
+  for (const auto& kv : o) {
+    std::string_view k(kv.key().data(), kv.key().size());
+    if (k == "id") {
+      return Status::InvalidArgument(where + ".id: ids are assigned by the database; leave id out of writes");
+    }
+    bool known = false;
+    for (const char* f : kRowFields) known = known || k == f;
+    if (!known) {
+      return Status::InvalidArgument(where + "." + std::string(k.substr(0, 40)) +
+                                     ": unknown field (expected hero, power, name, xp, color)");
+    }
+  }
+  for (const char* f : kRowFields) {
+    const json::value* fv = o.if_contains(f);
+    std::string path = where + "." + f;
+    if (!fv) return Status::InvalidArgument(path + ": missing");
+    if (std::string_view(f) == "xp") {
+      std::string what;
+      auto n = IntegerOf(*fv, &what);
+      if (!n) return Status::InvalidArgument(path + ": expected an integer, got " + what);
+      if (*n < kMinXp || *n > kMaxXp) {
+        return Status::InvalidArgument(path + ": " + std::to_string(*n) + " is out of range (" +
+                                       std::to_string(kMinXp) + " to " + std::to_string(kMaxXp) + ")");
+      }
+      row->xp = *n;
+      continue;
+    }
+    if (!fv->is_string()) return Status::InvalidArgument(path + ": expected a string, got " + TypeName(*fv));
+    std::string_view s(fv->get_string().data(), fv->get_string().size());
+    int64_t chars = Utf8Length(s);
+    if (chars < 0) return Status::InvalidArgument(path + ": not valid UTF-8");
+    if (chars > kMaxFieldChars) {
+      return Status::InvalidArgument(path + ": " + std::to_string(chars) + " characters, more than " +
+                                     std::to_string(kMaxFieldChars));
+    }
+    std::string* dst = std::string_view(f) == "hero"    ? &row->hero
+                       : std::string_view(f) == "power" ? &row->power
+                       : std::string_view(f) == "name"  ? &row->name
+                                                        : &row->color;
+    dst->assign(s);
+  }
+  return Status::OK();
+}
+
+}  // namespace
+
+Result<Request> ParseEvent(std::string_view event_json, const ServiceOptions& opts, RequestKind* kind) {
+  *kind = RequestKind::kInvalid;
+  json::parse_options po;
+  po.max_depth = 16;
+  boost::system::error_code ec;
+  json::value doc = json::parse(event_json, ec, json::storage_ptr(), po);
+  if (ec) return Status::InvalidArgument("request body: not valid JSON (" + ec.message() + ")");
+  if (!doc.is_object()) {
+    return Status::InvalidArgument(std::string("request body: expected a JSON object, got ") + TypeName(doc));
+  }
+  const json::object& o = doc.get_object();
+  Request req;
+
+  const json::value* r = o.if_contains("REQUEST");
+  if (!r) return Status::InvalidArgument("REQUEST: missing (expected \"read\" or \"write\")");
+  if (!r->is_string()) {
+    return Status::InvalidArgument(std::string("REQUEST: expected \"read\" or \"write\", got ") + TypeName(*r));
+  }
+  std::string_view rs(r->get_string().data(), r->get_string().size());
+  if (EqualsIgnoreCase(rs, "read")) {
+    req.kind = Request::Kind::kRead;
+    *kind = RequestKind::kRead;
+  } else if (EqualsIgnoreCase(rs, "write")) {
+    req.kind = Request::Kind::kWrite;
+    *kind = RequestKind::kWrite;
+  } else {
+    return Status::InvalidArgument("REQUEST: unknown value " + Quote(rs) + " (expected \"read\" or \"write\")");
+  }
+
+  req.use_cache = opts.default_use_cache;
+  if (const json::value* u = o.if_contains("USE_CACHE"); u && !u->is_null()) {
+    if (u->is_bool()) {
+      req.use_cache = u->get_bool();
+    } else if (u->is_string() && EqualsIgnoreCase(std::string_view(u->get_string()), "true")) {
+      req.use_cache = true;
+    } else if (u->is_string() && EqualsIgnoreCase(std::string_view(u->get_string()), "false")) {
+      req.use_cache = false;
+    } else {
+      std::string got = u->is_string() ? Quote(std::string_view(u->get_string())) : TypeName(*u);
+      return Status::InvalidArgument("USE_CACHE: expected true, false, \"True\" or \"False\", got " + got);
+    }
+  }
+
+  const json::value* sqls = o.if_contains("SQLS");
+  if (!sqls) return Status::InvalidArgument("SQLS: missing (expected a list)");
+  if (!sqls->is_array()) {
+    return Status::InvalidArgument(std::string("SQLS: expected a list, got ") + TypeName(*sqls));
+  }
+  const json::array& items = sqls->get_array();
+  if (items.size() > opts.max_batch) {
+    return Status::TooLarge("SQLS: " + std::to_string(items.size()) + " items, more than the limit of " +
+                            std::to_string(opts.max_batch));
+  }
+  if (req.kind == Request::Kind::kRead) {
+    req.ids.reserve(items.size());
+    for (size_t i = 0; i < items.size(); ++i) {
+      std::string what;
+      auto id = IntegerOf(items[i], &what);
+      std::string where = "SQLS[" + std::to_string(i) + "]";
+      if (!id) return Status::InvalidArgument(where + ": expected an integer id, got " + what);
+      if (*id < 1 || *id > kMaxId) {
+        return Status::InvalidArgument(where + ": id " + std::to_string(*id) + " is out of range (1 to " +
+                                       std::to_string(kMaxId) + ")");
+      }
+      req.ids.push_back(*id);
+    }
+  } else {
+    req.rows.resize(items.size());
+    for (size_t i = 0; i < items.size(); ++i) {
+      Status s = ParseRow(items[i], i, &req.rows[i]);
+      if (!s.ok()) return s;
+    }
+  }
+  return req;
+}
+
+Result<Request> ParseRequest(std::string_view event_json, const ServiceOptions& opts) {
+  RequestKind kind;
+  return ParseEvent(event_json, opts, &kind);
+}
+
+Response ErrorResponse(const Status& s) {
+  Response r;
+  r.status = HttpStatusFor(s);
+  r.body = "{\"statusCode\": " + std::to_string(r.status) + ", \"body\": {\"error\": ";
+  AppendJsonString(r.body, s.message());
+  r.body += "}}";
+  return r;
+}
+
+}  // namespace rowcache

@@ -1,0 +1,108 @@
+#include "rowcache/url.h"
+
+#include <algorithm>
+#include <cctype>
+
+namespace rowcache {
+
+static int HexVal(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+std::string PercentDecode(const std::string& s) {
+  std::string out;
+  out.reserve(s.size());
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '%' && i + 2 < s.size() && HexVal(s[i + 1]) >= 0 && HexVal(s[i + 2]) >= 0) {
+      out.push_back(static_cast<char>(HexVal(s[i + 1]) * 16 + HexVal(s[i + 2])));
+      i += 2;
+    } else {
+      out.push_back(s[i]);
+    }
+  }
+  return out;
+}
+
+Result<Url> ParseUrl(const std::string& text) {
+  Url u;
+  auto sep = text.find("://");
+  if (sep == std::string::npos || sep == 0) {
+    return Status::InvalidArgument("'" + text + "' is not a URL (expected scheme://...)");
+  }
+  u.scheme = text.substr(0, sep);
+  std::transform(u.scheme.begin(), u.scheme.end(), u.scheme.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  std::string rest = text.substr(sep + 3);
+
+  if (auto q = rest.find('?'); q != std::string::npos) {
+    std::string query = rest.substr(q + 1);
+    rest = rest.substr(0, q);
+    size_t pos = 0;
+    while (pos <= query.size()) {
+      size_t amp = query.find('&', pos);
+      if (amp == std::string::npos) amp = query.size();
+      std::string kv = query.substr(pos, amp - pos);
+      if (!kv.empty()) {
+        auto eq = kv.find('=');
+        std::string k = eq == std::string::npos ? kv : kv.substr(0, eq);
+        std::string v = eq == std::string::npos ? "" : kv.substr(eq + 1);
+        u.query[PercentDecode(k)] = PercentDecode(v);
+      }
+      pos = amp + 1;
+    }
+  }
+  std::string authority = rest;
+  if (auto slash = rest.find('/'); slash != std::string::npos) {
+    authority = rest.substr(0, slash);
+    u.path = PercentDecode(rest.substr(slash + 1));
+  }
+  // The userinfo ends at the LAST '@' so that passwords may contain '@'.
+  if (auto at = authority.rfind('@'); at != std::string::npos) {
+    std::string userinfo = authority.substr(0, at);
+    authority = authority.substr(at + 1);
+    auto colon = userinfo.find(':');
+    u.user = PercentDecode(userinfo.substr(0, colon));
+    if (colon != std::string::npos) u.password = PercentDecode(userinfo.substr(colon + 1));
+  }
+  std::string port;
+  if (!authority.empty() && authority[0] == '[') {
+    auto close = authority.find(']');
+    if (close == std::string::npos) return Status::InvalidArgument("'" + u.Redacted() + "': unclosed '[' in host");
+    u.host = authority.substr(1, close - 1);
+    std::string after = authority.substr(close + 1);
+    if (!after.empty()) {
+      if (after[0] != ':') return Status::InvalidArgument("bad host in URL '" + u.Redacted() + "'");
+      port = after.substr(1);
+    }
+  } else {
+    auto colon = authority.rfind(':');
+    u.host = authority.substr(0, colon);
+    if (colon != std::string::npos) port = authority.substr(colon + 1);
+  }
+  if (!port.empty()) {
+    if (port.size() > 5 || !std::all_of(port.begin(), port.end(), [](unsigned char c) { return std::isdigit(c); })) {
+      return Status::InvalidArgument("bad port '" + port + "' in URL");
+    }
+    u.port = std::stoi(port);
+    if (u.port < 1 || u.port > 65535) return Status::InvalidArgument("port " + port + " out of range in URL");
+  }
+  return u;
+}
+
+std::string Url::Redacted() const {
+  std::string s = scheme + "://";
+  if (!user.empty() || !password.empty()) {
+    s += user;
+    if (!password.empty()) s += ":***";
+    s += "@";
+  }
+  s += host.find(':') != std::string::npos ? "[" + host + "]" : host;
+  if (port) s += ":" + std::to_string(port);
+  if (!path.empty()) s += "/" + path;
+  return s;
+}
+
+}  // namespace rowcache

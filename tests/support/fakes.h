@@ -1,0 +1,81 @@
+// Fault-injecting wrappers for unit tests: a Store and a Cache that delegate
+// to a real implementation, count calls, and fail on demand.
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+
+#include "rowcache/cache.h"
+#include "rowcache/store.h"
+
+namespace rowcache::testing {
+
+// Fails an operation when its name is in `fail` ("get", "insert", "load",
+// "ping"), or when the fail_after counter reaches zero (each call counts down;
+// -1 disables).
+class FaultyStore : public Store {
+ public:
+  explicit FaultyStore(std::unique_ptr<Store> inner) : inner_(std::move(inner)) {}
+
+  Status EnsureSchema() override { return inner_->EnsureSchema(); }
+  Result<std::vector<Row>> Get(std::span<const int64_t> ids) override;
+  Result<std::vector<int64_t>> Insert(std::span<const Row> rows) override;
+  Result<LoadResult> Load(std::span<const Row> rows, LoadMode mode) override;
+  Status Ping() override;
+  std::string Describe() const override { return "faulty(" + inner_->Describe() + ")"; }
+
+  void FailOn(const std::string& op) {
+    std::lock_guard l(mu_);
+    fail_.insert(op);
+  }
+  void Heal() {
+    std::lock_guard l(mu_);
+    fail_.clear();
+  }
+  std::atomic<int> get_calls{0};
+  std::atomic<int> insert_calls{0};
+  std::atomic<int> ids_requested{0};  // total ids passed to Get
+
+ private:
+  bool ShouldFail(const std::string& op);
+  std::unique_ptr<Store> inner_;
+  std::mutex mu_;
+  std::set<std::string> fail_;
+};
+
+// Ops: "mget", "set", "del", "ping".
+class FaultyCache : public Cache {
+ public:
+  explicit FaultyCache(std::unique_ptr<Cache> inner) : inner_(std::move(inner)) {}
+
+  Result<std::vector<std::optional<std::string>>> MGet(std::span<const std::string> keys) override;
+  Status SetMany(std::span<const CacheEntry> entries) override;
+  Status Del(std::span<const std::string> keys) override;
+  Status Ping() override;
+  std::string Describe() const override { return "faulty(" + inner_->Describe() + ")"; }
+
+  void FailOn(const std::string& op) {
+    std::lock_guard l(mu_);
+    fail_.insert(op);
+  }
+  void Heal() {
+    std::lock_guard l(mu_);
+    fail_.clear();
+  }
+  Cache& inner() { return *inner_; }
+  std::atomic<int> mget_calls{0};
+  std::atomic<int> set_calls{0};
+  std::atomic<int> del_calls{0};
+  std::atomic<int> last_ttl{0};
+
+ private:
+  bool ShouldFail(const std::string& op);
+  std::unique_ptr<Cache> inner_;
+  std::mutex mu_;
+  std::set<std::string> fail_;
+};
+
+}  // namespace rowcache::testing

@@ -1,0 +1,159 @@
+#include <gtest/gtest.h>
+
+#include "rowcache/service.h"
+
+namespace rowcache {
+namespace {
+
+ServiceOptions Opts() { return ServiceOptions{}; }
+
+Status ParseError(const std::string& body) {
+  auto r = ParseRequest(body, Opts());
+  EXPECT_FALSE(r.ok()) << body;
+  return r.ok() ? Status::OK() : r.status();
+}
+
+void ExpectError(const std::string& body, const std::string& needle, Code code = Code::kInvalidArgument) {
+  Status s = ParseError(body);
+  EXPECT_EQ(s.code(), code) << body << " -> " << s.ToString();
+  EXPECT_NE(s.message().find(needle), std::string::npos) << body << " -> " << s.message();
+}
+
+TEST(ParseRequest, AssignmentRead) {
+  auto r = ParseRequest(R"({"USE_CACHE": "True", "REQUEST": "read", "SQLS": [1, 2, 3]})", Opts());
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->kind, Request::Kind::kRead);
+  EXPECT_TRUE(r->use_cache);
+  EXPECT_EQ(r->ids, (std::vector<int64_t>{1, 2, 3}));
+}
+
+TEST(ParseRequest, AssignmentWriteWithStringXp) {
+  auto r = ParseRequest(
+      R"({"USE_CACHE": "False", "REQUEST": "write", "SQLS": [{"hero":"yes","name":"fireman","power":"fire","color":"red","xp":"10"}]})",
+      Opts());
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->kind, Request::Kind::kWrite);
+  EXPECT_FALSE(r->use_cache);
+  ASSERT_EQ(r->rows.size(), 1u);
+  EXPECT_EQ(r->rows[0], (Row{0, "yes", "fire", "fireman", 10, "red"}));
+}
+
+TEST(ParseRequest, UseCacheForms) {
+  for (auto [text, want] : std::vector<std::pair<std::string, bool>>{
+           {"true", true}, {"false", false}, {"\"True\"", true}, {"\"False\"", false}, {"\"TRUE\"", true},
+           {"\"false\"", false}}) {
+    auto r = ParseRequest(R"({"REQUEST":"read","SQLS":[],"USE_CACHE":)" + text + "}", Opts());
+    ASSERT_TRUE(r.ok()) << text;
+    EXPECT_EQ(r->use_cache, want) << text;
+  }
+  auto def = ParseRequest(R"({"REQUEST":"read","SQLS":[]})", Opts());
+  ASSERT_TRUE(def.ok());
+  EXPECT_TRUE(def->use_cache);
+  ExpectError(R"({"REQUEST":"read","SQLS":[],"USE_CACHE":"yes"})", "USE_CACHE");
+  ExpectError(R"({"REQUEST":"read","SQLS":[],"USE_CACHE":1})", "USE_CACHE");
+}
+
+TEST(ParseRequest, IdsAcceptIntegersIntegralNumbersAndDecimalStrings) {
+  auto r = ParseRequest(R"({"REQUEST":"read","SQLS":[1, "2", 3.0, 2147483647]})", Opts());
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->ids, (std::vector<int64_t>{1, 2, 3, 2147483647}));
+}
+
+TEST(ParseRequest, BadBodies) {
+  ExpectError("", "not valid JSON");
+  ExpectError("{", "not valid JSON");
+  ExpectError("[1,2]", "expected a JSON object");
+  ExpectError("null", "expected a JSON object");
+  ExpectError(R"({"SQLS":[1]})", "REQUEST: missing");
+  ExpectError(R"({"REQUEST":"delete","SQLS":[1]})", "REQUEST: unknown value \"delete\"");
+  ExpectError(R"({"REQUEST":5,"SQLS":[1]})", "REQUEST: expected");
+  ExpectError(R"({"REQUEST":"read"})", "SQLS: missing");
+  ExpectError(R"({"REQUEST":"read","SQLS":"1,2"})", "SQLS: expected a list, got a string");
+  ExpectError(R"({"REQUEST":"read","SQLS":{"a":1}})", "SQLS: expected a list, got an object");
+  // Invalid UTF-8 inside a string is rejected by the JSON parser.
+  ExpectError("{\"REQUEST\":\"read\",\"SQLS\":[],\"x\":\"\xff\"}", "not valid JSON");
+  // Deep nesting is refused, not recursed into.
+  ExpectError(std::string(1000, '[') + std::string(1000, ']'), "not valid JSON");
+}
+
+TEST(ParseRequest, BadIds) {
+  ExpectError(R"({"REQUEST":"read","SQLS":[1,"x"]})", "SQLS[1]: expected an integer id, got \"x\"");
+  ExpectError(R"({"REQUEST":"read","SQLS":[1.5]})", "SQLS[0]: expected an integer id");
+  ExpectError(R"({"REQUEST":"read","SQLS":[null]})", "SQLS[0]: expected an integer id, got null");
+  ExpectError(R"({"REQUEST":"read","SQLS":[[1]]})", "SQLS[0]: expected an integer id, got a list");
+  ExpectError(R"({"REQUEST":"read","SQLS":[0]})", "SQLS[0]: id 0 is out of range");
+  ExpectError(R"({"REQUEST":"read","SQLS":[-3]})", "SQLS[0]: id -3 is out of range");
+  ExpectError(R"({"REQUEST":"read","SQLS":[2147483648]})", "SQLS[0]: id 2147483648 is out of range");
+  ExpectError(R"({"REQUEST":"read","SQLS":[18446744073709551615]})", "SQLS[0]: expected an integer id");
+  ExpectError(R"({"REQUEST":"read","SQLS":[1e300]})", "SQLS[0]: expected an integer id");
+  ExpectError(R"({"REQUEST":"read","SQLS":[" 1"]})", "SQLS[0]: expected an integer id");
+}
+
+std::string WriteOf(const std::string& row) { return R"({"REQUEST":"write","SQLS":[)" + row + "]}"; }
+
+TEST(ParseRequest, BadRows) {
+  const std::string ok = R"({"hero":"a","power":"b","name":"c","xp":1,"color":"d"})";
+  ASSERT_TRUE(ParseRequest(WriteOf(ok), Opts()).ok());
+  ExpectError(WriteOf(R"({"power":"b","name":"c","xp":1,"color":"d"})"), "SQLS[0].hero: missing");
+  ExpectError(WriteOf(ok + R"(,{"hero":"a","power":"b","name":"c","xp":1})"), "SQLS[1].color: missing");
+  ExpectError(WriteOf(R"({"hero":1,"power":"b","name":"c","xp":1,"color":"d"})"),
+              "SQLS[0].hero: expected a string, got an integer");
+  ExpectError(WriteOf(R"({"hero":"a","power":"b","name":"c","xp":"ten","color":"d"})"),
+              "SQLS[0].xp: expected an integer, got \"ten\"");
+  ExpectError(WriteOf(R"({"hero":"a","power":"b","name":"c","xp":1.5,"color":"d"})"),
+              "SQLS[0].xp: expected an integer");
+  ExpectError(WriteOf(R"({"hero":"a","power":"b","name":"c","xp":2147483648,"color":"d"})"),
+              "SQLS[0].xp: 2147483648 is out of range");
+  ExpectError(WriteOf(R"({"hero":"aaaaaaaaaaaaaaaaaaaaa","power":"b","name":"c","xp":1,"color":"d"})"),
+              "SQLS[0].hero: 21 characters, more than 20");
+  ExpectError(WriteOf(R"({"id":5,"hero":"a","power":"b","name":"c","xp":1,"color":"d"})"),
+              "SQLS[0].id: ids are assigned by the database");
+  ExpectError(WriteOf(R"({"hero":"a","power":"b","name":"c","xp":1,"color":"d","level":3})"),
+              "SQLS[0].level: unknown field");
+  ExpectError(WriteOf("7"), "SQLS[0]: expected an object");
+}
+
+TEST(ParseRequest, CountsCharactersNotBytes) {
+  std::string emoji20;
+  for (int i = 0; i < 20; ++i) emoji20 += "\xF0\x9F\x98\x80";  // U+1F600, 4 bytes each
+  auto r = ParseRequest(WriteOf(R"({"hero":")" + emoji20 + R"(","power":"b","name":"c","xp":-5,"color":"d"})"),
+                        Opts());
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->rows[0].hero, emoji20);
+  EXPECT_EQ(r->rows[0].xp, -5);
+  ExpectError(WriteOf(R"({"hero":")" + emoji20 + "\xC3\xA9" + R"(","power":"b","name":"c","xp":1,"color":"d"})"),
+              "SQLS[0].hero: 21 characters");
+}
+
+TEST(ParseRequest, KeepsHostileTextVerbatim) {
+  auto r = ParseRequest(
+      WriteOf(R"({"hero":"O'Brien \"x\"","power":"a\\b","name":"'; DROP TABLE t; --","xp":"-7","color":"\u00e9\n"})"),
+      Opts());
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->rows[0].hero, "O'Brien \"x\"");
+  EXPECT_EQ(r->rows[0].power, "a\\b");
+  EXPECT_EQ(r->rows[0].name, "'; DROP TABLE t; --");
+  EXPECT_EQ(r->rows[0].xp, -7);
+  EXPECT_EQ(r->rows[0].color, "\xC3\xA9\n");
+}
+
+TEST(ParseRequest, BatchLimit) {
+  ServiceOptions o;
+  o.max_batch = 3;
+  EXPECT_TRUE(ParseRequest(R"({"REQUEST":"read","SQLS":[1,2,3]})", o).ok());
+  auto r = ParseRequest(R"({"REQUEST":"read","SQLS":[1,2,3,4]})", o);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), Code::kTooLarge);
+  EXPECT_NE(r.status().message().find("SQLS: 4 items, more than the limit of 3"), std::string::npos);
+}
+
+TEST(ErrorResponse, ShapeAndStatus) {
+  Response r = ErrorResponse(Status::InvalidArgument("SQLS[0].hero: \"quoted\""));
+  EXPECT_EQ(r.status, 400);
+  EXPECT_EQ(r.body, R"({"statusCode": 400, "body": {"error": "SQLS[0].hero: \"quoted\""}})");
+  EXPECT_EQ(ErrorResponse(Status::Unavailable("db")).status, 503);
+  EXPECT_EQ(ErrorResponse(Status::TooLarge("big")).status, 413);
+}
+
+}  // namespace
+}  // namespace rowcache
