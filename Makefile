@@ -1,0 +1,24 @@
+# Two commands on a fresh Debian 12 machine:
+#   make run    install, build, load the sample data, serve on 127.0.0.1:8080
+#   make test   install, build, start MariaDB + Redis on loopback, run every test
+.PHONY: run test build clean servers stop-servers bench
+
+run:
+	scripts/run.sh
+
+test:
+	scripts/test.sh
+
+build:
+	scripts/deps.sh
+	cmake -S . -B build -DCMAKE_BUILD_TYPE=Release
+	cmake --build build -j$$(nproc)
+
+servers:
+	scripts/servers.sh start
+
+stop-servers:
+	scripts/servers.sh stop
+
+clean:
+	rm -rf build build-asan
