@@ -17,6 +17,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "rowcache/status.h"
@@ -27,6 +28,16 @@ struct CacheEntry {
   std::string key;
   std::string value;
   int ttl_seconds = 0;  // > 0
+};
+
+// An entry stored only if the value at guard_key still equals expected_guard
+// (nullopt: the guard key must be absent) -- checked and set atomically.
+struct GuardedEntry {
+  std::string key;
+  std::string value;
+  int ttl_seconds = 0;
+  std::string guard_key;
+  std::optional<std::string> expected_guard;
 };
 
 class Cache {
@@ -41,6 +52,22 @@ class Cache {
 
   // DEL keys (missing keys are fine).
   virtual Status Del(std::span<const std::string> keys) = 0;
+
+  // For each entry, atomically: SET key value EX ttl only if GET guard_key
+  // equals expected_guard. Entries whose guard changed are skipped (that is
+  // the point). Returns how many were stored; errors are only failures to
+  // talk to the cache.
+  virtual Result<size_t> SetIfGuardUnchanged(std::span<const GuardedEntry> entries) {
+    return Status::Internal("guarded sets are not supported by " + Describe());
+  }
+
+  // For each (key, guard_key) pair, atomically: DEL key, INCR guard_key,
+  // EXPIRE guard_key guard_ttl_seconds. A fill guarded by the old guard value
+  // can then no longer land.
+  virtual Status Invalidate(std::span<const std::pair<std::string, std::string>> key_and_guard,
+                            int guard_ttl_seconds) {
+    return Status::Internal("invalidation is not supported by " + Describe());
+  }
 
   virtual Status Ping() = 0;
 

@@ -12,7 +12,7 @@
 
 namespace rowcache {
 
-enum class RequestKind { kRead = 0, kWrite, kInvalid, kCount };
+enum class RequestKind { kRead = 0, kWrite, kUpdate, kDelete, kInvalid, kCount };
 enum class Outcome { kOk = 0, kClientError, kUnavailable, kError, kCount };
 
 class Histogram {
@@ -45,7 +45,14 @@ struct Metrics {
   Counter cache_fills{0};          // rows stored in the cache by lazy loading
   Counter write_through_rows{0};   // rows stored in the cache after a commit
   Counter write_through_failures{0};  // committed writes whose cache step failed
+  Counter cache_short_circuits{0};  // cache calls refused by the open circuit breaker
+  Counter cache_breaker_opens{0};   // times the breaker opened
+  std::atomic<int> cache_breaker_state{0};  // 0 closed, 1 open, 2 half-open
+  Counter cache_invalidations{0};   // keys invalidated after updates/deletes
+  Counter cache_fills_refused{0};   // fills skipped because a write raced them
+  Counter pending_invalidations{0}; // keys whose invalidation failed and is being retried (gauge)
   Counter db_queries{0};           // SELECT ... WHERE id IN (...)
+  Counter db_coalesced{0};         // ids answered by joining another request's query
   Counter db_transactions{0};      // write transactions committed
   Counter db_errors{0};
   Counter rows_read{0};            // rows returned to clients (including nulls)

@@ -16,6 +16,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -28,6 +29,14 @@ namespace rowcache {
 enum class LoadMode {
   kSkipExisting,  // INSERT IGNORE semantics: an id already present keeps its row
   kReplace,       // an id already present is overwritten
+};
+
+// A partial update of one row: fields left empty keep their value.
+struct RowUpdate {
+  int64_t id = 0;
+  std::optional<std::string> hero, power, name, color;
+  std::optional<int64_t> xp;
+  bool operator==(const RowUpdate&) const = default;
 };
 
 struct LoadResult {
@@ -51,6 +60,19 @@ class Store {
   // transaction: all or nothing. Returns the ids the database assigned, in
   // the same order.
   virtual Result<std::vector<int64_t>> Insert(std::span<const Row> rows) = 0;
+
+  // Applies the updates in order in ONE transaction. If any id has no row,
+  // nothing changes and the result is NotFound naming the first such id.
+  // (Default: InvalidArgument "not supported" for stores without updates.)
+  virtual Status Update(std::span<const RowUpdate> updates) {
+    return Status::InvalidArgument("this store does not support updates");
+  }
+
+  // Deletes the rows in ONE transaction; returns the ids that had a row (in
+  // the order given). Deleting a missing id is not an error.
+  virtual Result<std::vector<int64_t>> Delete(std::span<const int64_t> ids) {
+    return Status::InvalidArgument("this store does not support deletes");
+  }
 
   // Bulk load with explicit ids (the CSV loader), in one transaction per call.
   virtual Result<LoadResult> Load(std::span<const Row> rows, LoadMode mode) = 0;

@@ -1,5 +1,6 @@
 #include "cache/memory_cache.h"
 
+#include <cstdlib>
 #include <list>
 #include <mutex>
 #include <unordered_map>
@@ -22,15 +23,7 @@ class MemoryCache final : public Cache {
     auto now = now_();
     std::lock_guard lock(mu_);
     for (size_t i = 0; i < keys.size(); ++i) {
-      auto it = map_.find(keys[i]);
-      if (it == map_.end()) continue;
-      if (it->second->expires <= now) {
-        lru_.erase(it->second);
-        map_.erase(it);
-        continue;
-      }
-      lru_.splice(lru_.begin(), lru_, it->second);
-      out[i] = it->second->value;
+      if (const std::string* v = GetLocked(keys[i], now)) out[i] = *v;
     }
     return out;
   }
@@ -38,33 +31,40 @@ class MemoryCache final : public Cache {
   Status SetMany(std::span<const CacheEntry> entries) override {
     auto now = now_();
     std::lock_guard lock(mu_);
+    for (const auto& e : entries) PutLocked(e.key, e.value, now + std::chrono::seconds(e.ttl_seconds));
+    return Status::OK();
+  }
+
+  Result<size_t> SetIfGuardUnchanged(std::span<const GuardedEntry> entries) override {
+    auto now = now_();
+    size_t stored = 0;
+    std::lock_guard lock(mu_);
     for (const auto& e : entries) {
-      auto expires = now + std::chrono::seconds(e.ttl_seconds);
-      auto it = map_.find(e.key);
-      if (it != map_.end()) {
-        it->second->value = e.value;
-        it->second->expires = expires;
-        lru_.splice(lru_.begin(), lru_, it->second);
-        continue;
-      }
-      if (map_.size() >= max_entries_) {
-        map_.erase(lru_.back().key);
-        lru_.pop_back();
-      }
-      lru_.push_front(Node{e.key, e.value, expires});
-      map_.emplace(e.key, lru_.begin());
+      const std::string* guard = GetLocked(e.guard_key, now);
+      bool unchanged = e.expected_guard ? (guard && *guard == *e.expected_guard) : guard == nullptr;
+      if (!unchanged) continue;
+      PutLocked(e.key, e.value, now + std::chrono::seconds(e.ttl_seconds));
+      ++stored;
+    }
+    return stored;
+  }
+
+  Status Invalidate(std::span<const std::pair<std::string, std::string>> key_and_guard,
+                    int guard_ttl_seconds) override {
+    auto now = now_();
+    std::lock_guard lock(mu_);
+    for (const auto& [key, guard_key] : key_and_guard) {
+      EraseLocked(key);
+      const std::string* guard = GetLocked(guard_key, now);
+      long long next = guard ? std::atoll(guard->c_str()) + 1 : 1;
+      PutLocked(guard_key, std::to_string(next), now + std::chrono::seconds(guard_ttl_seconds));
     }
     return Status::OK();
   }
 
   Status Del(std::span<const std::string> keys) override {
     std::lock_guard lock(mu_);
-    for (const auto& k : keys) {
-      auto it = map_.find(k);
-      if (it == map_.end()) continue;
-      lru_.erase(it->second);
-      map_.erase(it);
-    }
+    for (const auto& k : keys) EraseLocked(k);
     return Status::OK();
   }
 
@@ -72,6 +72,42 @@ class MemoryCache final : public Cache {
   std::string Describe() const override { return "memory://?max_entries=" + std::to_string(max_entries_); }
 
  private:
+  // The live value at key (refreshing its LRU position), or null.
+  const std::string* GetLocked(const std::string& key, Clock::time_point now) {
+    auto it = map_.find(key);
+    if (it == map_.end()) return nullptr;
+    if (it->second->expires <= now) {
+      lru_.erase(it->second);
+      map_.erase(it);
+      return nullptr;
+    }
+    lru_.splice(lru_.begin(), lru_, it->second);
+    return &it->second->value;
+  }
+
+  void PutLocked(const std::string& key, const std::string& value, Clock::time_point expires) {
+    auto it = map_.find(key);
+    if (it != map_.end()) {
+      it->second->value = value;
+      it->second->expires = expires;
+      lru_.splice(lru_.begin(), lru_, it->second);
+      return;
+    }
+    if (map_.size() >= max_entries_) {
+      map_.erase(lru_.back().key);
+      lru_.pop_back();
+    }
+    lru_.push_front(Node{key, value, expires});
+    map_.emplace(key, lru_.begin());
+  }
+
+  void EraseLocked(const std::string& key) {
+    auto it = map_.find(key);
+    if (it == map_.end()) return;
+    lru_.erase(it->second);
+    map_.erase(it);
+  }
+
   struct Node {
     std::string key;
     std::string value;

@@ -5,7 +5,7 @@
 namespace rowcache {
 
 namespace {
-constexpr const char* kKindNames[] = {"read", "write", "invalid"};
+constexpr const char* kKindNames[] = {"read", "write", "update", "delete", "invalid"};
 constexpr const char* kOutcomeNames[] = {"ok", "client_error", "unavailable", "error"};
 
 void AppendDouble(std::string& out, double v) {
@@ -98,6 +98,24 @@ std::string Metrics::Render() const {
           v(write_through_rows));
   RenderCounter(out, "rowcache_write_through_failures_total",
           "Committed writes whose cache step failed (reported as success).", v(write_through_failures));
+  RenderCounter(out, "rowcache_cache_short_circuits_total",
+                "Cache calls refused while the circuit breaker was open.", v(cache_short_circuits));
+  RenderCounter(out, "rowcache_cache_breaker_opens_total", "Times the cache circuit breaker opened.",
+                v(cache_breaker_opens));
+  out += "# HELP rowcache_cache_breaker_state Cache circuit breaker: 0 closed, 1 open, 2 half-open.\n"
+         "# TYPE rowcache_cache_breaker_state gauge\nrowcache_cache_breaker_state " +
+         std::to_string(cache_breaker_state.load(std::memory_order_relaxed)) + "\n";
+  RenderCounter(out, "rowcache_cache_invalidations_total", "Keys invalidated after updates and deletes.",
+                v(cache_invalidations));
+  RenderCounter(out, "rowcache_cache_fills_refused_total",
+                "Lazy-loading fills not stored because a write changed the row meanwhile.",
+                v(cache_fills_refused));
+  out += "# HELP rowcache_pending_invalidations Keys whose invalidation failed and is retried.\n"
+         "# TYPE rowcache_pending_invalidations gauge\nrowcache_pending_invalidations " +
+         std::to_string(pending_invalidations.load(std::memory_order_relaxed)) + "\n";
+  RenderCounter(out, "rowcache_db_coalesced_total",
+                "Ids answered by joining a concurrent request's database query (single-flight).",
+                v(db_coalesced));
   RenderCounter(out, "rowcache_db_queries_total", "Database read queries (one per read with misses).", v(db_queries));
   RenderCounter(out, "rowcache_db_transactions_total", "Write transactions committed.", v(db_transactions));
   RenderCounter(out, "rowcache_db_errors_total", "Database calls that failed.", v(db_errors));

@@ -86,53 +86,106 @@ std::optional<int64_t> IntegerOf(const json::value& v, std::string* what) {
 
 constexpr const char* kRowFields[] = {"hero", "power", "name", "xp", "color"};
 
-Status ParseRow(const json::value& v, size_t index, Row* row) {
+// Validates one field value; sets *text for the string fields, *number for xp.
+Status ParseField(std::string_view field, const json::value& v, const std::string& path, std::string* text,
+                  int64_t* number) {
+  if (field == "xp") {
+    std::string what;
+    auto n = IntegerOf(v, &what);
+    if (!n) return Status::InvalidArgument(path + ": expected an integer, got " + what);
+    if (*n < kMinXp || *n > kMaxXp) {
+      return Status::InvalidArgument(path + ": " + std::to_string(*n) + " is out of range (" +
+                                     std::to_string(kMinXp) + " to " + std::to_string(kMaxXp) + ")");
+    }
+    *number = *n;
+    return Status::OK();
+  }
+  if (!v.is_string()) return Status::InvalidArgument(path + ": expected a string, got " + TypeName(v));
+  std::string_view s(v.get_string().data(), v.get_string().size());
+  int64_t chars = Utf8Length(s);
+  if (chars < 0) return Status::InvalidArgument(path + ": not valid UTF-8");
+  if (chars > kMaxFieldChars) {
+    return Status::InvalidArgument(path + ": " + std::to_string(chars) + " characters, more than " +
+                                   std::to_string(kMaxFieldChars));
+  }
+  text->assign(s);
+  return Status::OK();
+}
+
+Status ParseId(const json::value& v, const std::string& where, int64_t* id) {
+  std::string what;
+  auto n = IntegerOf(v, &what);
+  if (!n) return Status::InvalidArgument(where + ": expected an integer id, got " + what);
+  if (*n < 1 || *n > kMaxId) {
+    return Status::InvalidArgument(where + ": id " + std::to_string(*n) + " is out of range (1 to " +
+                                   std::to_string(kMaxId) + ")");
+  }
+  *id = *n;
+  return Status::OK();
+}
+
+// A write row (all five fields, no id) or, with update set, an update (an id
+// and at least one of the five fields).
+Status ParseRowObject(const json::value& v, size_t index, bool update, Row* row, RowUpdate* upd) {
   std::string where = "SQLS[" + std::to_string(index) + "]";
   if (!v.is_object()) {
-    return Status::InvalidArgument(where + ": expected an object with hero, power, name, xp, color; got " +
+    return Status::InvalidArgument(where + (update ? ": expected an object with id and the fields to change; got "
+                                                   : ": expected an object with hero, power, name, xp, color; got ") +
                                    TypeName(v));
   }
   const json::object& o = v.get_object();
   for (const auto& kv : o) {
     std::string_view k(kv.key().data(), kv.key().size());
     if (k == "id") {
-      return Status::InvalidArgument(where + ".id: ids are assigned by the database; leave id out of writes");
+      if (!update) {
+        return Status::InvalidArgument(where + ".id: ids are assigned by the database; leave id out of writes");
+      }
+      continue;
     }
     bool known = false;
     for (const char* f : kRowFields) known = known || k == f;
     if (!known) {
       return Status::InvalidArgument(where + "." + std::string(k.substr(0, 40)) +
-                                     ": unknown field (expected hero, power, name, xp, color)");
+                                     ": unknown field (expected " + (update ? "id, " : "") +
+                                     "hero, power, name, xp, color)");
     }
   }
+  if (update) {
+    const json::value* idv = o.if_contains("id");
+    if (!idv) return Status::InvalidArgument(where + ".id: missing (an update names the row it changes)");
+    Status s = ParseId(*idv, where + ".id", &upd->id);
+    if (!s.ok()) return s;
+  }
+  int present = 0;
   for (const char* f : kRowFields) {
     const json::value* fv = o.if_contains(f);
     std::string path = where + "." + f;
-    if (!fv) return Status::InvalidArgument(path + ": missing");
-    if (std::string_view(f) == "xp") {
-      std::string what;
-      auto n = IntegerOf(*fv, &what);
-      if (!n) return Status::InvalidArgument(path + ": expected an integer, got " + what);
-      if (*n < kMinXp || *n > kMaxXp) {
-        return Status::InvalidArgument(path + ": " + std::to_string(*n) + " is out of range (" +
-                                       std::to_string(kMinXp) + " to " + std::to_string(kMaxXp) + ")");
-      }
-      row->xp = *n;
-      continue;
+    if (!fv) {
+      if (update) continue;
+      return Status::InvalidArgument(path + ": missing");
     }
-    if (!fv->is_string()) return Status::InvalidArgument(path + ": expected a string, got " + TypeName(*fv));
-    std::string_view s(fv->get_string().data(), fv->get_string().size());
-    int64_t chars = Utf8Length(s);
-    if (chars < 0) return Status::InvalidArgument(path + ": not valid UTF-8");
-    if (chars > kMaxFieldChars) {
-      return Status::InvalidArgument(path + ": " + std::to_string(chars) + " characters, more than " +
-                                     std::to_string(kMaxFieldChars));
+    ++present;
+    std::string text;
+    int64_t number = 0;
+    Status s = ParseField(f, *fv, path, &text, &number);
+    if (!s.ok()) return s;
+    std::string_view fs(f);
+    if (update) {
+      if (fs == "xp") upd->xp = number;
+      else if (fs == "hero") upd->hero = std::move(text);
+      else if (fs == "power") upd->power = std::move(text);
+      else if (fs == "name") upd->name = std::move(text);
+      else upd->color = std::move(text);
+    } else {
+      if (fs == "xp") row->xp = number;
+      else if (fs == "hero") row->hero = std::move(text);
+      else if (fs == "power") row->power = std::move(text);
+      else if (fs == "name") row->name = std::move(text);
+      else row->color = std::move(text);
     }
-    std::string* dst = std::string_view(f) == "hero"    ? &row->hero
-                       : std::string_view(f) == "power" ? &row->power
-                       : std::string_view(f) == "name"  ? &row->name
-                                                        : &row->color;
-    dst->assign(s);
+  }
+  if (update && present == 0) {
+    return Status::InvalidArgument(where + ": nothing to change (give at least one of hero, power, name, xp, color)");
   }
   return Status::OK();
 }
@@ -164,8 +217,15 @@ Result<Request> ParseEvent(std::string_view event_json, const ServiceOptions& op
   } else if (EqualsIgnoreCase(rs, "write")) {
     req.kind = Request::Kind::kWrite;
     *kind = RequestKind::kWrite;
+  } else if (EqualsIgnoreCase(rs, "update")) {
+    req.kind = Request::Kind::kUpdate;
+    *kind = RequestKind::kUpdate;
+  } else if (EqualsIgnoreCase(rs, "delete")) {
+    req.kind = Request::Kind::kDelete;
+    *kind = RequestKind::kDelete;
   } else {
-    return Status::InvalidArgument("REQUEST: unknown value " + Quote(rs) + " (expected \"read\" or \"write\")");
+    return Status::InvalidArgument("REQUEST: unknown value " + Quote(rs) +
+                                   " (expected \"read\", \"write\", \"update\" or \"delete\")");
   }
 
   req.use_cache = opts.default_use_cache;
@@ -192,23 +252,22 @@ Result<Request> ParseEvent(std::string_view event_json, const ServiceOptions& op
     return Status::TooLarge("SQLS: " + std::to_string(items.size()) + " items, more than the limit of " +
                             std::to_string(opts.max_batch));
   }
-  if (req.kind == Request::Kind::kRead) {
-    req.ids.reserve(items.size());
+  if (req.kind == Request::Kind::kRead || req.kind == Request::Kind::kDelete) {
+    req.ids.resize(items.size());
     for (size_t i = 0; i < items.size(); ++i) {
-      std::string what;
-      auto id = IntegerOf(items[i], &what);
-      std::string where = "SQLS[" + std::to_string(i) + "]";
-      if (!id) return Status::InvalidArgument(where + ": expected an integer id, got " + what);
-      if (*id < 1 || *id > kMaxId) {
-        return Status::InvalidArgument(where + ": id " + std::to_string(*id) + " is out of range (1 to " +
-                                       std::to_string(kMaxId) + ")");
-      }
-      req.ids.push_back(*id);
+      Status s = ParseId(items[i], "SQLS[" + std::to_string(i) + "]", &req.ids[i]);
+      if (!s.ok()) return s;
     }
-  } else {
+  } else if (req.kind == Request::Kind::kWrite) {
     req.rows.resize(items.size());
     for (size_t i = 0; i < items.size(); ++i) {
-      Status s = ParseRow(items[i], i, &req.rows[i]);
+      Status s = ParseRowObject(items[i], i, /*update=*/false, &req.rows[i], nullptr);
+      if (!s.ok()) return s;
+    }
+  } else {
+    req.updates.resize(items.size());
+    for (size_t i = 0; i < items.size(); ++i) {
+      Status s = ParseRowObject(items[i], i, /*update=*/true, nullptr, &req.updates[i]);
       if (!s.ok()) return s;
     }
   }

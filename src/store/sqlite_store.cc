@@ -13,7 +13,7 @@ class SqliteStore final : public Store {
  public:
   SqliteStore(std::string path, std::string table) : path_(std::move(path)), table_(std::move(table)) {}
   ~SqliteStore() override {
-    for (auto* s : {&get_, &insert_, &exists_, &load_skip_, &load_replace_}) sqlite3_finalize(*s);
+    for (auto* s : {&get_, &insert_, &update_, &delete_, &exists_, &load_skip_, &load_replace_}) sqlite3_finalize(*s);
     if (db_) sqlite3_close(db_);
   }
 
@@ -87,6 +87,78 @@ class SqliteStore final : public Store {
       return s;
     }
     return ids;
+  }
+
+  Status Update(std::span<const RowUpdate> updates) override {
+    std::lock_guard lock(mu_);
+    Status s = Prepare(&update_, "UPDATE \"" + table_ +
+                                     "\" SET hero = COALESCE(?1, hero), power = COALESCE(?2, power),"
+                                     " name = COALESCE(?3, name), xp = COALESCE(?4, xp), color = COALESCE(?5, color)"
+                                     " WHERE id = ?6");
+    if (!s.ok()) return s;
+    s = Exec("BEGIN IMMEDIATE");
+    if (!s.ok()) return s;
+    for (const RowUpdate& u : updates) {
+      auto text = [&](int i, const std::optional<std::string>& v) {
+        if (v) {
+          sqlite3_bind_text(update_, i, v->data(), static_cast<int>(v->size()), SQLITE_STATIC);
+        } else {
+          sqlite3_bind_null(update_, i);
+        }
+      };
+      text(1, u.hero);
+      text(2, u.power);
+      text(3, u.name);
+      if (u.xp) {
+        sqlite3_bind_int64(update_, 4, *u.xp);
+      } else {
+        sqlite3_bind_null(update_, 4);
+      }
+      text(5, u.color);
+      sqlite3_bind_int64(update_, 6, u.id);
+      int rc = sqlite3_step(update_);
+      int changes = sqlite3_changes(db_);
+      sqlite3_reset(update_);
+      if (rc != SQLITE_DONE) {
+        Status err = Error("update");
+        Exec("ROLLBACK");
+        return err;
+      }
+      if (changes == 0) {
+        Exec("ROLLBACK");
+        return Status::NotFound("no row with id " + std::to_string(u.id));
+      }
+    }
+    s = Exec("COMMIT");
+    if (!s.ok()) Exec("ROLLBACK");
+    return s;
+  }
+
+  Result<std::vector<int64_t>> Delete(std::span<const int64_t> ids) override {
+    std::vector<int64_t> deleted;
+    std::lock_guard lock(mu_);
+    Status s = Prepare(&delete_, "DELETE FROM \"" + table_ + "\" WHERE id = ?1");
+    if (!s.ok()) return s;
+    s = Exec("BEGIN IMMEDIATE");
+    if (!s.ok()) return s;
+    for (int64_t id : ids) {
+      sqlite3_bind_int64(delete_, 1, id);
+      int rc = sqlite3_step(delete_);
+      int changes = sqlite3_changes(db_);
+      sqlite3_reset(delete_);
+      if (rc != SQLITE_DONE) {
+        Status err = Error("delete");
+        Exec("ROLLBACK");
+        return err;
+      }
+      if (changes > 0) deleted.push_back(id);
+    }
+    s = Exec("COMMIT");
+    if (!s.ok()) {
+      Exec("ROLLBACK");
+      return s;
+    }
+    return deleted;
   }
 
   Result<LoadResult> Load(std::span<const Row> rows, LoadMode mode) override {
@@ -211,6 +283,8 @@ class SqliteStore final : public Store {
   sqlite3* db_ = nullptr;
   sqlite3_stmt* get_ = nullptr;
   sqlite3_stmt* insert_ = nullptr;
+  sqlite3_stmt* update_ = nullptr;
+  sqlite3_stmt* delete_ = nullptr;
   sqlite3_stmt* exists_ = nullptr;
   sqlite3_stmt* load_skip_ = nullptr;
   sqlite3_stmt* load_replace_ = nullptr;

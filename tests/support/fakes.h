@@ -3,6 +3,7 @@
 #pragma once
 
 #include <atomic>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <set>
@@ -13,9 +14,9 @@
 
 namespace rowcache::testing {
 
-// Fails an operation when its name is in `fail` ("get", "insert", "load",
-// "ping"), or when the fail_after counter reaches zero (each call counts down;
-// -1 disables).
+// Fails an operation when its name is in the failing set ("get", "insert",
+// "update", "delete", "load", "ping"). before_get runs inside Get, before the
+// inner store is asked (to block a query or interleave a write with it).
 class FaultyStore : public Store {
  public:
   explicit FaultyStore(std::unique_ptr<Store> inner) : inner_(std::move(inner)) {}
@@ -23,6 +24,8 @@ class FaultyStore : public Store {
   Status EnsureSchema() override { return inner_->EnsureSchema(); }
   Result<std::vector<Row>> Get(std::span<const int64_t> ids) override;
   Result<std::vector<int64_t>> Insert(std::span<const Row> rows) override;
+  Status Update(std::span<const RowUpdate> updates) override;
+  Result<std::vector<int64_t>> Delete(std::span<const int64_t> ids) override;
   Result<LoadResult> Load(std::span<const Row> rows, LoadMode mode) override;
   Status Ping() override;
   std::string Describe() const override { return "faulty(" + inner_->Describe() + ")"; }
@@ -35,6 +38,7 @@ class FaultyStore : public Store {
     std::lock_guard l(mu_);
     fail_.clear();
   }
+  std::function<void()> before_get;
   std::atomic<int> get_calls{0};
   std::atomic<int> insert_calls{0};
   std::atomic<int> ids_requested{0};  // total ids passed to Get
@@ -46,7 +50,7 @@ class FaultyStore : public Store {
   std::set<std::string> fail_;
 };
 
-// Ops: "mget", "set", "del", "ping".
+// Ops: "mget", "set", "del", "guarded_set", "invalidate", "ping".
 class FaultyCache : public Cache {
  public:
   explicit FaultyCache(std::unique_ptr<Cache> inner) : inner_(std::move(inner)) {}
@@ -54,6 +58,8 @@ class FaultyCache : public Cache {
   Result<std::vector<std::optional<std::string>>> MGet(std::span<const std::string> keys) override;
   Status SetMany(std::span<const CacheEntry> entries) override;
   Status Del(std::span<const std::string> keys) override;
+  Result<size_t> SetIfGuardUnchanged(std::span<const GuardedEntry> entries) override;
+  Status Invalidate(std::span<const std::pair<std::string, std::string>> key_and_guard, int ttl) override;
   Status Ping() override;
   std::string Describe() const override { return "faulty(" + inner_->Describe() + ")"; }
 
@@ -65,6 +71,10 @@ class FaultyCache : public Cache {
     std::lock_guard l(mu_);
     fail_.clear();
   }
+  // Runs before each guarded fill is passed on (to interleave a write with a fill).
+  std::function<void()> before_guarded_set;
+  std::atomic<int> guarded_set_calls{0};
+  std::atomic<int> invalidate_calls{0};
   Cache& inner() { return *inner_; }
   std::atomic<int> mget_calls{0};
   std::atomic<int> set_calls{0};

@@ -65,7 +65,7 @@ TEST(ParseRequest, BadBodies) {
   ExpectError("[1,2]", "expected a JSON object");
   ExpectError("null", "expected a JSON object");
   ExpectError(R"({"SQLS":[1]})", "REQUEST: missing");
-  ExpectError(R"({"REQUEST":"delete","SQLS":[1]})", "REQUEST: unknown value \"delete\"");
+  ExpectError(R"({"REQUEST":"upsert","SQLS":[1]})", "REQUEST: unknown value \"upsert\"");
   ExpectError(R"({"REQUEST":5,"SQLS":[1]})", "REQUEST: expected");
   ExpectError(R"({"REQUEST":"read"})", "SQLS: missing");
   ExpectError(R"({"REQUEST":"read","SQLS":"1,2"})", "SQLS: expected a list, got a string");
@@ -145,6 +145,27 @@ TEST(ParseRequest, BatchLimit) {
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().code(), Code::kTooLarge);
   EXPECT_NE(r.status().message().find("SQLS: 4 items, more than the limit of 3"), std::string::npos);
+}
+
+TEST(ParseRequest, UpdatesAndDeletes) {
+  auto u = ParseRequest(R"({"REQUEST":"update","SQLS":[{"id":3,"xp":"50"},{"id":"4","name":"n","color":"c"}]})",
+                        Opts());
+  ASSERT_TRUE(u.ok()) << u.status().ToString();
+  EXPECT_EQ(u->kind, Request::Kind::kUpdate);
+  ASSERT_EQ(u->updates.size(), 2u);
+  EXPECT_EQ(u->updates[0], (RowUpdate{3, std::nullopt, std::nullopt, std::nullopt, std::nullopt, 50}));
+  EXPECT_EQ(u->updates[1], (RowUpdate{4, std::nullopt, std::nullopt, "n", "c", std::nullopt}));
+  ExpectError(R"({"REQUEST":"update","SQLS":[{"xp":1}]})", "SQLS[0].id: missing");
+  ExpectError(R"({"REQUEST":"update","SQLS":[{"id":1}]})", "SQLS[0]: nothing to change");
+  ExpectError(R"({"REQUEST":"update","SQLS":[{"id":0,"xp":1}]})", "SQLS[0].id: id 0 is out of range");
+  ExpectError(R"({"REQUEST":"update","SQLS":[{"id":1,"hero":"aaaaaaaaaaaaaaaaaaaaa"}]})",
+              "SQLS[0].hero: 21 characters");
+  ExpectError(R"({"REQUEST":"update","SQLS":[{"id":1,"level":2}]})", "SQLS[0].level: unknown field");
+  auto d = ParseRequest(R"({"REQUEST":"DELETE","SQLS":[5, "6"]})", Opts());
+  ASSERT_TRUE(d.ok());
+  EXPECT_EQ(d->kind, Request::Kind::kDelete);
+  EXPECT_EQ(d->ids, (std::vector<int64_t>{5, 6}));
+  ExpectError(R"({"REQUEST":"delete","SQLS":[{"id":5}]})", "SQLS[0]: expected an integer id, got an object");
 }
 
 TEST(ErrorResponse, ShapeAndStatus) {

@@ -105,7 +105,7 @@ TEST_F(ServiceTest, LazyLoadingQueriesOnlyDistinctMissesOnceThenHits) {
   EXPECT_EQ(store_->get_calls, 1);
   EXPECT_EQ(store_->ids_requested, 3);  // ids[0], ids[1], 424242: distinct misses only
   EXPECT_EQ(cache_->mget_calls, 1);
-  EXPECT_EQ(cache_->set_calls, 1);  // one pipelined fill
+  EXPECT_EQ(cache_->guarded_set_calls, 1);  // one pipelined fill
   EXPECT_TRUE(Cached(ids[0]));
   EXPECT_TRUE(Cached(ids[1]));
   EXPECT_FALSE(Cached(424242));  // no negative caching
@@ -184,7 +184,8 @@ TEST_F(ServiceTest, CacheFailureAfterCommitIsASuccessAndCannotHideTheRow) {
       R"({"REQUEST": "write", "SQLS": [{"hero":"fresh","power":"p","name":"n","xp":1,"color":"c"}]})");
   EXPECT_EQ(w.status, 200) << w.body;
   EXPECT_EQ(metrics_->write_through_failures.load(), 1u);
-  EXPECT_EQ(cache_->del_calls, 1);
+  EXPECT_EQ(cache_->invalidate_calls, 1);
+  EXPECT_EQ(svc_->PendingInvalidations(), 0u);
   cache_->Heal();
   auto rows = svc_->Read(std::vector<int64_t>{1}, true);
   ASSERT_TRUE(rows.ok());
@@ -194,7 +195,7 @@ TEST_F(ServiceTest, CacheFailureAfterCommitIsASuccessAndCannotHideTheRow) {
 
 TEST_F(ServiceTest, FillFailureDoesNotFailTheRead) {
   auto ids = WriteRows(1, false);
-  cache_->FailOn("set");
+  cache_->FailOn("guarded_set");
   auto rows = svc_->Read(ids, true);
   ASSERT_TRUE(rows.ok());
   EXPECT_TRUE((*rows)[0]);

@@ -1,0 +1,222 @@
+// Update/delete with invalidation, the stale-set race, retried invalidations,
+// single-flight, and the cache circuit breaker.
+#include <gtest/gtest.h>
+
+#include <thread>
+
+#include "cache/memory_cache.h"
+#include "rowcache/circuit_breaker.h"
+#include "rowcache/service.h"
+#include "support/fakes.h"
+
+namespace rowcache {
+namespace {
+
+using testing::FaultyCache;
+using testing::FaultyStore;
+
+class ConsistencyTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto s = OpenStore("sqlite::memory:");
+    ASSERT_TRUE(s.ok());
+    store_ = std::make_unique<FaultyStore>(std::move(s.value()));
+    ASSERT_TRUE(store_->EnsureSchema().ok());
+    cache_ = std::make_unique<FaultyCache>(NewMemoryCache(1000));
+    ServiceOptions o;
+    o.invalidation_retry_nanos = 0;  // retry on every request
+    svc_ = std::make_unique<Service>(store_.get(), cache_.get(), o, &metrics_);
+  }
+
+  int64_t Insert(const std::string& hero) {
+    auto ids = svc_->Write(std::vector<Row>{{0, hero, "p", "n", 1, "c"}}, true);
+    EXPECT_TRUE(ids.ok());
+    return ids.ok() ? (*ids)[0] : 0;
+  }
+  std::string HeroOf(int64_t id, bool use_cache = true) {
+    auto rows = svc_->Read(std::vector<int64_t>{id}, use_cache);
+    EXPECT_TRUE(rows.ok()) << rows.status().ToString();
+    return rows.ok() && (*rows)[0] ? (*rows)[0]->hero : "<none>";
+  }
+  Status SetHero(int64_t id, const std::string& hero) {
+    RowUpdate u;
+    u.id = id;
+    u.hero = hero;
+    return svc_->Update(std::vector<RowUpdate>{u});
+  }
+
+  Metrics metrics_;
+  std::unique_ptr<FaultyStore> store_;
+  std::unique_ptr<FaultyCache> cache_;
+  std::unique_ptr<Service> svc_;
+};
+
+TEST_F(ConsistencyTest, UpdateAndDeleteInvalidateTheCache) {
+  int64_t id = Insert("old");
+  EXPECT_EQ(HeroOf(id), "old");  // cached by write-through
+  ASSERT_TRUE(SetHero(id, "new").ok());
+  EXPECT_EQ(HeroOf(id), "new");
+  EXPECT_EQ(HeroOf(id), "new");  // refilled and served from the cache
+  EXPECT_GE(metrics_.cache_hits.load(), 2u);
+  auto gone = svc_->Delete(std::vector<int64_t>{id, 999});
+  ASSERT_TRUE(gone.ok());
+  EXPECT_EQ(*gone, std::vector<int64_t>{id});  // only the id that had a row
+  EXPECT_EQ(HeroOf(id), "<none>");
+}
+
+TEST_F(ConsistencyTest, UpdateOfAMissingRowChangesNothing) {
+  int64_t id = Insert("a");
+  Response r = svc_->Handle(R"({"REQUEST":"update","SQLS":[{"id":)" + std::to_string(id) +
+                            R"(,"hero":"b"},{"id":4242,"hero":"c"}]})");
+  EXPECT_EQ(r.status, 404);
+  EXPECT_NE(r.body.find("no row with id 4242"), std::string::npos) << r.body;
+  EXPECT_EQ(HeroOf(id, false), "a");
+  Response ok = svc_->Handle(R"({"REQUEST":"update","SQLS":[{"id":)" + std::to_string(id) + R"(,"xp":7}]})");
+  EXPECT_EQ(ok.body, R"({"statusCode": 200, "body": "update success", "ids": [)" + std::to_string(id) + "]}");
+  Response del = svc_->Handle(R"({"REQUEST":"delete","SQLS":[)" + std::to_string(id) + "]}");
+  EXPECT_EQ(del.body, R"({"statusCode": 200, "body": "delete success", "ids": [)" + std::to_string(id) + "]}");
+}
+
+// The stale-set race: a reader misses, reads the old row from the database,
+// a writer updates the row and invalidates, and only then does the reader's
+// fill reach the cache. The guard makes the fill a no-op.
+TEST_F(ConsistencyTest, AFillThatRacedAnUpdateDoesNotInstallOldData) {
+  int64_t id = Insert("v1");
+  ASSERT_TRUE(cache_->inner().Del(std::vector<std::string>{svc_->CacheKey(id)}).ok());
+  bool raced = false;
+  cache_->before_guarded_set = [&] {
+    if (raced) return;
+    raced = true;
+    ASSERT_TRUE(SetHero(id, "v2").ok());  // commits and invalidates between read and fill
+  };
+  EXPECT_EQ(HeroOf(id), "v1");  // the read began before the update: old value is fine
+  EXPECT_TRUE(raced);
+  EXPECT_EQ(metrics_.cache_fills_refused.load(), 1u);
+  cache_->before_guarded_set = nullptr;
+  EXPECT_EQ(HeroOf(id), "v2");  // never the stale v1 from the cache
+  EXPECT_EQ(HeroOf(id), "v2");
+}
+
+TEST_F(ConsistencyTest, FailedInvalidationsBypassTheCacheUntilRetriedSuccessfully) {
+  int64_t id = Insert("v1");
+  cache_->FailOn("invalidate");
+  ASSERT_TRUE(SetHero(id, "v2").ok());  // committed: a success even though the cache is unreachable
+  EXPECT_EQ(svc_->PendingInvalidations(), 1u);
+  // The cache still holds v1, but this id now bypasses it.
+  EXPECT_TRUE(cache_->inner().MGet(std::vector<std::string>{svc_->CacheKey(id)}).value()[0].has_value());
+  EXPECT_EQ(HeroOf(id), "v2");
+  EXPECT_EQ(HeroOf(id), "v2");
+  cache_->Heal();
+  svc_->RetryPendingInvalidations();
+  EXPECT_EQ(svc_->PendingInvalidations(), 0u);
+  EXPECT_FALSE(cache_->inner().MGet(std::vector<std::string>{svc_->CacheKey(id)}).value()[0].has_value());
+  EXPECT_EQ(HeroOf(id), "v2");
+  EXPECT_EQ(HeroOf(id), "v2");
+  EXPECT_GE(metrics_.cache_hits.load(), 1u);
+}
+
+TEST_F(ConsistencyTest, ConcurrentMissesOnOneIdShareOneQuery) {
+  int64_t id = Insert("x");
+  ASSERT_TRUE(cache_->inner().Del(std::vector<std::string>{svc_->CacheKey(id)}).ok());
+  constexpr int kReaders = 8;
+  std::atomic<bool> first{true};
+  store_->before_get = [&] {
+    if (!first.exchange(false)) return;
+    // Hold the first query until every other reader has joined it.
+    for (int i = 0; i < 5000 && metrics_.db_coalesced.load() < kReaders - 1; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+  };
+  std::vector<std::thread> threads;
+  std::atomic<int> right{0};
+  for (int i = 0; i < kReaders; ++i) {
+    threads.emplace_back([&] {
+      if (HeroOf(id, /*use_cache=*/false) == "x") ++right;
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(right.load(), kReaders);
+  EXPECT_EQ(metrics_.db_coalesced.load(), static_cast<uint64_t>(kReaders - 1));
+  EXPECT_EQ(store_->get_calls.load(), 1);
+}
+
+TEST_F(ConsistencyTest, AReadAfterAnAcknowledgedUpdateNeverJoinsAnOlderQuery) {
+  int64_t id = Insert("old");
+  std::atomic<int> phase{0};
+  store_->before_get = [&] {
+    if (phase.load() != 0) return;
+    phase = 1;  // the first query is in flight (it may or may not see the update)
+    while (phase.load() != 2) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  };
+  std::thread slow([&] { HeroOf(id, false); });
+  while (phase.load() != 1) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  ASSERT_TRUE(SetHero(id, "new").ok());
+  std::string seen;
+  std::thread fresh([&] { seen = HeroOf(id, false); });
+  fresh.join();  // must not wait for the held query: it runs its own
+  phase = 2;
+  slow.join();
+  EXPECT_EQ(seen, "new");
+  EXPECT_EQ(metrics_.db_coalesced.load(), 0u);
+  EXPECT_EQ(store_->get_calls.load(), 2);
+}
+
+TEST(CircuitBreaker, OpensAfterFailuresFailsFastThenProbesAndCloses) {
+  int64_t now = 0;
+  Metrics m;
+  auto faulty = std::make_unique<FaultyCache>(NewMemoryCache(10));
+  FaultyCache* f = faulty.get();
+  auto c = NewCircuitBreakerCache(std::move(faulty), BreakerOptions{3, std::chrono::milliseconds(1000)}, &m,
+                                  [&] { return now; });
+  std::vector<std::string> keys{"k"};
+  f->FailOn("mget");
+  for (int i = 0; i < 3; ++i) EXPECT_FALSE(c->MGet(keys).ok());
+  EXPECT_EQ(f->mget_calls, 3);
+  EXPECT_EQ(m.cache_breaker_state.load(), 1);
+  // Open: refused without touching the cache.
+  auto r = c->MGet(keys);
+  EXPECT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("circuit open"), std::string::npos);
+  EXPECT_EQ(f->mget_calls, 3);
+  EXPECT_EQ(m.cache_short_circuits.load(), 1u);
+  // After open_for, one probe; it fails, so the breaker opens again.
+  now += 1'000'000'000;
+  EXPECT_FALSE(c->MGet(keys).ok());
+  EXPECT_EQ(f->mget_calls, 4);
+  EXPECT_FALSE(c->MGet(keys).ok());
+  EXPECT_EQ(f->mget_calls, 4);
+  // The cache is back: the next probe succeeds and closes the breaker.
+  f->Heal();
+  now += 1'000'000'000;
+  EXPECT_TRUE(c->MGet(keys).ok());
+  EXPECT_TRUE(c->MGet(keys).ok());
+  EXPECT_EQ(f->mget_calls, 6);
+  EXPECT_EQ(m.cache_breaker_state.load(), 0);
+  EXPECT_EQ(m.cache_breaker_opens.load(), 2u);
+}
+
+TEST(CircuitBreaker, AServiceBehindAnOpenBreakerStillAnswersFromTheDatabase) {
+  auto s = OpenStore("sqlite::memory:");
+  ASSERT_TRUE(s.ok());
+  ASSERT_TRUE((*s)->EnsureSchema().ok());
+  Metrics m;
+  auto faulty = std::make_unique<FaultyCache>(NewMemoryCache(10));
+  FaultyCache* f = faulty.get();
+  auto c = NewCircuitBreakerCache(std::move(faulty), BreakerOptions{}, &m);
+  Service svc(s->get(), c.get(), ServiceOptions{}, &m);
+  f->FailOn("mget");
+  f->FailOn("set");
+  f->FailOn("invalidate");
+  f->FailOn("guarded_set");
+  for (int i = 0; i < 20; ++i) {
+    Response w = svc.Handle(R"({"REQUEST":"write","SQLS":[{"hero":"h","power":"p","name":"n","xp":1,"color":"c"}]})");
+    ASSERT_EQ(w.status, 200) << w.body;
+    Response r = svc.Handle(R"({"REQUEST":"read","SQLS":[1]})");
+    ASSERT_EQ(r.status, 200) << r.body;
+  }
+  EXPECT_GT(m.cache_short_circuits.load(), 0u);
+  EXPECT_LT(f->mget_calls.load(), 20);
+}
+
+}  // namespace
+}  // namespace rowcache
