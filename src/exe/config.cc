@@ -7,7 +7,7 @@ namespace rowcache {
 const std::set<std::string>& ServiceFlagNames() {
   static const std::set<std::string> names = {"db",          "cache",      "key-prefix",       "ttl",
                                               "ttl-jitter",  "max-batch",  "db-timeout",       "db-pool",
-                                              "cache-timeout-ms", "cache-pool"};
+                                              "cache-timeout-ms", "cache-pool",  "cache-breaker-failures", "cache-breaker-open-ms"};
   return names;
 }
 
@@ -42,10 +42,18 @@ Result<ServiceConfig> ServiceConfigFromFlags(const Flags& f) {
   auto cp = ParseIntFlag("cache-pool", f.Get("cache-pool", "ROWCACHE_CACHE_POOL", "32"), 1, 1024);
   if (!cp.ok()) return cp.status();
   c.cache.max_connections = static_cast<int>(*cp);
+  auto bf = ParseIntFlag("cache-breaker-failures",
+                         f.Get("cache-breaker-failures", "ROWCACHE_CACHE_BREAKER_FAILURES", "3"), 0, 1000);
+  if (!bf.ok()) return bf.status();
+  c.breaker.failures_to_open = static_cast<int>(*bf);
+  auto bo = ParseIntFlag("cache-breaker-open-ms",
+                         f.Get("cache-breaker-open-ms", "ROWCACHE_CACHE_BREAKER_OPEN_MS", "1000"), 1, 3600000);
+  if (!bo.ok()) return bo.status();
+  c.breaker.open_for = std::chrono::milliseconds(*bo);
   return c;
 }
 
-Result<Backends> OpenBackends(const ServiceConfig& cfg, bool ensure_schema) {
+Result<Backends> OpenBackends(const ServiceConfig& cfg, bool ensure_schema, Metrics* metrics) {
   Backends b;
   auto store = OpenStore(cfg.db_url, cfg.store);
   if (!store.ok()) return store.status();
@@ -57,6 +65,10 @@ Result<Backends> OpenBackends(const ServiceConfig& cfg, bool ensure_schema) {
   auto cache = OpenCache(cfg.cache_url, cfg.cache);
   if (!cache.ok()) return cache.status();
   b.cache = std::move(cache.value());
+  bool remote = cfg.cache_url.rfind("redis", 0) == 0;
+  if (b.cache && remote && cfg.breaker.failures_to_open > 0) {
+    b.cache = NewCircuitBreakerCache(std::move(b.cache), cfg.breaker, metrics);
+  }
   return b;
 }
 

@@ -8,6 +8,7 @@
 
 #include "exe/flags.h"
 #include "rowcache/cache.h"
+#include "rowcache/circuit_breaker.h"
 #include "rowcache/service.h"
 #include "rowcache/store.h"
 
@@ -19,6 +20,9 @@ struct ServiceConfig {
   ServiceOptions service;                     // --key-prefix, --ttl, --ttl-jitter, --max-batch
   StoreOptions store;                         // --db-timeout, --db-pool
   CacheOptions cache;                         // --cache-timeout-ms, --cache-pool
+  // A remote cache sits behind a circuit breaker: --cache-breaker-failures
+  // (0 disables it), --cache-breaker-open-ms.
+  BreakerOptions breaker;
 };
 
 // The value flags ServiceConfigFromFlags reads; add them to a command's own.
@@ -26,7 +30,8 @@ const std::set<std::string>& ServiceFlagNames();
 
 // Flags win over environment variables (ROWCACHE_DB, ROWCACHE_CACHE,
 // ROWCACHE_KEY_PREFIX, ROWCACHE_TTL, ROWCACHE_TTL_JITTER, ROWCACHE_MAX_BATCH,
-// ROWCACHE_DB_TIMEOUT, ROWCACHE_DB_POOL, ROWCACHE_CACHE_TIMEOUT_MS, ROWCACHE_CACHE_POOL),
+// ROWCACHE_DB_TIMEOUT, ROWCACHE_DB_POOL, ROWCACHE_CACHE_TIMEOUT_MS, ROWCACHE_CACHE_POOL,
+// ROWCACHE_CACHE_BREAKER_FAILURES, ROWCACHE_CACHE_BREAKER_OPEN_MS),
 // which win over the defaults.
 Result<ServiceConfig> ServiceConfigFromFlags(const Flags& flags);
 
@@ -36,6 +41,7 @@ struct Backends {
   std::unique_ptr<Store> store;
   std::unique_ptr<Cache> cache;  // null for "none"
 };
-Result<Backends> OpenBackends(const ServiceConfig& cfg, bool ensure_schema = true);
+// metrics (may be null) receives the circuit breaker's counters.
+Result<Backends> OpenBackends(const ServiceConfig& cfg, bool ensure_schema = true, Metrics* metrics = nullptr);
 
 }  // namespace rowcache
