@@ -2,9 +2,11 @@
 # The whole test suite, from a fresh Debian 12 machine:
 #   installs dependencies, builds, starts a private MariaDB and Redis on
 #   loopback, runs unit, integration and end-to-end tests (none may skip),
-#   then the unit and integration tests again under ASan/UBSan.
+#   then the unit and integration tests again under ASan/UBSan, and a short
+#   libFuzzer run on the request parser.
 #
-# Environment: BUILD_DIR (build), ROWCACHE_SKIP_SANITIZE=1 to skip the sanitizer pass.
+# Environment: BUILD_DIR (build), ROWCACHE_SKIP_SANITIZE=1 to skip the sanitizer
+# pass, ROWCACHE_FUZZ_SECONDS (30; 0 skips the fuzz run).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -30,4 +32,9 @@ if [ "${ROWCACHE_SKIP_SANITIZE:-0}" != 1 ]; then
   cmake --build "$BUILD_DIR-asan" -j"$JOBS" --target rowcache_unit_tests rowcache_integration_tests
   ASAN_OPTIONS=detect_leaks=1 ctest --test-dir "$BUILD_DIR-asan" --output-on-failure --no-tests=error -j2 \
     -L 'unit|integration' --timeout 900
+fi
+
+if [ "${ROWCACHE_FUZZ_SECONDS:-30}" != 0 ]; then
+  echo "== libFuzzer on the request parser and validator (${ROWCACHE_FUZZ_SECONDS:-30} s)"
+  scripts/fuzz.sh "${ROWCACHE_FUZZ_SECONDS:-30}"
 fi
