@@ -1,0 +1,97 @@
+// rowcache serve: the HTTP front door.
+#include <cstdio>
+#include <iostream>
+
+#include "exe/commands.h"
+#include "exe/config.h"
+#include "http/server.h"
+
+namespace rowcache {
+
+namespace {
+
+constexpr const char* kHelp = R"(usage: rowcache serve [flags]
+
+  --listen HOST:PORT        address to listen on (env ROWCACHE_LISTEN; default 127.0.0.1:8080; port 0 picks one)
+  --db URL                  mysql://user:pass@host:port/db[?table=T] | sqlite:PATH (env ROWCACHE_DB; default sqlite:rowcache.db)
+  --cache URL               redis://[user:pass@]host:port[/db] | rediss://... | memory:// | none (env ROWCACHE_CACHE; default memory://)
+  --key-prefix P            cache key prefix (default rowcache:heroes:)
+  --ttl SECONDS             cache TTL (default 300)
+  --ttl-jitter J            TTL spread, 0..0.9 (default 0.1)
+  --max-batch N             most ids/rows per request (default 1000)
+  --db-timeout SECONDS      database timeout (default 5)      --db-pool N     database connections (default 16)
+  --cache-timeout-ms MS     cache timeout (default 250)       --cache-pool N  cache connections (default 32)
+  --cache-breaker-failures N, --cache-breaker-open-ms MS      cache circuit breaker (default 3, 1000)
+  --threads N               server threads (env ROWCACHE_THREADS; default 8)
+  --max-body-bytes N        request body limit (default 1048576)
+  --idle-timeout SECONDS    read/idle timeout per connection (default 30)
+)";
+
+}  // namespace
+
+int ServeMain(const std::vector<std::string>& args) {
+  std::set<std::string> value_flags = ServiceFlagNames();
+  value_flags.insert({"listen", "threads", "max-body-bytes", "idle-timeout"});
+  auto flags = Flags::Parse(args, value_flags, {"help"});
+  if (!flags.ok()) {
+    std::fprintf(stderr, "rowcache serve: %s\n\n%s", flags.status().message().c_str(), kHelp);
+    return 2;
+  }
+  if (flags->Bool("help")) {
+    std::fputs(kHelp, stdout);
+    return 0;
+  }
+  auto cfg = ServiceConfigFromFlags(*flags);
+  ServerOptions sopts;
+  Status bad;
+  std::string listen = flags->Get("listen", "ROWCACHE_LISTEN", "127.0.0.1:8080");
+  auto colon = listen.rfind(':');
+  if (colon == std::string::npos) {
+    bad = Status::InvalidArgument("--listen: expected HOST:PORT, got '" + listen + "'");
+  } else {
+    sopts.host = listen.substr(0, colon);
+    if (sopts.host.size() > 1 && sopts.host.front() == '[' && sopts.host.back() == ']') {
+      sopts.host = sopts.host.substr(1, sopts.host.size() - 2);
+    }
+    auto port = ParseIntFlag("listen", listen.substr(colon + 1), 0, 65535);
+    if (!port.ok()) bad = port.status();
+    else sopts.port = static_cast<uint16_t>(*port);
+  }
+  auto threads = ParseIntFlag("threads", flags->Get("threads", "ROWCACHE_THREADS", "8"), 1, 1024);
+  auto body = ParseIntFlag("max-body-bytes", flags->Get("max-body-bytes", nullptr, "1048576"), 64, 1LL << 30);
+  auto idle = ParseIntFlag("idle-timeout", flags->Get("idle-timeout", nullptr, "30"), 1, 3600);
+  for (const Status& s : {cfg.status(), threads.status(), body.status(), idle.status()}) {
+    if (bad.ok() && !s.ok()) bad = s;
+  }
+  if (!bad.ok()) {
+    std::fprintf(stderr, "rowcache serve: %s\n", bad.message().c_str());
+    return 2;
+  }
+  sopts.threads = static_cast<int>(*threads);
+  sopts.max_body_bytes = static_cast<size_t>(*body);
+  sopts.idle_timeout = std::chrono::seconds(*idle);
+
+  Metrics metrics;
+  auto backends = OpenBackends(*cfg, /*ensure_schema=*/true, &metrics);
+  if (!backends.ok()) {
+    std::fprintf(stderr, "rowcache serve: %s\n", backends.status().ToString().c_str());
+    return backends.status().IsInvalidArgument() ? 2 : 1;
+  }
+  Service service(backends->store.get(), backends->cache.get(), cfg->service, &metrics);
+  HttpServer server(service, sopts);
+  Status s = server.Start();
+  if (!s.ok()) {
+    std::fprintf(stderr, "rowcache serve: %s\n", s.message().c_str());
+    return 1;
+  }
+  std::string host = sopts.host.find(':') != std::string::npos ? "[" + sopts.host + "]" : sopts.host;
+  std::printf("rowcache listening on http://%s:%u (db=%s, cache=%s)\n", host.c_str(), server.port(),
+              backends->store->Describe().c_str(),
+              backends->cache ? backends->cache->Describe().c_str() : "none");
+  std::fflush(stdout);
+  server.Wait(/*handle_signals=*/true);
+  std::fprintf(stderr, "rowcache: stopped\n");
+  return 0;
+}
+
+}  // namespace rowcache

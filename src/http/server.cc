@@ -1,0 +1,304 @@
+#include "http/server.h"
+
+#include <boost/asio.hpp>
+#include <boost/asio/experimental/as_tuple.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+
+#include <condition_variable>
+#include <mutex>
+#include <thread>
+#include <unordered_set>
+
+namespace rowcache {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = asio::ip::tcp;
+constexpr auto kTuple = asio::experimental::as_tuple(asio::use_awaitable);
+
+namespace {
+
+struct Conn {
+  explicit Conn(tcp::socket s) : stream(std::move(s)) {}
+  beast::tcp_stream stream;
+  bool busy = false;  // a request is being handled (touched only on the connection's strand)
+};
+
+std::string ErrorJson(int status, std::string_view msg) {
+  std::string body = "{\"statusCode\": " + std::to_string(status) + ", \"body\": {\"error\": ";
+  AppendJsonString(body, msg);
+  body += "}}";
+  return body;
+}
+
+}  // namespace
+
+struct HttpServer::Impl {
+  Impl(Service& s, ServerOptions o) : svc(s), opts(std::move(o)), ioc(std::max(1, opts.threads)), acceptor(ioc) {}
+
+  Service& svc;
+  ServerOptions opts;
+  ServerStats stats;
+  asio::io_context ioc;
+  tcp::acceptor acceptor;
+  std::vector<std::thread> threads;
+  uint16_t bound_port = 0;
+  std::atomic<bool> stopping{false};
+
+  std::mutex mu;  // guards conns, stop_requested
+  std::condition_variable cv;
+  bool stop_requested = false;
+  std::unordered_set<std::shared_ptr<Conn>> conns;
+
+  http::response<http::string_body> Respond(const http::request<http::string_body>& req) {
+    http::response<http::string_body> res;
+    res.version(req.version());
+    res.set(http::field::server, "rowcache");
+    res.set(http::field::content_type, "application/json");
+    std::string_view target(req.target().data(), req.target().size());
+    if (auto q = target.find('?'); q != std::string_view::npos) target = target.substr(0, q);
+
+    auto method_not_allowed = [&](const char* allow) {
+      res.result(http::status::method_not_allowed);
+      res.set(http::field::allow, allow);
+      res.body() = ErrorJson(405, std::string(req.method_string()) + " is not allowed on " + std::string(target) +
+                                      " (allowed: " + allow + ")");
+    };
+    if (target == "/") {
+      if (req.method() != http::verb::post) {
+        method_not_allowed("POST");
+      } else {
+        Response r = svc.Handle(req.body());
+        res.result(static_cast<http::status>(r.status));
+        res.body() = std::move(r.body);
+      }
+    } else if (target == "/healthz") {
+      if (req.method() != http::verb::get) {
+        method_not_allowed("GET");
+      } else {
+        Status db = svc.store()->Ping();
+        std::string cache = "none";
+        if (svc.cache()) {
+          Status c = svc.cache()->Ping();
+          cache = c.ok() ? "ok" : "unavailable: " + c.message();
+        }
+        std::string body = "{\"status\": ";
+        AppendJsonString(body, db.ok() ? "ok" : "unavailable");
+        body += ", \"db\": ";
+        AppendJsonString(body, db.ok() ? "ok" : "unavailable: " + db.message());
+        body += ", \"cache\": ";
+        AppendJsonString(body, cache);
+        body += "}";
+        res.result(db.ok() ? http::status::ok : http::status::service_unavailable);
+        res.body() = std::move(body);
+      }
+    } else if (target == "/metrics") {
+      if (req.method() != http::verb::get) {
+        method_not_allowed("GET");
+      } else {
+        res.set(http::field::content_type, "text/plain; version=0.0.4");
+        res.body() = svc.metrics().Render() + RenderServerMetrics();
+      }
+    } else {
+      res.result(http::status::not_found);
+      res.body() = ErrorJson(404, "no such path: " + std::string(target).substr(0, 100) +
+                                      " (POST / for requests, GET /healthz, GET /metrics)");
+    }
+    return res;
+  }
+
+  std::string RenderServerMetrics() const {
+    auto line = [](std::string& out, const char* name, const char* type, const char* help, auto v) {
+      out += std::string("# HELP ") + name + " " + help + "\n# TYPE " + name + " " + type + "\n" + name + " " +
+             std::to_string(v) + "\n";
+    };
+    std::string out;
+    line(out, "rowcache_http_connections_accepted_total", "counter", "TCP connections accepted.",
+         stats.connections_accepted.load());
+    line(out, "rowcache_http_connections_open", "gauge", "TCP connections open.", stats.connections_open.load());
+    out += "# HELP rowcache_http_responses_total HTTP responses by status class.\n"
+           "# TYPE rowcache_http_responses_total counter\n";
+    out += "rowcache_http_responses_total{class=\"2xx\"} " + std::to_string(stats.responses_2xx.load()) + "\n";
+    out += "rowcache_http_responses_total{class=\"4xx\"} " + std::to_string(stats.responses_4xx.load()) + "\n";
+    out += "rowcache_http_responses_total{class=\"5xx\"} " + std::to_string(stats.responses_5xx.load()) + "\n";
+    line(out, "rowcache_http_bodies_too_large_total", "counter", "Requests refused for their body size (413).",
+         stats.bodies_too_large.load());
+    line(out, "rowcache_http_bad_requests_total", "counter", "Malformed HTTP requests (400).",
+         stats.bad_requests.load());
+    return out;
+  }
+
+  void Count(unsigned status) {
+    if (status < 300) {
+      stats.responses_2xx.fetch_add(1, std::memory_order_relaxed);
+    } else if (status < 500) {
+      stats.responses_4xx.fetch_add(1, std::memory_order_relaxed);
+    } else {
+      stats.responses_5xx.fetch_add(1, std::memory_order_relaxed);
+    }
+  }
+
+  // Answers an error and closes the connection (used before a request could be read).
+  asio::awaitable<void> Refuse(Conn& c, http::status status, std::string msg) {
+    http::response<http::string_body> res{status, 11};
+    res.set(http::field::server, "rowcache");
+    res.set(http::field::content_type, "application/json");
+    res.body() = ErrorJson(static_cast<int>(status), msg);
+    res.keep_alive(false);
+    res.prepare_payload();
+    Count(static_cast<unsigned>(status));
+    c.stream.expires_after(std::chrono::seconds(5));
+    co_await http::async_write(c.stream, res, kTuple);
+  }
+
+  asio::awaitable<void> Session(std::shared_ptr<Conn> c) {
+    beast::flat_buffer buf;
+    for (;;) {
+      http::request_parser<http::string_body> parser;
+      parser.body_limit(opts.max_body_bytes);
+      parser.header_limit(16 * 1024);
+      c->busy = false;
+      if (stopping.load()) break;
+      c->stream.expires_after(opts.idle_timeout);
+      auto [ec, n] = co_await http::async_read_header(c->stream, buf, parser, kTuple);
+      if (!ec && parser.get()[http::field::expect] == "100-continue" &&
+          parser.content_length().value_or(0) <= opts.max_body_bytes) {
+        http::response<http::empty_body> cont{http::status::continue_, 11};
+        auto [wec, wn] = co_await http::async_write(c->stream, cont, kTuple);
+        ec = wec;
+      }
+      if (!ec) {
+        auto [rec, rn] = co_await http::async_read(c->stream, buf, parser, kTuple);
+        ec = rec;
+      }
+      if (ec == http::error::body_limit) {
+        stats.bodies_too_large.fetch_add(1, std::memory_order_relaxed);
+        co_await Refuse(*c, http::status::payload_too_large,
+                        "request body: larger than the limit of " + std::to_string(opts.max_body_bytes) + " bytes");
+        break;
+      }
+      if (ec == http::error::end_of_stream || ec == beast::error::timeout || ec == asio::error::operation_aborted ||
+          ec == asio::error::connection_reset || ec == asio::error::eof || ec == asio::error::bad_descriptor) {
+        break;
+      }
+      if (ec) {
+        stats.bad_requests.fetch_add(1, std::memory_order_relaxed);
+        co_await Refuse(*c, http::status::bad_request, "malformed HTTP request: " + ec.message());
+        break;
+      }
+      c->busy = true;
+      http::request<http::string_body> req = parser.release();
+      http::response<http::string_body> res = Respond(req);
+      res.keep_alive(req.keep_alive() && !stopping.load());
+      res.prepare_payload();
+      Count(res.result_int());
+      c->stream.expires_after(opts.idle_timeout);
+      auto [wec, wn] = co_await http::async_write(c->stream, res, kTuple);
+      if (wec || !res.keep_alive()) break;
+    }
+    beast::error_code ignored;
+    c->stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    c->stream.close();
+    stats.connections_open.fetch_sub(1, std::memory_order_relaxed);
+    std::lock_guard l(mu);
+    conns.erase(c);
+    cv.notify_all();
+  }
+
+  asio::awaitable<void> Listen() {
+    for (;;) {
+      auto [ec, sock] = co_await acceptor.async_accept(asio::make_strand(ioc), kTuple);
+      if (ec) {
+        if (!acceptor.is_open() || stopping.load()) co_return;
+        continue;  // e.g. EMFILE: keep serving the connections we have
+      }
+      beast::error_code ignored;
+      sock.set_option(tcp::no_delay(true), ignored);
+      auto c = std::make_shared<Conn>(std::move(sock));
+      {
+        std::lock_guard l(mu);
+        conns.insert(c);
+      }
+      stats.connections_accepted.fetch_add(1, std::memory_order_relaxed);
+      stats.connections_open.fetch_add(1, std::memory_order_relaxed);
+      asio::co_spawn(c->stream.get_executor(), Session(c), asio::detached);
+    }
+  }
+};
+
+HttpServer::HttpServer(Service& service, ServerOptions opts)
+    : impl_(std::make_unique<Impl>(service, std::move(opts))) {}
+
+HttpServer::~HttpServer() {
+  Stop();
+  Wait(false);
+}
+
+Status HttpServer::Start() {
+  auto& I = *impl_;
+  beast::error_code ec;
+  auto addr = asio::ip::make_address(I.opts.host, ec);
+  if (ec) return Status::InvalidArgument("listen address '" + I.opts.host + "': " + ec.message());
+  tcp::endpoint ep(addr, I.opts.port);
+  I.acceptor.open(ep.protocol(), ec);
+  if (!ec) I.acceptor.set_option(asio::socket_base::reuse_address(true), ec);
+  if (!ec) I.acceptor.bind(ep, ec);
+  if (!ec) I.acceptor.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) {
+    return Status::Unavailable("cannot listen on " + I.opts.host + ":" + std::to_string(I.opts.port) + ": " +
+                               ec.message());
+  }
+  I.bound_port = I.acceptor.local_endpoint().port();
+  asio::co_spawn(I.ioc, I.Listen(), asio::detached);
+  for (int i = 0; i < std::max(1, I.opts.threads); ++i) I.threads.emplace_back([&I] { I.ioc.run(); });
+  return Status::OK();
+}
+
+uint16_t HttpServer::port() const { return impl_->bound_port; }
+const ServerStats& HttpServer::stats() const { return impl_->stats; }
+
+void HttpServer::Stop() {
+  std::lock_guard l(impl_->mu);
+  impl_->stop_requested = true;
+  impl_->cv.notify_all();
+}
+
+void HttpServer::Wait(bool handle_signals) {
+  auto& I = *impl_;
+  if (I.threads.empty()) return;
+  std::unique_ptr<asio::signal_set> signals;
+  if (handle_signals) {
+    signals = std::make_unique<asio::signal_set>(I.ioc, SIGINT, SIGTERM);
+    signals->async_wait([this](const beast::error_code& ec, int) {
+      if (!ec) Stop();
+    });
+  }
+  {
+    std::unique_lock l(I.mu);
+    I.cv.wait(l, [&] { return I.stop_requested; });
+  }
+  // Graceful stop: no new connections; idle connections close; busy ones
+  // finish their request (answered with Connection: close).
+  I.stopping = true;
+  asio::post(I.ioc, [&I, &signals] {
+    beast::error_code ignored;
+    I.acceptor.close(ignored);
+    if (signals) signals->cancel(ignored);
+  });
+  {
+    std::unique_lock l(I.mu);
+    for (const auto& c : I.conns) {
+      asio::post(c->stream.get_executor(), [c] {
+        if (!c->busy) c->stream.socket().cancel();
+      });
+    }
+    I.cv.wait_for(l, I.opts.shutdown_grace, [&] { return I.conns.empty(); });
+  }
+  I.ioc.stop();
+  for (auto& t : I.threads) t.join();
+  I.threads.clear();
+}
+
+}  // namespace rowcache

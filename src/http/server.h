@@ -1,0 +1,68 @@
+// HttpServer: the HTTP/1.1 front door (Boost.Beast).
+//
+//   POST /          the event is the body; the answer is Service::Handle's
+//                   document with its statusCode as the HTTP status
+//   GET  /healthz   200 {"status":"ok","db":"ok","cache":...}; 503 if the database is down
+//   GET  /metrics   Prometheus text: the core's metrics and the server's own
+//
+// Keep-alive, TCP_NODELAY, a body limit (413), a read timeout that also closes
+// idle keep-alive connections, and a graceful stop: no new connections, the
+// requests in flight finish (bounded by shutdown_grace), idle ones close.
+//
+// Threads: `threads` threads run the I/O and call the Service inline; the
+// Service blocks on its backends, so use more threads than cores.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "rowcache/service.h"
+#include "rowcache/status.h"
+
+namespace rowcache {
+
+struct ServerOptions {
+  std::string host = "127.0.0.1";  // Default: loopback only.
+  uint16_t port = 8080;             // 0 picks a free port (see HttpServer::port()).
+  int threads = 8;                  // Default: 8.
+  size_t max_body_bytes = 1 << 20;  // Default: 1 MiB.
+  std::chrono::seconds idle_timeout{30};    // Read/idle timeout per connection. Default: 30 s.
+  std::chrono::seconds shutdown_grace{10};  // Longest wait for in-flight requests on Stop. Default: 10 s.
+};
+
+struct ServerStats {
+  std::atomic<uint64_t> connections_accepted{0};
+  std::atomic<int64_t> connections_open{0};
+  std::atomic<uint64_t> responses_2xx{0}, responses_4xx{0}, responses_5xx{0};
+  std::atomic<uint64_t> bodies_too_large{0};
+  std::atomic<uint64_t> bad_requests{0};
+};
+
+class HttpServer {
+ public:
+  HttpServer(Service& service, ServerOptions opts);
+  ~HttpServer();
+  HttpServer(const HttpServer&) = delete;
+  HttpServer& operator=(const HttpServer&) = delete;
+
+  // Binds and starts the threads. Unavailable if the address cannot be bound.
+  Status Start();
+  // The bound port (useful with port 0), valid after Start().
+  uint16_t port() const;
+  // Blocks until Stop() is called or SIGINT/SIGTERM arrives (if enabled), then
+  // stops gracefully and joins the threads.
+  void Wait(bool handle_signals);
+  // Begins a graceful stop; returns at once. Safe from any thread.
+  void Stop();
+
+  const ServerStats& stats() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace rowcache
