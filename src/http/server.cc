@@ -36,13 +36,23 @@ std::string ErrorJson(int status, std::string_view msg) {
 }  // namespace
 
 struct HttpServer::Impl {
-  Impl(Service& s, ServerOptions o) : svc(s), opts(std::move(o)), ioc(std::max(1, opts.threads)), acceptor(ioc) {}
+  // One io_context per thread: a connection lives on one thread, so a request
+  // is read, handled and answered without handing work between threads.
+  Impl(Service& s, ServerOptions o) : svc(s), opts(std::move(o)) {
+    for (int i = 0; i < std::max(1, opts.threads); ++i) {
+      iocs.push_back(std::make_unique<asio::io_context>(1));
+      guards.emplace_back(iocs.back()->get_executor());
+    }
+    acceptor = std::make_unique<tcp::acceptor>(*iocs[0]);
+  }
 
   Service& svc;
   ServerOptions opts;
   ServerStats stats;
-  asio::io_context ioc;
-  tcp::acceptor acceptor;
+  std::vector<std::unique_ptr<asio::io_context>> iocs;
+  std::vector<asio::executor_work_guard<asio::io_context::executor_type>> guards;
+  std::unique_ptr<tcp::acceptor> acceptor;
+  size_t next_ioc = 0;
   std::vector<std::thread> threads;
   uint16_t bound_port = 0;
   std::atomic<bool> stopping{false};
@@ -209,9 +219,9 @@ struct HttpServer::Impl {
 
   asio::awaitable<void> Listen() {
     for (;;) {
-      auto [ec, sock] = co_await acceptor.async_accept(asio::make_strand(ioc), kTuple);
+      auto [ec, sock] = co_await acceptor->async_accept(*iocs[next_ioc++ % iocs.size()], kTuple);
       if (ec) {
-        if (!acceptor.is_open() || stopping.load()) co_return;
+        if (!acceptor->is_open() || stopping.load()) co_return;
         continue;  // e.g. EMFILE: keep serving the connections we have
       }
       beast::error_code ignored;
@@ -242,17 +252,17 @@ Status HttpServer::Start() {
   auto addr = asio::ip::make_address(I.opts.host, ec);
   if (ec) return Status::InvalidArgument("listen address '" + I.opts.host + "': " + ec.message());
   tcp::endpoint ep(addr, I.opts.port);
-  I.acceptor.open(ep.protocol(), ec);
-  if (!ec) I.acceptor.set_option(asio::socket_base::reuse_address(true), ec);
-  if (!ec) I.acceptor.bind(ep, ec);
-  if (!ec) I.acceptor.listen(asio::socket_base::max_listen_connections, ec);
+  I.acceptor->open(ep.protocol(), ec);
+  if (!ec) I.acceptor->set_option(asio::socket_base::reuse_address(true), ec);
+  if (!ec) I.acceptor->bind(ep, ec);
+  if (!ec) I.acceptor->listen(asio::socket_base::max_listen_connections, ec);
   if (ec) {
     return Status::Unavailable("cannot listen on " + I.opts.host + ":" + std::to_string(I.opts.port) + ": " +
                                ec.message());
   }
-  I.bound_port = I.acceptor.local_endpoint().port();
-  asio::co_spawn(I.ioc, I.Listen(), asio::detached);
-  for (int i = 0; i < std::max(1, I.opts.threads); ++i) I.threads.emplace_back([&I] { I.ioc.run(); });
+  I.bound_port = I.acceptor->local_endpoint().port();
+  asio::co_spawn(*I.iocs[0], I.Listen(), asio::detached);
+  for (auto& ioc : I.iocs) I.threads.emplace_back([ioc = ioc.get()] { ioc->run(); });
   return Status::OK();
 }
 
@@ -270,7 +280,7 @@ void HttpServer::Wait(bool handle_signals) {
   if (I.threads.empty()) return;
   std::unique_ptr<asio::signal_set> signals;
   if (handle_signals) {
-    signals = std::make_unique<asio::signal_set>(I.ioc, SIGINT, SIGTERM);
+    signals = std::make_unique<asio::signal_set>(*I.iocs[0], SIGINT, SIGTERM);
     signals->async_wait([this](const beast::error_code& ec, int) {
       if (!ec) Stop();
     });
@@ -282,9 +292,9 @@ void HttpServer::Wait(bool handle_signals) {
   // Graceful stop: no new connections; idle connections close; busy ones
   // finish their request (answered with Connection: close).
   I.stopping = true;
-  asio::post(I.ioc, [&I, &signals] {
+  asio::post(*I.iocs[0], [&I, &signals] {
     beast::error_code ignored;
-    I.acceptor.close(ignored);
+    I.acceptor->close(ignored);
     if (signals) signals->cancel(ignored);
   });
   {
@@ -296,7 +306,7 @@ void HttpServer::Wait(bool handle_signals) {
     }
     I.cv.wait_for(l, I.opts.shutdown_grace, [&] { return I.conns.empty(); });
   }
-  I.ioc.stop();
+  for (auto& ioc : I.iocs) ioc->stop();
   for (auto& t : I.threads) t.join();
   I.threads.clear();
 }
