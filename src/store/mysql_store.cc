@@ -1,0 +1,531 @@
+// MysqlStore: MySQL / MariaDB / Aurora MySQL through MariaDB Connector/C.
+//
+// A pool of connections, each with its own prepared statements. Every value is
+// a bound parameter; only the (validated) table name is part of the SQL text.
+// Connection-level failures discard the connection; a read is retried once on
+// a fresh one, a transaction only if it failed before anything was sent.
+//
+// Authentication: mysql_native_password is built into the library;
+// caching_sha2_password (MySQL 8 / Aurora v3 default) is a plugin loaded from
+// the library's plugin directory (libmariadb3 ships it), or from
+// ?plugin_dir=PATH.
+#include "store/mysql_store.h"
+
+#include <mysql.h>
+#include <errmsg.h>
+#include <mysqld_error.h>
+
+#include <condition_variable>
+#include <cstring>
+#include <map>
+#include <mutex>
+
+namespace rowcache {
+
+namespace {
+
+constexpr size_t kMaxStatementIds = 1024;  // Get: placeholders are rounded up to a power of two up to this
+constexpr size_t kLoadChunk = 500;         // rows per multi-row statement in Load
+
+bool IsConnectionError(unsigned err) {
+  return err == CR_SERVER_GONE_ERROR || err == CR_SERVER_LOST || err == CR_CONNECTION_ERROR ||
+         err == CR_CONN_HOST_ERROR || err == CR_UNKNOWN_HOST || err == CR_COMMANDS_OUT_OF_SYNC ||
+         err == ER_CONNECTION_KILLED || err == 2026 /* SSL */ || err == 2013;
+}
+
+struct Conn {
+  MYSQL* m = nullptr;
+  std::map<size_t, MYSQL_STMT*> get;  // by placeholder count
+  MYSQL_STMT* insert = nullptr;
+  MYSQL_STMT* update = nullptr;
+  MYSQL_STMT* del = nullptr;
+  bool broken = false;
+
+  ~Conn() {
+    for (auto& [n, s] : get) mysql_stmt_close(s);
+    for (MYSQL_STMT* s : {insert, update, del}) {
+      if (s) mysql_stmt_close(s);
+    }
+    if (m) mysql_close(m);
+  }
+};
+
+// Binds a string as a parameter (the buffer must outlive the execute).
+void BindText(MYSQL_BIND& b, const std::string& s) {
+  std::memset(&b, 0, sizeof b);
+  b.buffer_type = MYSQL_TYPE_STRING;
+  b.buffer = const_cast<char*>(s.data());
+  b.buffer_length = s.size();
+}
+
+void BindInt(MYSQL_BIND& b, const long long* v) {
+  std::memset(&b, 0, sizeof b);
+  b.buffer_type = MYSQL_TYPE_LONGLONG;
+  b.buffer = const_cast<long long*>(v);
+}
+
+void BindNull(MYSQL_BIND& b) {
+  std::memset(&b, 0, sizeof b);
+  b.buffer_type = MYSQL_TYPE_NULL;
+}
+
+class MysqlStore final : public Store {
+ public:
+  MysqlStore(Url url, std::string table, StoreOptions opts)
+      : url_(std::move(url)), table_(std::move(table)), opts_(opts) {
+    if (!url_.port) url_.port = 3306;
+    describe_ = "mysql://" + (url_.user.empty() ? "" : url_.user + "@") + url_.host + ":" +
+                std::to_string(url_.port) + "/" + url_.path + " table=" + table_;
+    where_ = "mysql " + url_.host + ":" + std::to_string(url_.port);
+  }
+
+  ~MysqlStore() override = default;
+
+  Status EnsureSchema() override {
+    return WithConn(/*retry=*/true, [&](Conn& c) {
+      return Query(c, "CREATE TABLE IF NOT EXISTS `" + table_ +
+                          "` (id INT NOT NULL AUTO_INCREMENT PRIMARY KEY,"
+                          " hero VARCHAR(20) NOT NULL, power VARCHAR(20) NOT NULL, name VARCHAR(20) NOT NULL,"
+                          " xp INT NOT NULL, color VARCHAR(20) NOT NULL)"
+                          " ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin");
+    });
+  }
+
+  Result<std::vector<Row>> Get(std::span<const int64_t> ids) override {
+    std::vector<Row> rows;
+    if (ids.empty()) return rows;
+    Status s = WithConn(/*retry=*/true, [&](Conn& c) {
+      rows.clear();
+      return GetOn(c, ids, &rows);
+    });
+    if (!s.ok()) return s;
+    return rows;
+  }
+
+  Result<std::vector<int64_t>> Insert(std::span<const Row> rows) override {
+    std::vector<int64_t> ids;
+    Status s = Transaction([&](Conn& c) -> Status {
+      ids.clear();
+      Status p = Prepare(c, &c.insert,
+                         "INSERT INTO `" + table_ + "` (hero, power, name, xp, color) VALUES (?, ?, ?, ?, ?)");
+      if (!p.ok()) return p;
+      // One statement per row: with innodb_autoinc_lock_mode=2 (the MySQL 8 /
+      // Aurora v3 default) the ids of a multi-row INSERT need not be
+      // consecutive, so they could not be reported in order.
+      for (const Row& r : rows) {
+        long long xp = r.xp;
+        MYSQL_BIND b[5];
+        BindText(b[0], r.hero);
+        BindText(b[1], r.power);
+        BindText(b[2], r.name);
+        BindInt(b[3], &xp);
+        BindText(b[4], r.color);
+        if (mysql_stmt_bind_param(c.insert, b) || mysql_stmt_execute(c.insert)) return StmtError(c, c.insert);
+        ids.push_back(static_cast<int64_t>(mysql_stmt_insert_id(c.insert)));
+      }
+      return Status::OK();
+    });
+    if (!s.ok()) return s;
+    return ids;
+  }
+
+  Status Update(std::span<const RowUpdate> updates) override {
+    return Transaction([&](Conn& c) -> Status {
+      Status p = Prepare(c, &c.update,
+                         "UPDATE `" + table_ +
+                             "` SET hero = COALESCE(?, hero), power = COALESCE(?, power), name = COALESCE(?, name),"
+                             " xp = COALESCE(?, xp), color = COALESCE(?, color) WHERE id = ?");
+      if (!p.ok()) return p;
+      for (const RowUpdate& u : updates) {
+        MYSQL_BIND b[6];
+        long long xp = u.xp.value_or(0), id = u.id;
+        auto text = [&](MYSQL_BIND& bind, const std::optional<std::string>& v) {
+          if (v) {
+            BindText(bind, *v);
+          } else {
+            BindNull(bind);
+          }
+        };
+        text(b[0], u.hero);
+        text(b[1], u.power);
+        text(b[2], u.name);
+        if (u.xp) {
+          BindInt(b[3], &xp);
+        } else {
+          BindNull(b[3]);
+        }
+        text(b[4], u.color);
+        BindInt(b[5], &id);
+        if (mysql_stmt_bind_param(c.update, b) || mysql_stmt_execute(c.update)) return StmtError(c, c.update);
+        // CLIENT_FOUND_ROWS: affected rows count matched rows, changed or not.
+        if (mysql_stmt_affected_rows(c.update) == 0) return Status::NotFound("no row with id " + std::to_string(u.id));
+      }
+      return Status::OK();
+    });
+  }
+
+  Result<std::vector<int64_t>> Delete(std::span<const int64_t> ids) override {
+    std::vector<int64_t> deleted;
+    Status s = Transaction([&](Conn& c) -> Status {
+      deleted.clear();
+      Status p = Prepare(c, &c.del, "DELETE FROM `" + table_ + "` WHERE id = ?");
+      if (!p.ok()) return p;
+      for (int64_t id : ids) {
+        long long v = id;
+        MYSQL_BIND b[1];
+        BindInt(b[0], &v);
+        if (mysql_stmt_bind_param(c.del, b) || mysql_stmt_execute(c.del)) return StmtError(c, c.del);
+        if (mysql_stmt_affected_rows(c.del) > 0) deleted.push_back(id);
+      }
+      return Status::OK();
+    });
+    if (!s.ok()) return s;
+    return deleted;
+  }
+
+  Result<LoadResult> Load(std::span<const Row> rows, LoadMode mode) override {
+    LoadResult res;
+    Status s = Transaction([&](Conn& c) -> Status {
+      res = LoadResult{};
+      for (size_t off = 0; off < rows.size(); off += kLoadChunk) {
+        auto chunk = rows.subspan(off, std::min(kLoadChunk, rows.size() - off));
+        // Which ids exist already (locked until the commit).
+        std::vector<int64_t> ids;
+        for (const Row& r : chunk) ids.push_back(r.id);
+        std::vector<Row> existing_rows;
+        Status g = GetOn(c, ids, &existing_rows, /*for_update=*/true);
+        if (!g.ok()) return g;
+        std::vector<bool> exists(chunk.size(), false);
+        for (const Row& e : existing_rows) {
+          for (size_t i = 0; i < chunk.size(); ++i) {
+            if (chunk[i].id == e.id) exists[i] = true;
+          }
+        }
+        std::vector<const Row*> todo;
+        for (size_t i = 0; i < chunk.size(); ++i) {
+          if (exists[i] && mode == LoadMode::kSkipExisting) {
+            ++res.skipped;
+            continue;
+          }
+          (exists[i] ? res.replaced : res.inserted) += 1;
+          todo.push_back(&chunk[i]);
+        }
+        if (todo.empty()) continue;
+        std::string sql = "INSERT INTO `" + table_ + "` (id, hero, power, name, xp, color) VALUES ";
+        for (size_t i = 0; i < todo.size(); ++i) sql += i ? ", (?, ?, ?, ?, ?, ?)" : "(?, ?, ?, ?, ?, ?)";
+        if (mode == LoadMode::kReplace) {
+          sql += " ON DUPLICATE KEY UPDATE hero = VALUES(hero), power = VALUES(power), name = VALUES(name),"
+                 " xp = VALUES(xp), color = VALUES(color)";
+        }
+        MYSQL_STMT* st = nullptr;
+        Status p = Prepare(c, &st, sql);
+        if (!p.ok()) return p;
+        std::vector<MYSQL_BIND> b(todo.size() * 6);
+        std::vector<long long> nums(todo.size() * 2);
+        for (size_t i = 0; i < todo.size(); ++i) {
+          nums[2 * i] = todo[i]->id;
+          nums[2 * i + 1] = todo[i]->xp;
+          BindInt(b[6 * i], &nums[2 * i]);
+          BindText(b[6 * i + 1], todo[i]->hero);
+          BindText(b[6 * i + 2], todo[i]->power);
+          BindText(b[6 * i + 3], todo[i]->name);
+          BindInt(b[6 * i + 4], &nums[2 * i + 1]);
+          BindText(b[6 * i + 5], todo[i]->color);
+        }
+        Status e;
+        if (mysql_stmt_bind_param(st, b.data()) || mysql_stmt_execute(st)) e = StmtError(c, st);
+        mysql_stmt_close(st);
+        if (!e.ok()) return e;
+      }
+      return Status::OK();
+    });
+    if (!s.ok()) return s;
+    return res;
+  }
+
+  Status Ping() override {
+    return WithConn(/*retry=*/true, [&](Conn& c) -> Status {
+      if (mysql_ping(c.m) != 0) return ConnError(c);
+      return Status::OK();
+    });
+  }
+
+  std::string Describe() const override { return describe_; }
+
+ private:
+  // Connection pool ---------------------------------------------------------
+
+  Result<std::unique_ptr<Conn>> Acquire() {
+    {
+      std::unique_lock l(mu_);
+      bool ok = cv_.wait_for(l, std::chrono::seconds(opts_.timeout_seconds),
+                             [&] { return !idle_.empty() || open_ < opts_.max_connections; });
+      if (!ok) return Status::Unavailable(where_ + ": all " + std::to_string(opts_.max_connections) +
+                                          " connections busy");
+      if (!idle_.empty()) {
+        auto c = std::move(idle_.back());
+        idle_.pop_back();
+        return c;
+      }
+      ++open_;
+    }
+    auto c = Connect();
+    if (!c.ok()) {
+      std::lock_guard l(mu_);
+      --open_;
+      cv_.notify_one();
+    }
+    return c;
+  }
+
+  void Release(std::unique_ptr<Conn> c) {
+    std::lock_guard l(mu_);
+    if (c->broken) {
+      --open_;
+      c.reset();
+    } else {
+      idle_.push_back(std::move(c));
+    }
+    cv_.notify_one();
+  }
+
+  Result<std::unique_ptr<Conn>> Connect() {
+    auto c = std::make_unique<Conn>();
+    c->m = mysql_init(nullptr);
+    if (!c->m) return Status::Internal(where_ + ": out of memory");
+    unsigned timeout = static_cast<unsigned>(opts_.timeout_seconds);
+    mysql_options(c->m, MYSQL_OPT_CONNECT_TIMEOUT, &timeout);
+    mysql_options(c->m, MYSQL_OPT_READ_TIMEOUT, &timeout);
+    mysql_options(c->m, MYSQL_OPT_WRITE_TIMEOUT, &timeout);
+    mysql_options(c->m, MYSQL_SET_CHARSET_NAME, "utf8mb4");
+    unsigned local_infile = 1;
+    mysql_options(c->m, MYSQL_OPT_LOCAL_INFILE, &local_infile);
+    if (auto it = url_.query.find("plugin_dir"); it != url_.query.end()) {
+      mysql_options(c->m, MYSQL_PLUGIN_DIR, it->second.c_str());
+    }
+    auto q = [&](const char* k) {
+      auto it = url_.query.find(k);
+      return it == url_.query.end() ? std::string() : it->second;
+    };
+    if (q("ssl") == "1" || q("ssl") == "true" || !q("ssl-ca").empty()) {
+      my_bool enforce = 1;
+      mysql_optionsv(c->m, MYSQL_OPT_SSL_ENFORCE, &enforce);
+      if (!q("ssl-ca").empty()) {
+        mysql_optionsv(c->m, MYSQL_OPT_SSL_CA, q("ssl-ca").c_str());
+        my_bool verify = 1;
+        mysql_optionsv(c->m, MYSQL_OPT_SSL_VERIFY_SERVER_CERT, &verify);
+      }
+    }
+    std::string host = url_.host.empty() ? "127.0.0.1" : url_.host;
+    if (!mysql_real_connect(c->m, host.c_str(), url_.user.c_str(), url_.password.c_str(), url_.path.c_str(),
+                            static_cast<unsigned>(url_.port), nullptr, CLIENT_FOUND_ROWS)) {
+      // Wrong credentials or database are configuration errors, not outages,
+      // but both mean the database cannot serve: 503 either way.
+      return Status::Unavailable(where_ + ": " + mysql_error(c->m));
+    }
+    Status s = Query(*c, "SET SESSION sql_mode = 'STRICT_ALL_TABLES,NO_ENGINE_SUBSTITUTION', time_zone = '+00:00'");
+    if (!s.ok()) return s;
+    return c;
+  }
+
+  // Runs fn on a pooled connection. With retry, a connection-level failure is
+  // retried once on a fresh connection (a stale pooled connection is the
+  // usual cause).
+  template <class F>
+  Status WithConn(bool retry, F&& fn) {
+    for (int attempt = 0;; ++attempt) {
+      auto c = Acquire();
+      if (!c.ok()) return c.status();
+      Status s = fn(**c);
+      bool broken = (*c)->broken;
+      Release(std::move(c.value()));
+      if (s.ok() || !broken || !retry || attempt > 0) return s;
+    }
+  }
+
+  // START TRANSACTION; fn; COMMIT -- or ROLLBACK on any failure. Retried on a
+  // fresh connection only if START TRANSACTION itself failed on a dead
+  // connection (then nothing was sent that could have committed).
+  template <class F>
+  Status Transaction(F&& fn) {
+    for (int attempt = 0;; ++attempt) {
+      auto c = Acquire();
+      if (!c.ok()) return c.status();
+      Conn& conn = **c;
+      Status s = Query(conn, "START TRANSACTION");
+      if (!s.ok()) {
+        bool broken = conn.broken;
+        Release(std::move(c.value()));
+        if (broken && attempt == 0) continue;
+        return s;
+      }
+      s = fn(conn);
+      if (s.ok()) {
+        s = Query(conn, "COMMIT");
+      }
+      if (!s.ok() && !conn.broken) {
+        Query(conn, "ROLLBACK");
+      }
+      Release(std::move(c.value()));
+      return s;
+    }
+  }
+
+  // Helpers -------------------------------------------------------------------
+
+  Status Query(Conn& c, const std::string& sql) {
+    if (mysql_real_query(c.m, sql.data(), sql.size()) != 0) return ConnError(c);
+    if (MYSQL_RES* r = mysql_store_result(c.m)) mysql_free_result(r);
+    return Status::OK();
+  }
+
+  Status Classify(Conn& c, unsigned err, const std::string& msg) {
+    std::string full = where_ + ": " + msg;
+    if (IsConnectionError(err)) {
+      c.broken = true;
+      return Status::Unavailable(full);
+    }
+    if (err == ER_DATA_TOO_LONG || err == ER_TRUNCATED_WRONG_VALUE || err == ER_WARN_DATA_OUT_OF_RANGE ||
+        err == 1048 /* column cannot be null */ || err == 1366 /* incorrect string value */) {
+      return Status::InvalidArgument(full);
+    }
+    if (err == ER_LOCK_DEADLOCK || err == 1205 /* lock wait timeout */ || err == ER_QUERY_INTERRUPTED ||
+        err == 1290 /* read-only */ || err == 1836 /* read-only */) {
+      return Status::Unavailable(full);
+    }
+    return Status::Internal(full);
+  }
+
+  Status ConnError(Conn& c) { return Classify(c, mysql_errno(c.m), mysql_error(c.m)); }
+
+  Status StmtError(Conn& c, MYSQL_STMT* st) { return Classify(c, mysql_stmt_errno(st), mysql_stmt_error(st)); }
+
+  Status Prepare(Conn& c, MYSQL_STMT** st, const std::string& sql) {
+    if (*st) return Status::OK();
+    *st = mysql_stmt_init(c.m);
+    if (!*st) return ConnError(c);
+    if (mysql_stmt_prepare(*st, sql.data(), sql.size()) != 0) {
+      Status s = StmtError(c, *st);
+      mysql_stmt_close(*st);
+      *st = nullptr;
+      return s;
+    }
+    return Status::OK();
+  }
+
+  Status GetOn(Conn& c, std::span<const int64_t> ids, std::vector<Row>* out, bool for_update = false) {
+    size_t n = 1;
+    while (n < ids.size()) n <<= 1;
+    if (n > kMaxStatementIds) n = ids.size();
+    bool cached = n <= kMaxStatementIds && !for_update;
+    MYSQL_STMT* st = nullptr;
+    if (cached) {
+      if (auto it = c.get.find(n); it != c.get.end()) st = it->second;
+    }
+    std::string sql = "SELECT id, hero, power, name, xp, color FROM `" + table_ + "` WHERE id IN (";
+    for (size_t i = 0; i < n; ++i) sql += i ? ", ?" : "?";
+    sql += for_update ? ") FOR UPDATE" : ")";
+    Status p = Prepare(c, &st, sql);
+    if (!p.ok()) return p;
+    if (cached) c.get[n] = st;
+    // Unused placeholders repeat the last id.
+    std::vector<long long> vals(n);
+    std::vector<MYSQL_BIND> b(n);
+    for (size_t i = 0; i < n; ++i) {
+      vals[i] = ids[std::min(i, ids.size() - 1)];
+      BindInt(b[i], &vals[i]);
+    }
+    Status s = Fetch(c, st, b.data(), out);
+    if (!cached) mysql_stmt_close(st);
+    return s;
+  }
+
+  Status Fetch(Conn& c, MYSQL_STMT* st, MYSQL_BIND* params, std::vector<Row>* out) {
+    if (mysql_stmt_bind_param(st, params) || mysql_stmt_execute(st)) return StmtError(c, st);
+    long long id = 0, xp = 0;
+    char text[4][256];
+    unsigned long len[6] = {};
+    my_bool is_null[6] = {}, error[6] = {};
+    MYSQL_BIND r[6];
+    std::memset(r, 0, sizeof r);
+    r[0].buffer_type = MYSQL_TYPE_LONGLONG;
+    r[0].buffer = &id;
+    r[4].buffer_type = MYSQL_TYPE_LONGLONG;
+    r[4].buffer = &xp;
+    int t = 0;
+    for (int col : {1, 2, 3, 5}) {
+      r[col].buffer_type = MYSQL_TYPE_STRING;
+      r[col].buffer = text[t++];
+      r[col].buffer_length = sizeof text[0];
+    }
+    for (int i = 0; i < 6; ++i) {
+      r[i].length = &len[i];
+      r[i].is_null = &is_null[i];
+      r[i].error = &error[i];
+    }
+    if (mysql_stmt_bind_result(st, r)) {
+      Status s = StmtError(c, st);
+      mysql_stmt_free_result(st);
+      return s;
+    }
+    Status s;
+    for (;;) {
+      int rc = mysql_stmt_fetch(st);
+      if (rc == MYSQL_NO_DATA) break;
+      if (rc == 1) {
+        s = StmtError(c, st);
+        break;
+      }
+      Row row;
+      row.id = id;
+      row.xp = xp;
+      std::string* dst[4] = {&row.hero, &row.power, &row.name, &row.color};
+      t = 0;
+      for (int col : {1, 2, 3, 5}) {
+        std::string& d = *dst[t];
+        if (len[col] <= sizeof text[0]) {
+          d.assign(text[t], len[col]);
+        } else {  // longer than the buffer (a wider column than ours): fetch it whole
+          d.resize(len[col]);
+          MYSQL_BIND big;
+          std::memset(&big, 0, sizeof big);
+          big.buffer_type = MYSQL_TYPE_STRING;
+          big.buffer = d.data();
+          big.buffer_length = d.size();
+          mysql_stmt_fetch_column(st, &big, static_cast<unsigned>(col), 0);
+        }
+        ++t;
+      }
+      out->push_back(std::move(row));
+    }
+    mysql_stmt_free_result(st);
+    return s;
+  }
+
+  Url url_;
+  std::string table_;
+  StoreOptions opts_;
+  std::string describe_;
+  std::string where_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::vector<std::unique_ptr<Conn>> idle_;
+  int open_ = 0;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<Store>> NewMysqlStore(const Url& url, const StoreOptions& opts) {
+  std::string table = "heroes";
+  if (auto it = url.query.find("table"); it != url.query.end()) table = it->second;
+  if (!IsValidTableName(table)) {
+    return Status::InvalidArgument("database URL: table '" + table + "' is not a valid name (letters, digits, _)");
+  }
+  if (url.path.empty()) return Status::InvalidArgument("database URL '" + url.Redacted() + "': missing /database");
+  if (url.host.empty()) return Status::InvalidArgument("database URL '" + url.Redacted() + "': missing host");
+  static std::once_flag init;
+  std::call_once(init, [] { mysql_library_init(0, nullptr, nullptr); });
+  return std::unique_ptr<Store>(std::make_unique<MysqlStore>(url, table, opts));
+}
+
+}  // namespace rowcache

@@ -1,0 +1,220 @@
+// MysqlStore against a real MariaDB (ROWCACHE_TEST_MYSQL).
+#include <gtest/gtest.h>
+
+#include <random>
+#include <set>
+#include <thread>
+
+#include "rowcache/store.h"
+#include "support/test_env.h"
+
+namespace rowcache {
+namespace {
+
+std::string UniqueTable() {
+  std::random_device rd;
+  return "t_" + std::to_string(rd() % 1000000000);
+}
+
+class MysqlStoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ROWCACHE_REQUIRE_URL("ROWCACHE_TEST_MYSQL", base_);
+    table_ = UniqueTable();
+    url_ = base_ + "?table=" + table_;
+    auto s = OpenStore(url_);
+    ASSERT_TRUE(s.ok()) << s.status().ToString();
+    store_ = std::move(s.value());
+    ASSERT_TRUE(store_->EnsureSchema().ok());
+  }
+  void TearDown() override {
+    if (store_) Exec("DROP TABLE IF EXISTS " + table_);
+  }
+  // A raw SQL statement through a second store's connection is not exposed;
+  // use the mariadb client instead.
+  static void Exec(const std::string& sql) {
+    const char* port = std::getenv("ROWCACHE_TEST_MYSQL_PORT");
+    std::string cmd = "mariadb -h127.0.0.1 -P" + std::string(port ? port : "13306") +
+                      " -urowcache -prowcache rowcache -e \"" + sql + "\" >/dev/null 2>&1";
+    ASSERT_EQ(std::system(cmd.c_str()), 0) << sql;
+  }
+
+  std::string base_, table_, url_;
+  std::unique_ptr<Store> store_;
+};
+
+TEST_F(MysqlStoreTest, InsertGetInOrderAndVerbatim) {
+  std::string emoji20;
+  for (int i = 0; i < 20; ++i) emoji20 += "\xF0\x9F\x98\x80";
+  std::vector<Row> rows{{0, "yes", "fly", "batman", 100, "black"},
+                        {0, emoji20, "'; DROP TABLE t; --", "q\"\\\n", -2147483648LL, ""},
+                        {0, "\xC3\xA9t\xC3\xA9", "a", "b", 2147483647, "c"}};
+  auto ids = store_->Insert(rows);
+  ASSERT_TRUE(ids.ok()) << ids.status().ToString();
+  ASSERT_EQ(ids->size(), 3u);
+  EXPECT_LT((*ids)[0], (*ids)[1]);
+  EXPECT_LT((*ids)[1], (*ids)[2]);
+  std::vector<int64_t> ask{(*ids)[2], 999999, (*ids)[0], (*ids)[1]};
+  auto got = store_->Get(ask);
+  ASSERT_TRUE(got.ok()) << got.status().ToString();
+  ASSERT_EQ(got->size(), 3u);
+  for (const Row& r : *got) {
+    size_t i = std::find(ids->begin(), ids->end(), r.id) - ids->begin();
+    ASSERT_LT(i, 3u);
+    Row want = rows[i];
+    want.id = r.id;
+    EXPECT_EQ(r, want);
+  }
+  ASSERT_TRUE(store_->EnsureSchema().ok());  // idempotent
+}
+
+TEST_F(MysqlStoreTest, ManyIdsInOneQuery) {
+  std::vector<Row> rows(1500, Row{0, "h", "p", "n", 1, "c"});
+  auto ids = store_->Insert(rows);
+  ASSERT_TRUE(ids.ok());
+  for (size_t n : {1u, 3u, 5u, 1000u, 1500u}) {
+    std::vector<int64_t> ask(ids->begin(), ids->begin() + n);
+    auto got = store_->Get(ask);
+    ASSERT_TRUE(got.ok()) << n << ": " << got.status().ToString();
+    EXPECT_EQ(got->size(), n);
+  }
+}
+
+TEST_F(MysqlStoreTest, BatchIsAllOrNothing) {
+  // The third row is too long for VARCHAR(20): strict mode rejects it and the
+  // first two must not survive.
+  std::vector<Row> rows{{0, "a", "a", "a", 1, "a"}, {0, "b", "b", "b", 2, "b"},
+                        {0, std::string(21, 'x'), "c", "c", 3, "c"}};
+  auto ids = store_->Insert(rows);
+  ASSERT_FALSE(ids.ok());
+  EXPECT_EQ(ids.status().code(), Code::kInvalidArgument) << ids.status().ToString();
+  auto next = store_->Insert(std::vector<Row>{{0, "d", "d", "d", 4, "d"}});
+  ASSERT_TRUE(next.ok());
+  std::vector<int64_t> all;
+  for (int64_t i = 1; i <= (*next)[0]; ++i) all.push_back(i);
+  auto got = store_->Get(all);
+  ASSERT_TRUE(got.ok());
+  ASSERT_EQ(got->size(), 1u);
+  EXPECT_EQ((*got)[0].hero, "d");
+}
+
+TEST_F(MysqlStoreTest, UpdateDeleteAndLoad) {
+  auto ids = store_->Insert(std::vector<Row>{{0, "a", "a", "a", 1, "a"}, {0, "b", "b", "b", 2, "b"}});
+  ASSERT_TRUE(ids.ok());
+  RowUpdate u;
+  u.id = (*ids)[0];
+  u.xp = 50;
+  ASSERT_TRUE(store_->Update(std::vector<RowUpdate>{u}).ok());
+  ASSERT_TRUE(store_->Update(std::vector<RowUpdate>{u}).ok());  // same value again still "found"
+  RowUpdate missing;
+  missing.id = 888888;
+  missing.hero = "zz";
+  RowUpdate second = u;
+  second.id = (*ids)[1];
+  second.hero = "changed";
+  Status s = store_->Update(std::vector<RowUpdate>{second, missing});
+  EXPECT_EQ(s.code(), Code::kNotFound);
+  auto got = store_->Get(std::vector<int64_t>{(*ids)[0], (*ids)[1]});
+  ASSERT_TRUE(got.ok());
+  for (const Row& r : *got) {
+    if (r.id == (*ids)[0]) {
+      EXPECT_EQ(r.xp, 50);
+    } else {
+      EXPECT_EQ(r.hero, "b");  // rolled back
+    }
+  }
+  auto del = store_->Delete(std::vector<int64_t>{(*ids)[1], 777777});
+  ASSERT_TRUE(del.ok());
+  EXPECT_EQ(*del, std::vector<int64_t>{(*ids)[1]});
+
+  std::vector<Row> load{{(*ids)[0], "x", "x", "x", 0, "x"}, {5000, "y", "y", "y", 0, "y"}};
+  auto skip = store_->Load(load, LoadMode::kSkipExisting);
+  ASSERT_TRUE(skip.ok()) << skip.status().ToString();
+  EXPECT_EQ(skip->inserted, 1);
+  EXPECT_EQ(skip->skipped, 1);
+  auto again = store_->Load(load, LoadMode::kSkipExisting);
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(again->inserted, 0);
+  EXPECT_EQ(again->skipped, 2);
+  auto rep = store_->Load(load, LoadMode::kReplace);
+  ASSERT_TRUE(rep.ok());
+  EXPECT_EQ(rep->replaced, 2);
+  auto after = store_->Get(std::vector<int64_t>{(*ids)[0]});
+  ASSERT_TRUE(after.ok());
+  EXPECT_EQ((*after)[0].hero, "x");
+  // New ids continue after the loaded ones.
+  auto next = store_->Insert(std::vector<Row>{{0, "n", "n", "n", 0, "n"}});
+  ASSERT_TRUE(next.ok());
+  EXPECT_GT((*next)[0], 5000);
+}
+
+TEST_F(MysqlStoreTest, ReconnectsAfterTheServerDropsTheConnection) {
+  auto ids = store_->Insert(std::vector<Row>{{0, "a", "a", "a", 1, "a"}});
+  ASSERT_TRUE(ids.ok());
+  // Kill every connection of the test user except the one doing the killing.
+  Exec("SELECT 1");
+  const char* port = std::getenv("ROWCACHE_TEST_MYSQL_PORT");
+  std::string kill =
+      "mariadb -h127.0.0.1 -P" + std::string(port ? port : "13306") +
+      " -urowcache -prowcache -N -e \"SELECT CONCAT('KILL ', id, ';') FROM information_schema.processlist "
+      "WHERE user='rowcache' AND id <> CONNECTION_ID() AND info IS NULL\" | mariadb -h127.0.0.1 -P" +
+      std::string(port ? port : "13306") + " -urowcache -prowcache >/dev/null 2>&1";
+  std::system(kill.c_str());
+  auto got = store_->Get(*ids);
+  ASSERT_TRUE(got.ok()) << got.status().ToString();
+  EXPECT_EQ(got->size(), 1u);
+  std::system(kill.c_str());
+  auto more = store_->Insert(std::vector<Row>{{0, "b", "b", "b", 1, "b"}});
+  ASSERT_TRUE(more.ok()) << more.status().ToString();
+}
+
+TEST_F(MysqlStoreTest, UnreachableServerIsUnavailableNotAHang) {
+  StoreOptions o;
+  o.timeout_seconds = 2;
+  auto s = OpenStore("mysql://rowcache:rowcache@127.0.0.1:1/rowcache", o);
+  ASSERT_TRUE(s.ok());
+  auto start = std::chrono::steady_clock::now();
+  Status e = (*s)->EnsureSchema();
+  EXPECT_EQ(e.code(), Code::kUnavailable) << e.ToString();
+  EXPECT_NE(e.message().find("127.0.0.1:1"), std::string::npos);
+  auto got = (*s)->Get(std::vector<int64_t>{1});
+  EXPECT_EQ(got.status().code(), Code::kUnavailable);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(30));
+  auto bad = OpenStore(base_ + "?table=bad;name");
+  EXPECT_EQ(bad.status().code(), Code::kInvalidArgument);
+  auto wrongpw = OpenStore("mysql://rowcache:wrong@127.0.0.1:" +
+                           std::string(std::getenv("ROWCACHE_TEST_MYSQL_PORT") ? std::getenv("ROWCACHE_TEST_MYSQL_PORT") : "13306") + "/rowcache");
+  ASSERT_TRUE(wrongpw.ok());
+  EXPECT_EQ((*wrongpw)->Ping().code(), Code::kUnavailable);
+}
+
+TEST_F(MysqlStoreTest, ConcurrentInsertsGetDistinctIds) {
+  std::mutex mu;
+  std::set<int64_t> all;
+  std::vector<std::thread> threads;
+  std::atomic<int> failures{0};
+  for (int t = 0; t < 8; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 20; ++i) {
+        auto ids = store_->Insert(std::vector<Row>{{0, "t" + std::to_string(t), "p", "n", i, "c"},
+                                                   {0, "u" + std::to_string(t), "p", "n", i, "c"}});
+        if (!ids.ok()) {
+          ++failures;
+          continue;
+        }
+        std::lock_guard l(mu);
+        all.insert(ids->begin(), ids->end());
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(failures.load(), 0);
+  EXPECT_EQ(all.size(), 8u * 20 * 2);
+  std::vector<int64_t> ask(all.begin(), all.end());
+  auto got = store_->Get(ask);
+  ASSERT_TRUE(got.ok());
+  EXPECT_EQ(got->size(), all.size());
+}
+
+}  // namespace
+}  // namespace rowcache
