@@ -1,0 +1,243 @@
+#include "cache/transport.h"
+
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <mutex>
+
+namespace rowcache {
+
+namespace {
+
+int MillisLeft(Deadline d) {
+  auto left = std::chrono::duration_cast<std::chrono::milliseconds>(d - std::chrono::steady_clock::now()).count();
+  return left <= 0 ? 0 : static_cast<int>(std::min<long long>(left, 1 << 30));
+}
+
+// Waits for events on fd until the deadline. False on timeout.
+bool WaitFor(int fd, short events, Deadline d) {
+  for (;;) {
+    pollfd p{fd, events, 0};
+    int ms = MillisLeft(d);
+    int rc = ::poll(&p, 1, ms);
+    if (rc > 0) return true;
+    if (rc == 0) return false;
+    if (errno != EINTR) return false;
+  }
+}
+
+std::string Errno(const char* what) { return std::string(what) + ": " + std::strerror(errno); }
+
+class TcpTransport : public Transport {
+ public:
+  explicit TcpTransport(int fd) : fd_(fd) {}
+  ~TcpTransport() override { ::close(fd_); }
+
+  Status WriteAll(const char* buf, size_t len, Deadline d) override {
+    while (len > 0) {
+      ssize_t n = ::send(fd_, buf, len, MSG_NOSIGNAL);
+      if (n > 0) {
+        buf += n;
+        len -= static_cast<size_t>(n);
+        continue;
+      }
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+        if (!WaitFor(fd_, POLLOUT, d)) return Status::Unavailable("write timed out");
+        continue;
+      }
+      return Status::Unavailable(Errno("write"));
+    }
+    return Status::OK();
+  }
+
+  Result<size_t> ReadSome(char* buf, size_t cap, Deadline d) override {
+    for (;;) {
+      ssize_t n = ::recv(fd_, buf, cap, 0);
+      if (n > 0) return static_cast<size_t>(n);
+      if (n == 0) return Status::Unavailable("connection closed by the server");
+      if (errno == EINTR) continue;
+      if (errno == EAGAIN || errno == EWOULDBLOCK) {
+        if (!WaitFor(fd_, POLLIN, d)) return Status::Unavailable("read timed out");
+        continue;
+      }
+      return Status::Unavailable(Errno("read"));
+    }
+  }
+
+  int fd() const { return fd_; }
+
+ private:
+  int fd_;
+};
+
+SSL_CTX* SharedContext(const TlsOptions& o, std::string* err) {
+  // One context per (verify, ca_file) pair is enough; keep the common one.
+  static std::mutex mu;
+  static SSL_CTX* verified = nullptr;
+  static SSL_CTX* unverified = nullptr;
+  std::lock_guard l(mu);
+  if (!o.ca_file.empty()) {
+    SSL_CTX* ctx = SSL_CTX_new(TLS_client_method());
+    if (!ctx || SSL_CTX_load_verify_locations(ctx, o.ca_file.c_str(), nullptr) != 1) {
+      *err = "cannot load CA file " + o.ca_file;
+      if (ctx) SSL_CTX_free(ctx);
+      return nullptr;
+    }
+    SSL_CTX_set_verify(ctx, o.verify ? SSL_VERIFY_PEER : SSL_VERIFY_NONE, nullptr);
+    return ctx;  // owned by the caller
+  }
+  SSL_CTX*& slot = o.verify ? verified : unverified;
+  if (!slot) {
+    slot = SSL_CTX_new(TLS_client_method());
+    if (!slot) {
+      *err = "cannot create a TLS context";
+      return nullptr;
+    }
+    SSL_CTX_set_min_proto_version(slot, TLS1_2_VERSION);
+    SSL_CTX_set_default_verify_paths(slot);
+    SSL_CTX_set_verify(slot, o.verify ? SSL_VERIFY_PEER : SSL_VERIFY_NONE, nullptr);
+  }
+  SSL_CTX_up_ref(slot);
+  return slot;
+}
+
+std::string SslError(const char* what) {
+  unsigned long e = ERR_get_error();
+  char buf[256];
+  ERR_error_string_n(e, buf, sizeof buf);
+  return std::string(what) + ": " + (e ? buf : "TLS error");
+}
+
+class TlsTransport : public Transport {
+ public:
+  TlsTransport(std::unique_ptr<TcpTransport> tcp, SSL_CTX* ctx, SSL* ssl)
+      : tcp_(std::move(tcp)), ctx_(ctx), ssl_(ssl) {}
+  ~TlsTransport() override {
+    SSL_free(ssl_);
+    SSL_CTX_free(ctx_);
+  }
+
+  // Runs an SSL call until it completes, waiting on the socket as it asks.
+  template <class F>
+  Result<int> Drive(F&& f, Deadline d, const char* what) {
+    for (;;) {
+      ERR_clear_error();
+      int rc = f();
+      if (rc > 0) return rc;
+      int e = SSL_get_error(ssl_, rc);
+      if (e == SSL_ERROR_WANT_READ) {
+        if (!WaitFor(tcp_->fd(), POLLIN, d)) return Status::Unavailable(std::string(what) + " timed out");
+      } else if (e == SSL_ERROR_WANT_WRITE) {
+        if (!WaitFor(tcp_->fd(), POLLOUT, d)) return Status::Unavailable(std::string(what) + " timed out");
+      } else if (e == SSL_ERROR_ZERO_RETURN) {
+        return Status::Unavailable("connection closed by the server");
+      } else {
+        return Status::Unavailable(SslError(what));
+      }
+    }
+  }
+
+  Status Handshake(Deadline d) {
+    auto r = Drive([&] { return SSL_connect(ssl_); }, d, "TLS handshake");
+    return r.ok() ? Status::OK() : r.status();
+  }
+
+  Status WriteAll(const char* buf, size_t len, Deadline d) override {
+    while (len > 0) {
+      auto n = Drive([&] { return SSL_write(ssl_, buf, static_cast<int>(std::min<size_t>(len, 1 << 30))); }, d,
+                     "TLS write");
+      if (!n.ok()) return n.status();
+      buf += *n;
+      len -= static_cast<size_t>(*n);
+    }
+    return Status::OK();
+  }
+
+  Result<size_t> ReadSome(char* buf, size_t cap, Deadline d) override {
+    auto n = Drive([&] { return SSL_read(ssl_, buf, static_cast<int>(std::min<size_t>(cap, 1 << 30))); }, d,
+                   "TLS read");
+    if (!n.ok()) return n.status();
+    return static_cast<size_t>(*n);
+  }
+
+ private:
+  std::unique_ptr<TcpTransport> tcp_;
+  SSL_CTX* ctx_;
+  SSL* ssl_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<Transport>> ConnectTransport(const std::string& host, int port, const TlsOptions& tls,
+                                                    Deadline deadline) {
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  addrinfo* res = nullptr;
+  std::string service = std::to_string(port);
+  int gai = ::getaddrinfo(host.c_str(), service.c_str(), &hints, &res);
+  if (gai != 0) return Status::Unavailable("cannot resolve " + host + ": " + gai_strerror(gai));
+  std::string last = "no address";
+  std::unique_ptr<TcpTransport> tcp;
+  for (addrinfo* ai = res; ai && !tcp; ai = ai->ai_next) {
+    int fd = ::socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, ai->ai_protocol);
+    if (fd < 0) {
+      last = Errno("socket");
+      continue;
+    }
+    int one = 1;
+    ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    int rc = ::connect(fd, ai->ai_addr, ai->ai_addrlen);
+    if (rc != 0 && errno == EINPROGRESS) {
+      if (!WaitFor(fd, POLLOUT, deadline)) {
+        last = "connect timed out";
+        ::close(fd);
+        continue;
+      }
+      int err = 0;
+      socklen_t len = sizeof err;
+      ::getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len);
+      rc = err == 0 ? 0 : -1;
+      errno = err;
+    }
+    if (rc != 0) {
+      last = Errno("connect");
+      ::close(fd);
+      continue;
+    }
+    tcp = std::make_unique<TcpTransport>(fd);
+  }
+  ::freeaddrinfo(res);
+  if (!tcp) return Status::Unavailable(last);
+  if (!tls.enabled) return std::unique_ptr<Transport>(std::move(tcp));
+
+  std::string err;
+  SSL_CTX* ctx = SharedContext(tls, &err);
+  if (!ctx) return Status::Unavailable(err);
+  SSL* ssl = SSL_new(ctx);
+  if (!ssl) {
+    SSL_CTX_free(ctx);
+    return Status::Unavailable(SslError("SSL_new"));
+  }
+  SSL_set_fd(ssl, tcp->fd());
+  std::string sni = tls.sni.empty() ? host : tls.sni;
+  SSL_set_tlsext_host_name(ssl, sni.c_str());
+  if (tls.verify) SSL_set1_host(ssl, sni.c_str());
+  auto t = std::make_unique<TlsTransport>(std::move(tcp), ctx, ssl);
+  Status s = t->Handshake(deadline);
+  if (!s.ok()) return s;
+  return std::unique_ptr<Transport>(std::move(t));
+}
+
+}  // namespace rowcache

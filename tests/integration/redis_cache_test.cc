@@ -1,0 +1,174 @@
+// RedisCache against a real Redis (ROWCACHE_TEST_REDIS), plus servers the
+// tests start themselves (password, a server that never answers).
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <random>
+#include <thread>
+
+#include "cache/transport.h"
+#include "rowcache/cache.h"
+#include "support/test_env.h"
+
+namespace rowcache {
+namespace {
+
+std::string Prefix() {
+  std::random_device rd;
+  return "itest:" + std::to_string(rd()) + ":";
+}
+
+std::string RedisCli(const std::string& args) {
+  const char* port = std::getenv("ROWCACHE_TEST_REDIS_PORT");
+  std::string cmd = "redis-cli -p " + std::string(port ? port : "16379") + " " + args;
+  std::string out;
+  if (FILE* f = popen(cmd.c_str(), "r")) {
+    char buf[4096];
+    size_t n;
+    while ((n = fread(buf, 1, sizeof buf, f)) > 0) out.append(buf, n);
+    pclose(f);
+  }
+  while (!out.empty() && (out.back() == '\n' || out.back() == '\r')) out.pop_back();
+  return out;
+}
+
+class RedisCacheTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ROWCACHE_REQUIRE_URL("ROWCACHE_TEST_REDIS", url_);
+    auto c = OpenCache(url_);
+    ASSERT_TRUE(c.ok()) << c.status().ToString();
+    cache_ = std::move(c.value());
+    p_ = Prefix();
+  }
+  std::string url_, p_;
+  std::unique_ptr<Cache> cache_;
+};
+
+TEST_F(RedisCacheTest, MGetInOrderWithHitsAndMissesAndBinarySafeValues) {
+  std::string binary("a\r\nb\0c\xF0\x9F\x98\x80", 11);
+  std::vector<CacheEntry> e{{p_ + "1", "one", 100}, {p_ + "2", binary, 100}};
+  ASSERT_TRUE(cache_->SetMany(e).ok());
+  std::vector<std::string> keys{p_ + "2", p_ + "missing", p_ + "1"};
+  auto got = cache_->MGet(keys);
+  ASSERT_TRUE(got.ok()) << got.status().ToString();
+  ASSERT_EQ(got->size(), 3u);
+  EXPECT_EQ((*got)[0], binary);
+  EXPECT_FALSE((*got)[1]);
+  EXPECT_EQ((*got)[2], "one");
+  int ttl = std::stoi(RedisCli("TTL " + p_ + "1"));
+  EXPECT_GT(ttl, 90);
+  EXPECT_LE(ttl, 100);
+  ASSERT_TRUE(cache_->Del(std::vector<std::string>{p_ + "1"}).ok());
+  EXPECT_FALSE((*cache_->MGet(std::vector<std::string>{p_ + "1"}))[0]);
+  EXPECT_TRUE(cache_->Ping().ok());
+  EXPECT_TRUE(cache_->MGet(std::vector<std::string>{}).ok());
+}
+
+TEST_F(RedisCacheTest, GuardedFillsAndInvalidation) {
+  std::string k = p_ + "7", g = p_ + "7:gen";
+  // No guard yet: a fill expecting "absent" lands.
+  auto s = cache_->SetIfGuardUnchanged(std::vector<GuardedEntry>{{k, "v1", 100, g, std::nullopt}});
+  ASSERT_TRUE(s.ok()) << s.status().ToString();
+  EXPECT_EQ(*s, 1u);
+  ASSERT_TRUE(cache_->Invalidate(std::vector<std::pair<std::string, std::string>>{{k, g}}, 600).ok());
+  EXPECT_EQ(RedisCli("GET " + g), "1");
+  EXPECT_EQ(RedisCli("EXISTS " + k), "0");
+  int gttl = std::stoi(RedisCli("TTL " + g));
+  EXPECT_GT(gttl, 590);
+  // A fill that saw no guard (before the invalidation) is refused now.
+  s = cache_->SetIfGuardUnchanged(std::vector<GuardedEntry>{{k, "stale", 100, g, std::nullopt}});
+  ASSERT_TRUE(s.ok());
+  EXPECT_EQ(*s, 0u);
+  EXPECT_EQ(RedisCli("EXISTS " + k), "0");
+  // A fill that saw the current guard lands.
+  s = cache_->SetIfGuardUnchanged(std::vector<GuardedEntry>{{k, "v2", 100, g, std::string("1")},
+                                                            {p_ + "8", "x", 100, p_ + "8:gen", std::string("5")}});
+  ASSERT_TRUE(s.ok());
+  EXPECT_EQ(*s, 1u);
+  EXPECT_EQ(RedisCli("GET " + k), "v2");
+}
+
+TEST_F(RedisCacheTest, UnavailableQuicklyOnAClosedPort) {
+  CacheOptions o;
+  o.timeout = std::chrono::milliseconds(200);
+  auto c = OpenCache("redis://127.0.0.1:1/0", o);
+  ASSERT_TRUE(c.ok());
+  auto start = std::chrono::steady_clock::now();
+  auto r = (*c)->MGet(std::vector<std::string>{"k"});
+  EXPECT_EQ(r.status().code(), Code::kUnavailable);
+  EXPECT_NE(r.status().message().find("127.0.0.1:1"), std::string::npos);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(5));
+}
+
+TEST_F(RedisCacheTest, AServerThatNeverAnswersTimesOut) {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+  ASSERT_EQ(::listen(fd, 16), 0);  // accepts (in the kernel) and never answers
+  socklen_t len = sizeof a;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+  CacheOptions o;
+  o.timeout = std::chrono::milliseconds(150);
+  auto c = OpenCache("redis://127.0.0.1:" + std::to_string(ntohs(a.sin_port)), o);
+  ASSERT_TRUE(c.ok());
+  auto start = std::chrono::steady_clock::now();
+  auto r = (*c)->MGet(std::vector<std::string>{"k"});
+  auto took = std::chrono::steady_clock::now() - start;
+  EXPECT_EQ(r.status().code(), Code::kUnavailable);
+  EXPECT_NE(r.status().message().find("timed out"), std::string::npos) << r.status().message();
+  EXPECT_LT(took, std::chrono::seconds(3));
+  ::close(fd);
+}
+
+TEST_F(RedisCacheTest, PoolRecoversAfterTheServerKillsConnections) {
+  ASSERT_TRUE(cache_->SetMany(std::vector<CacheEntry>{{p_ + "a", "1", 100}}).ok());
+  RedisCli("CLIENT KILL TYPE normal");
+  // The pooled connection is dead; the first call may fail, the cache recovers.
+  (void)cache_->MGet(std::vector<std::string>{p_ + "a"});
+  auto r = cache_->MGet(std::vector<std::string>{p_ + "a"});
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ((*r)[0], "1");
+}
+
+TEST_F(RedisCacheTest, PasswordAndDatabaseSelection) {
+  RedisCli("ACL SETUSER " + p_.substr(6, 8) + "u on '>s3cret' '~*' '+@all'");
+  const char* port = std::getenv("ROWCACHE_TEST_REDIS_PORT");
+  std::string base = "redis://" + p_.substr(6, 8) + "u:s3cret@127.0.0.1:" + std::string(port ? port : "16379");
+  auto c = OpenCache(base + "/3");
+  ASSERT_TRUE(c.ok());
+  ASSERT_TRUE((*c)->SetMany(std::vector<CacheEntry>{{p_ + "db3", "x", 100}}).ok());
+  EXPECT_EQ(RedisCli("-n 3 GET " + p_ + "db3"), "x");
+  EXPECT_EQ(RedisCli("-n 0 EXISTS " + p_ + "db3"), "0");
+  auto wrong = OpenCache("redis://" + p_.substr(6, 8) + "u:nope@127.0.0.1:" + std::string(port ? port : "16379"));
+  ASSERT_TRUE(wrong.ok());
+  auto r = (*wrong)->Ping();
+  EXPECT_EQ(r.code(), Code::kUnavailable);
+  EXPECT_NE(r.message().find("AUTH"), std::string::npos) << r.message();
+  RedisCli("ACL DELUSER " + p_.substr(6, 8) + "u");
+  EXPECT_EQ(OpenCache("redis://h/x").status().code(), Code::kInvalidArgument);
+}
+
+TEST_F(RedisCacheTest, ConcurrentUse) {
+  std::vector<std::thread> ts;
+  std::atomic<int> bad{0};
+  for (int t = 0; t < 8; ++t) {
+    ts.emplace_back([&, t] {
+      for (int i = 0; i < 200; ++i) {
+        std::string k = p_ + std::to_string(t) + ":" + std::to_string(i);
+        if (!cache_->SetMany(std::vector<CacheEntry>{{k, k, 100}}).ok()) ++bad;
+        auto r = cache_->MGet(std::vector<std::string>{k});
+        if (!r.ok() || (*r)[0] != k) ++bad;
+      }
+    });
+  }
+  for (auto& t : ts) t.join();
+  EXPECT_EQ(bad.load(), 0);
+}
+
+}  // namespace
+}  // namespace rowcache
