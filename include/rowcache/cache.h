@@ -57,17 +57,13 @@ class Cache {
   // equals expected_guard. Entries whose guard changed are skipped (that is
   // the point). Returns how many were stored; errors are only failures to
   // talk to the cache.
-  virtual Result<size_t> SetIfGuardUnchanged(std::span<const GuardedEntry> entries) {
-    return Status::Internal("guarded sets are not supported by " + Describe());
-  }
+  virtual Result<size_t> SetIfGuardUnchanged(std::span<const GuardedEntry> entries) = 0;
 
   // For each (key, guard_key) pair, atomically: DEL key, INCR guard_key,
   // EXPIRE guard_key guard_ttl_seconds. A fill guarded by the old guard value
   // can then no longer land.
   virtual Status Invalidate(std::span<const std::pair<std::string, std::string>> key_and_guard,
-                            int guard_ttl_seconds) {
-    return Status::Internal("invalidation is not supported by " + Describe());
-  }
+                            int guard_ttl_seconds) = 0;
 
   virtual Status Ping() = 0;
 

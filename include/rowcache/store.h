@@ -63,16 +63,11 @@ class Store {
 
   // Applies the updates in order in ONE transaction. If any id has no row,
   // nothing changes and the result is NotFound naming the first such id.
-  // (Default: InvalidArgument "not supported" for stores without updates.)
-  virtual Status Update(std::span<const RowUpdate> updates) {
-    return Status::InvalidArgument("this store does not support updates");
-  }
+  virtual Status Update(std::span<const RowUpdate> updates) = 0;
 
   // Deletes the rows in ONE transaction; returns the ids that had a row (in
   // the order given). Deleting a missing id is not an error.
-  virtual Result<std::vector<int64_t>> Delete(std::span<const int64_t> ids) {
-    return Status::InvalidArgument("this store does not support deletes");
-  }
+  virtual Result<std::vector<int64_t>> Delete(std::span<const int64_t> ids) = 0;
 
   // Bulk load with explicit ids (the CSV loader), in one transaction per call.
   virtual Result<LoadResult> Load(std::span<const Row> rows, LoadMode mode) = 0;

@@ -1,0 +1,28 @@
+// ByteSource: where a CSV comes from. A local file today; the interface is
+// what an object-store source (s3://bucket/key) implements too.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "rowcache/status.h"
+
+namespace rowcache {
+
+class ByteSource {
+ public:
+  virtual ~ByteSource() = default;
+  // Up to cap bytes; 0 at the end. Unavailable/NotFound on errors.
+  virtual Result<size_t> Read(char* buf, size_t cap) = 0;
+  // Starts again from the first byte (a second pass, e.g. --strict validation).
+  virtual Status Rewind() = 0;
+  virtual std::optional<uint64_t> Size() const { return std::nullopt; }
+  virtual std::string Describe() const = 0;
+};
+
+// A path, or "-" for standard input (which cannot be rewound).
+Result<std::unique_ptr<ByteSource>> OpenSource(const std::string& from);
+
+}  // namespace rowcache
