@@ -9,9 +9,9 @@ set -euo pipefail
 PACKAGES=(
   g++ cmake make pkg-config
   libboost1.81-dev libmariadb-dev libhiredis-dev libsqlite3-dev libssl-dev
-  libcurl4-openssl-dev libgtest-dev libgmock-dev
+  libgtest-dev libgmock-dev
   mariadb-server mariadb-client redis-server redis-tools
-  python3 curl zip unzip binutils openssl nodejs npm clang libclang-rt-14-dev
+  python3 curl binutils openssl clang libclang-rt-14-dev
 )
 if [ "${1:-}" = bench ]; then
   PACKAGES+=(wrk gnuplot-nox sysbench python3-pymysql python3-redis)

@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# Side-by-side, in one run on this machine: the floor (redis-benchmark MGET of
+# 3 keys, 1 client), rowcache's cached 3-id read over HTTP (1 client: p50;
+# 16 clients: throughput), rowcache uncached, and the Python peer
+# (bench/python_peer.py) at 16 clients. Prints a table with the ratios.
+#
+#   bench/compare.sh [SECONDS per run, default 10]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+DUR=${1:-10}
+scripts/deps.sh bench
+cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null
+cmake --build build -j"$(nproc)" --target rowcache >/dev/null
+env_file=$(scripts/servers.sh start)
+# shellcheck disable=SC1090
+source "$env_file"
+RP=$ROWCACHE_TEST_REDIS_PORT
+MP=$ROWCACHE_TEST_MYSQL_PORT
+TABLE=bench_heroes
+work=$(mktemp -d)
+cleanup() { kill "${pids[@]}" 2>/dev/null || true; rm -rf "$work"; }
+pids=()
+trap cleanup EXIT
+
+mariadb -h127.0.0.1 -P"$MP" -urowcache -prowcache rowcache -e "DROP TABLE IF EXISTS $TABLE"
+./build/rowcache load --db "$ROWCACHE_TEST_MYSQL?table=$TABLE" --from data/mp6input.csv --quiet >/dev/null
+redis-cli -p "$RP" --scan --pattern 'bench:*' | xargs -r redis-cli -p "$RP" DEL >/dev/null
+redis-cli -p "$RP" MSET k1 v1 k2 v2 k3 v3 >/dev/null
+
+./build/rowcache serve --listen 127.0.0.1:0 --db "$ROWCACHE_TEST_MYSQL?table=$TABLE" --cache "$ROWCACHE_TEST_REDIS" \
+  --key-prefix bench:heroes: --ttl 3600 --threads 8 >"$work/rc.out" 2>&1 &
+pids+=($!)
+/usr/bin/python3 bench/python_peer.py --port 0 --mysql-port "$MP" --redis-port "$RP" --table "$TABLE" \
+  >"$work/py.out" 2>&1 &
+pids+=($!)
+for _ in $(seq 50); do grep -q listening "$work/rc.out" 2>/dev/null && break; sleep 0.1; done
+RC_PORT=$(grep -o '127.0.0.1:[0-9]*' "$work/rc.out" | head -1 | cut -d: -f2)
+
+# The peer binds a port the OS picks only through --port 0 with http.server; read it back.
+for _ in $(seq 50); do grep -q listening "$work/py.out" 2>/dev/null && break; sleep 0.1; done
+PY_PORT=$(grep -o '127.0.0.1:[0-9]*' "$work/py.out" | head -1 | cut -d: -f2)
+
+lua() { printf 'wrk.method = "POST"\nwrk.body = %s\n' "'$1'" >"$work/$2.lua"; }
+lua '{"USE_CACHE": "True", "REQUEST": "read", "SQLS": [1, 2, 3]}' cached
+lua '{"USE_CACHE": "False", "REQUEST": "read", "SQLS": [1, 2, 3]}' uncached
+
+# wrk: p50 (us) and requests/s.
+wrk_run() { # url script conns
+  wrk -t"$([ "$3" -ge 2 ] && echo 2 || echo 1)" -c"$3" -d"${DUR}s" --latency -s "$work/$2.lua" "$1" >"$work/wrk.txt"
+  local p50 rps
+  p50=$(awk '$1=="50%" {v=$2; if (v ~ /us$/) {sub(/us/,"",v); print v} else if (v ~ /ms$/) {sub(/ms/,"",v); print v*1000} else {sub(/s/,"",v); print v*1e6}}' "$work/wrk.txt")
+  rps=$(awk '/Requests\/sec/ {print $2}' "$work/wrk.txt")
+  echo "$p50 $rps"
+}
+# Warm the caches.
+curl -s "http://127.0.0.1:$RC_PORT/" -d '{"REQUEST": "read", "SQLS": [1, 2, 3]}' >/dev/null
+curl -s "http://127.0.0.1:$PY_PORT/" -d '{"REQUEST": "read", "SQLS": [1, 2, 3]}' >/dev/null
+
+n=$((DUR * 20000))
+rb_p50=$(redis-benchmark -p "$RP" -c 1 -n "$n" --csv MGET k1 k2 k3 | awk -F'"' 'NR==2 {print $10*1000}')
+read -r rc1_p50 rc1_rps < <(wrk_run "http://127.0.0.1:$RC_PORT/" cached 1)
+read -r rc16_p50 rc16_rps < <(wrk_run "http://127.0.0.1:$RC_PORT/" cached 16)
+read -r rcu1_p50 rcu1_rps < <(wrk_run "http://127.0.0.1:$RC_PORT/" uncached 1)
+read -r rcu16_p50 rcu16_rps < <(wrk_run "http://127.0.0.1:$RC_PORT/" uncached 16)
+read -r py16_p50 py16_rps < <(wrk_run "http://127.0.0.1:$PY_PORT/" cached 16)
+read -r py1_p50 py1_rps < <(wrk_run "http://127.0.0.1:$PY_PORT/" cached 1)
+
+printf '\n%-48s %12s %12s\n' "run ($DUR s each, $(date -u +%F))" "p50 (us)" "req/s"
+printf '%-48s %12s %12s\n' "redis-benchmark -c 1 MGET k1 k2 k3" "$rb_p50" "-"
+printf '%-48s %12s %12s\n' "rowcache cached read of 3 ids, 1 client" "$rc1_p50" "$rc1_rps"
+printf '%-48s %12s %12s\n' "rowcache cached read of 3 ids, 16 clients" "$rc16_p50" "$rc16_rps"
+printf '%-48s %12s %12s\n' "rowcache uncached read of 3 ids, 1 client" "$rcu1_p50" "$rcu1_rps"
+printf '%-48s %12s %12s\n' "rowcache uncached read of 3 ids, 16 clients" "$rcu16_p50" "$rcu16_rps"
+printf '%-48s %12s %12s\n' "python peer cached read of 3 ids, 1 client" "$py1_p50" "$py1_rps"
+printf '%-48s %12s %12s\n' "python peer cached read of 3 ids, 16 clients" "$py16_p50" "$py16_rps"
+awk -v a="$rc1_p50" -v b="$rb_p50" 'BEGIN {printf "ratio: rowcache 1-client p50 / redis-benchmark p50 = %.2f (target <= 2)\n", a/b}'
+awk -v a="$rc16_rps" -v b="$py16_rps" 'BEGIN {printf "ratio: rowcache / python peer throughput at 16 clients = %.1f (target >= 10)\n", a/b}'
+awk -v a="$rcu1_p50" -v b="$rc1_p50" 'BEGIN {printf "ratio: uncached / cached p50 at 1 client = %.2f\n", a/b}'
