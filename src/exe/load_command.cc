@@ -7,6 +7,7 @@
 #include "exe/commands.h"
 #include "exe/config.h"
 #include "load/loader.h"
+#include "load/s3_source.h"
 
 namespace rowcache {
 
@@ -15,7 +16,11 @@ namespace {
 constexpr const char* kHelp = R"(usage: rowcache load --db URL --from FILE.csv [flags]
 
   --db URL           mysql://user:pass@host:port/db[?table=T] | sqlite:PATH (env ROWCACHE_DB)
-  --from FILE        CSV of id,hero,power,name,xp,color; blank lines and a header row are fine; - for stdin
+  --from FILE|s3://bucket/key
+                     CSV of id,hero,power,name,xp,color; blank lines and a header row are fine; - for stdin.
+                     S3 credentials: AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN (optional)
+  --region R         S3 region (default us-east-1; env AWS_REGION)
+  --s3-endpoint URL  an S3-compatible endpoint, e.g. http://127.0.0.1:4569 (path-style requests)
   --replace          overwrite rows whose id exists (default: keep them, so re-running adds nothing)
   --strict           check every row first and load nothing if any is bad (default: skip and report bad rows)
   --cache URL        also invalidate the loaded ids in this cache (redis://..., the service's --cache)
@@ -30,7 +35,7 @@ was loaded (strict with bad rows, source or database error); 2 usage.
 }  // namespace
 
 int LoadMain(const std::vector<std::string>& args) {
-  auto flags = Flags::Parse(args, {"db", "from", "cache", "key-prefix", "batch-rows"},
+  auto flags = Flags::Parse(args, {"db", "from", "cache", "key-prefix", "batch-rows", "region", "s3-endpoint"},
                             {"replace", "strict", "quiet", "help"});
   if (!flags.ok()) {
     std::fprintf(stderr, "rowcache load: %s\n\n%s", flags.status().message().c_str(), kHelp);
@@ -57,7 +62,11 @@ int LoadMain(const std::vector<std::string>& args) {
   opts.batch_rows = static_cast<size_t>(*batch);
   opts.key_prefix = flags->Get("key-prefix", "ROWCACHE_KEY_PREFIX", opts.key_prefix);
 
-  auto src = OpenSource(from);
+  S3Options s3;
+  s3.region = flags->Get("region", "AWS_REGION", "us-east-1");
+  s3.endpoint = flags->Get("s3-endpoint");
+  s3.creds = CredentialsFromEnvironment();
+  auto src = OpenSource(from, &s3);
   if (!src.ok()) {
     std::fprintf(stderr, "rowcache load: %s\n", src.status().message().c_str());
     return src.status().IsInvalidArgument() ? 2 : 1;

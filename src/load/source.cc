@@ -1,5 +1,7 @@
 #include "load/source.h"
 
+#include "load/s3_source.h"
+
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -38,11 +40,11 @@ class FileSource final : public ByteSource {
 
 }  // namespace
 
-Result<std::unique_ptr<ByteSource>> OpenSource(const std::string& from) {
+Result<std::unique_ptr<ByteSource>> OpenSource(const std::string& from, const S3Options* s3) {
   if (from.rfind("s3://", 0) == 0) {
-    return Status::InvalidArgument("'" + from +
-                                   "': s3:// sources are not supported by this build; download the object "
-                                   "and pass the file path");
+    S3Options defaults;
+    if (!s3) defaults.creds = CredentialsFromEnvironment();
+    return OpenS3Source(from, s3 ? *s3 : defaults);
   }
   if (from == "-") return std::unique_ptr<ByteSource>(std::make_unique<FileSource>("stdin", stdin, std::nullopt));
   FILE* f = std::fopen(from.c_str(), "rb");

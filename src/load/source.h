@@ -22,7 +22,10 @@ class ByteSource {
   virtual std::string Describe() const = 0;
 };
 
-// A path, or "-" for standard input (which cannot be rewound).
-Result<std::unique_ptr<ByteSource>> OpenSource(const std::string& from);
+struct S3Options;
+
+// A path, "-" for standard input (which cannot be rewound), or s3://bucket/key
+// (then s3 must be given).
+Result<std::unique_ptr<ByteSource>> OpenSource(const std::string& from, const S3Options* s3 = nullptr);
 
 }  // namespace rowcache
