@@ -21,9 +21,14 @@ struct Url {
 
   // Same URL with the password replaced by "***" (for logs and Describe()).
   std::string Redacted() const;
+  // The URL back as text, user, password, path and query percent-encoded, so
+  // that ParseUrl(u.ToString()) gives u again.
+  std::string ToString() const;
 };
 
 Result<Url> ParseUrl(const std::string& text);
 std::string PercentDecode(const std::string& s);
+// Encodes everything but RFC 3986 unreserved characters.
+std::string PercentEncode(const std::string& s);
 
 }  // namespace rowcache

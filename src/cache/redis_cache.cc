@@ -35,6 +35,7 @@ struct Conn {
   std::unique_ptr<Transport> t;
   redisReader* reader = redisReaderCreate();
   std::string out;
+  std::chrono::steady_clock::time_point released;  // when it last went back to the pool
   ~Conn() { redisReaderFree(reader); }
 };
 
@@ -200,10 +201,18 @@ class RedisCache final : public Cache {
       if (!cv_.wait_until(l, deadline, [&] { return !idle_.empty() || open_ < opts_.max_connections; })) {
         return Fail("all " + std::to_string(opts_.max_connections) + " connections busy");
       }
-      if (!idle_.empty()) {
+      while (!idle_.empty()) {
         auto c = std::move(idle_.back());
         idle_.pop_back();
-        return c;
+        // A connection the server closed while it sat idle (server timeout,
+        // restart, or a Lambda environment frozen between events) is
+        // replaced here rather than failing the request that drew it.
+        // Checked only after a pause, so a busy pool pays no extra syscall.
+        if (std::chrono::steady_clock::now() - c->released < std::chrono::milliseconds(100) ||
+            c->t->IdleAndOpen()) {
+          return c;
+        }
+        --open_;
       }
       ++open_;
     }
@@ -219,6 +228,7 @@ class RedisCache final : public Cache {
   void Release(std::unique_ptr<Conn> c, bool reusable) {
     std::lock_guard l(mu_);
     if (reusable) {
+      c->released = std::chrono::steady_clock::now();
       idle_.push_back(std::move(c));
     } else {
       --open_;

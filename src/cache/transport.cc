@@ -76,6 +76,11 @@ class TcpTransport : public Transport {
   }
 
   int fd() const { return fd_; }
+  bool IdleAndOpen() const override {
+    pollfd p{fd_, POLLIN, 0};
+    int rc = ::poll(&p, 1, 0);
+    return rc == 0;  // readable, hung up or in error: the server closed it
+  }
 
  private:
   int fd_;
@@ -127,6 +132,7 @@ class TlsTransport : public Transport {
     SSL_free(ssl_);
     SSL_CTX_free(ctx_);
   }
+  bool IdleAndOpen() const override { return SSL_pending(ssl_) == 0 && tcp_->IdleAndOpen(); }
 
   // Runs an SSL call until it completes, waiting on the socket as it asks.
   template <class F>

@@ -21,6 +21,10 @@ class Transport {
   // Reads at least one byte before the deadline; Unavailable on timeout,
   // error or end of stream.
   virtual Result<size_t> ReadSome(char* buf, size_t cap, Deadline deadline) = 0;
+  // For a connection that sat idle with no request outstanding: false if the
+  // peer closed or reset it meanwhile (anything readable on an idle
+  // connection means it is unusable). Costs one poll(2), no round trip.
+  virtual bool IdleAndOpen() const = 0;
 };
 
 struct TlsOptions {

@@ -105,4 +105,37 @@ std::string Url::Redacted() const {
   return s;
 }
 
+std::string PercentEncode(const std::string& s) {
+  static const char* hex = "0123456789ABCDEF";
+  std::string out;
+  for (unsigned char c : s) {
+    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
+      out.push_back(static_cast<char>(c));
+    } else {
+      out.push_back('%');
+      out.push_back(hex[c >> 4]);
+      out.push_back(hex[c & 15]);
+    }
+  }
+  return out;
+}
+
+std::string Url::ToString() const {
+  std::string s = scheme + "://";
+  if (!user.empty() || !password.empty()) {
+    s += PercentEncode(user);
+    if (!password.empty()) s += ":" + PercentEncode(password);
+    s += "@";
+  }
+  s += host.find(':') != std::string::npos ? "[" + host + "]" : host;
+  if (port) s += ":" + std::to_string(port);
+  if (!path.empty()) s += "/" + PercentEncode(path);
+  char sep = '?';
+  for (const auto& [k, v] : query) {
+    s += sep + PercentEncode(k) + "=" + PercentEncode(v);
+    sep = '&';
+  }
+  return s;
+}
+
 }  // namespace rowcache

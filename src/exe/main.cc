@@ -13,7 +13,8 @@ constexpr const char* kUsage = R"(rowcache: a read/write API for table rows with
 
 usage:
   rowcache serve [--listen HOST:PORT] [--db URL] [--cache URL] [options]
-  rowcache load  --db URL --from FILE.csv [--replace] [--strict] [--cache URL]
+  rowcache load  --db URL --from FILE.csv|s3://BUCKET/KEY [--replace] [--strict] [--cache URL]
+  rowcache lambda   the AWS Lambda custom runtime (also when run as "bootstrap")
   rowcache help | --help | --version
 
 Run "rowcache COMMAND --help" for a command's options.
@@ -23,6 +24,11 @@ Run "rowcache COMMAND --help" for a command's options.
 
 int main(int argc, char** argv) {
   std::vector<std::string> args(argv + 1, argv + argc);
+  // A Lambda custom runtime starts the executable named "bootstrap".
+  std::string self = argc > 0 ? argv[0] : "";
+  if (self == "bootstrap" || (self.size() > 10 && self.compare(self.size() - 10, 10, "/bootstrap") == 0)) {
+    return rowcache::LambdaMain(args);
+  }
   if (args.empty() || args[0] == "help" || args[0] == "--help" || args[0] == "-h") {
     std::fputs(kUsage, args.empty() ? stderr : stdout);
     return args.empty() ? 2 : 0;
@@ -35,6 +41,7 @@ int main(int argc, char** argv) {
   args.erase(args.begin());
   if (cmd == "serve") return rowcache::ServeMain(args);
   if (cmd == "load") return rowcache::LoadMain(args);
+  if (cmd == "lambda") return rowcache::LambdaMain(args);
   std::fprintf(stderr, "rowcache: unknown command '%s'\n\n%s", cmd.c_str(), kUsage);
   return 2;
 }

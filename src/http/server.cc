@@ -5,6 +5,8 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
+#include <algorithm>
+#include <atomic>
 #include <condition_variable>
 #include <mutex>
 #include <thread>
@@ -20,10 +22,22 @@ constexpr auto kTuple = asio::experimental::as_tuple(asio::use_awaitable);
 
 namespace {
 
+int64_t NowNanos() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+// A connection lives on one io_context (its thread). Timeouts are not timers
+// per operation (each would cost timer syscalls per request): the connection
+// records a deadline before each read or write, and a sweeper on its thread
+// closes the sockets whose deadline has passed.
 struct Conn {
-  explicit Conn(tcp::socket s) : stream(std::move(s)) {}
-  beast::tcp_stream stream;
-  bool busy = false;  // a request is being handled (touched only on the connection's strand)
+  Conn(tcp::socket s, size_t ioc) : stream(std::move(s)), ioc_index(ioc) {}
+  tcp::socket stream;
+  size_t ioc_index;
+  bool busy = false;                // a request is being handled (touched only on its thread)
+  std::atomic<int64_t> deadline{0};  // steady-clock ns; 0 = none
+  void ExpiresAfter(std::chrono::nanoseconds d) { deadline.store(NowNanos() + d.count(), std::memory_order_relaxed); }
 };
 
 std::string ErrorJson(int status, std::string_view msg) {
@@ -44,6 +58,33 @@ struct HttpServer::Impl {
       guards.emplace_back(iocs.back()->get_executor());
     }
     acceptor = std::make_unique<tcp::acceptor>(*iocs[0]);
+  }
+
+  // Closes the connections of thread `index` whose deadline has passed; runs
+  // on that thread every sweep interval.
+  asio::awaitable<void> Sweep(size_t index) {
+    asio::steady_timer timer(*iocs[index]);
+    auto interval = std::clamp<std::chrono::milliseconds>(
+        std::chrono::duration_cast<std::chrono::milliseconds>(opts.idle_timeout) / 10, std::chrono::milliseconds(50),
+        std::chrono::milliseconds(1000));
+    while (!stopping.load()) {
+      timer.expires_after(interval);
+      auto [ec] = co_await timer.async_wait(kTuple);
+      if (ec) co_return;
+      int64_t now = NowNanos();
+      std::vector<std::shared_ptr<Conn>> expired;
+      {
+        std::lock_guard l(mu);
+        for (const auto& c : conns) {
+          int64_t d = c->deadline.load(std::memory_order_relaxed);
+          if (c->ioc_index == index && d != 0 && d < now) expired.push_back(c);
+        }
+      }
+      for (auto& c : expired) {
+        beast::error_code ignored;
+        c->stream.close(ignored);
+      }
+    }
   }
 
   Service& svc;
@@ -159,7 +200,7 @@ struct HttpServer::Impl {
     res.keep_alive(false);
     res.prepare_payload();
     Count(static_cast<unsigned>(status));
-    c.stream.expires_after(std::chrono::seconds(5));
+    c.ExpiresAfter(std::chrono::seconds(5));
     co_await http::async_write(c.stream, res, kTuple);
   }
 
@@ -171,7 +212,7 @@ struct HttpServer::Impl {
       parser.header_limit(16 * 1024);
       c->busy = false;
       if (stopping.load()) break;
-      c->stream.expires_after(opts.idle_timeout);
+      c->ExpiresAfter(opts.idle_timeout);
       auto [ec, n] = co_await http::async_read_header(c->stream, buf, parser, kTuple);
       if (!ec && parser.get()[http::field::expect] == "100-continue" &&
           parser.content_length().value_or(0) <= opts.max_body_bytes) {
@@ -189,7 +230,7 @@ struct HttpServer::Impl {
                         "request body: larger than the limit of " + std::to_string(opts.max_body_bytes) + " bytes");
         break;
       }
-      if (ec == http::error::end_of_stream || ec == beast::error::timeout || ec == asio::error::operation_aborted ||
+      if (ec == http::error::end_of_stream || ec == asio::error::operation_aborted ||
           ec == asio::error::connection_reset || ec == asio::error::eof || ec == asio::error::bad_descriptor) {
         break;
       }
@@ -204,13 +245,13 @@ struct HttpServer::Impl {
       res.keep_alive(req.keep_alive() && !stopping.load());
       res.prepare_payload();
       Count(res.result_int());
-      c->stream.expires_after(opts.idle_timeout);
+      c->ExpiresAfter(opts.idle_timeout);
       auto [wec, wn] = co_await http::async_write(c->stream, res, kTuple);
       if (wec || !res.keep_alive()) break;
     }
     beast::error_code ignored;
-    c->stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
-    c->stream.close();
+    c->stream.shutdown(tcp::socket::shutdown_send, ignored);
+    c->stream.close(ignored);
     stats.connections_open.fetch_sub(1, std::memory_order_relaxed);
     std::lock_guard l(mu);
     conns.erase(c);
@@ -219,14 +260,15 @@ struct HttpServer::Impl {
 
   asio::awaitable<void> Listen() {
     for (;;) {
-      auto [ec, sock] = co_await acceptor->async_accept(*iocs[next_ioc++ % iocs.size()], kTuple);
+      size_t index = next_ioc++ % iocs.size();
+      auto [ec, sock] = co_await acceptor->async_accept(*iocs[index], kTuple);
       if (ec) {
         if (!acceptor->is_open() || stopping.load()) co_return;
         continue;  // e.g. EMFILE: keep serving the connections we have
       }
       beast::error_code ignored;
       sock.set_option(tcp::no_delay(true), ignored);
-      auto c = std::make_shared<Conn>(std::move(sock));
+      auto c = std::make_shared<Conn>(std::move(sock), index);
       {
         std::lock_guard l(mu);
         conns.insert(c);
@@ -262,6 +304,7 @@ Status HttpServer::Start() {
   }
   I.bound_port = I.acceptor->local_endpoint().port();
   asio::co_spawn(*I.iocs[0], I.Listen(), asio::detached);
+  for (size_t i = 0; i < I.iocs.size(); ++i) asio::co_spawn(*I.iocs[i], I.Sweep(i), asio::detached);
   for (auto& ioc : I.iocs) I.threads.emplace_back([ioc = ioc.get()] { ioc->run(); });
   return Status::OK();
 }
@@ -301,7 +344,8 @@ void HttpServer::Wait(bool handle_signals) {
     std::unique_lock l(I.mu);
     for (const auto& c : I.conns) {
       asio::post(c->stream.get_executor(), [c] {
-        if (!c->busy) c->stream.socket().cancel();
+        beast::error_code ignored;
+        if (!c->busy) c->stream.cancel(ignored);
       });
     }
     I.cv.wait_for(l, I.opts.shutdown_grace, [&] { return I.conns.empty(); });

@@ -14,15 +14,6 @@ namespace rowcache {
 
 namespace {
 
-std::string AmzDate() {
-  std::time_t t = std::time(nullptr);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y%m%dT%H%M%SZ", &tm);
-  return buf;
-}
-
 // The <Code> of an S3 XML error body, if any.
 std::string ErrorCode(const std::string& body) {
   auto a = body.find("<Code>"), b = body.find("</Code>");
@@ -128,7 +119,7 @@ class S3Source final : public ByteSource {
     std::string path = opts_.endpoint.empty() ? "/" + UriEncode(key_, false)
                                               : "/" + UriEncode(bucket_, true) + "/" + UriEncode(key_, false);
     std::string payload = Sha256Hex("");
-    std::string date = AmzDate();
+    std::string date = AmzDateNow();
     std::map<std::string, std::string> h{{"host", host}, {"x-amz-content-sha256", payload}, {"x-amz-date", date}};
     if (!opts_.creds.session_token.empty()) h["x-amz-security-token"] = opts_.creds.session_token;
     std::string auth = SignV4(opts_.creds, opts_.region, "s3", "GET", path, "", h, payload, date);
@@ -205,14 +196,6 @@ class S3Source final : public ByteSource {
 };
 
 }  // namespace
-
-AwsCredentials CredentialsFromEnvironment() {
-  auto env = [](const char* k) {
-    const char* v = std::getenv(k);
-    return std::string(v ? v : "");
-  };
-  return AwsCredentials{env("AWS_ACCESS_KEY_ID"), env("AWS_SECRET_ACCESS_KEY"), env("AWS_SESSION_TOKEN")};
-}
 
 Result<std::unique_ptr<ByteSource>> OpenS3Source(const std::string& url, const S3Options& opts) {
   if (url.rfind("s3://", 0) != 0) return Status::InvalidArgument("'" + url + "' is not an s3:// URL");

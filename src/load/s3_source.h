@@ -23,7 +23,5 @@ struct S3Options {
 // url: s3://bucket/key. InvalidArgument for a bad URL or missing credentials.
 Result<std::unique_ptr<ByteSource>> OpenS3Source(const std::string& url, const S3Options& opts);
 
-// Credentials from the standard environment variables.
-AwsCredentials CredentialsFromEnvironment();
 
 }  // namespace rowcache

@@ -13,6 +13,12 @@ struct AwsCredentials {
   std::string session_token;  // empty unless temporary credentials (e.g. a Lambda role)
 };
 
+// Credentials from the standard environment variables (AWS_ACCESS_KEY_ID,
+// AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN): what a Lambda role provides.
+AwsCredentials CredentialsFromEnvironment();
+// The current UTC time as "YYYYMMDDTHHMMSSZ".
+std::string AmzDateNow();
+
 std::string Sha256Hex(std::string_view data);
 // RFC 3986 encoding as SigV4 wants it: unreserved characters kept, the rest %XX
 // (upper case); '/' kept when encode_slash is false (object key paths).

@@ -1,0 +1,114 @@
+#include "lambda/secrets.h"
+
+#include <boost/json.hpp>
+
+#include "lambda/http_client.h"
+#include "rowcache/url.h"
+
+namespace rowcache {
+
+namespace json = boost::json;
+
+std::string RegionOfArn(const std::string& arn) {
+  // arn:partition:service:region:account:resource
+  size_t pos = 0;
+  for (int field = 0; field < 3; ++field) {
+    pos = arn.find(':', pos);
+    if (pos == std::string::npos) return "";
+    ++pos;
+  }
+  if (arn.rfind("arn:", 0) != 0) return "";
+  size_t end = arn.find(':', pos);
+  return end == std::string::npos ? "" : arn.substr(pos, end - pos);
+}
+
+Result<std::string> GetSecretString(const std::string& secret_id, const SecretsOptions& opts) {
+  if (opts.creds.access_key.empty() || opts.creds.secret_key.empty()) {
+    return Status::InvalidArgument("no AWS credentials in the environment to read secret " + secret_id);
+  }
+  std::string region = opts.region.empty() ? "us-east-1" : opts.region;
+  std::string endpoint =
+      opts.endpoint.empty() ? "https://secretsmanager." + region + ".amazonaws.com" : opts.endpoint;
+  auto url = ParseUrl(endpoint);
+  if (!url.ok()) return Status::InvalidArgument("secrets endpoint: " + url.status().message());
+  if (url->scheme != "https" && url->scheme != "http") {
+    return Status::InvalidArgument("secrets endpoint '" + endpoint + "': expected http:// or https://");
+  }
+  bool tls = url->scheme == "https";
+  int port = url->port ? url->port : (tls ? 443 : 80);
+  TlsOptions tls_opts;
+  tls_opts.enabled = tls;
+
+  HttpRequest req;
+  req.method = "POST";
+  req.target = "/";
+  req.body = json::serialize(json::object{{"SecretId", secret_id}});
+  std::string host = url->port ? url->host + ":" + std::to_string(url->port) : url->host;
+  std::string date = AmzDateNow();
+  std::string payload_hash = Sha256Hex(req.body);
+  std::map<std::string, std::string> signed_headers = {
+      {"content-type", "application/x-amz-json-1.1"},
+      {"host", host},
+      {"x-amz-content-sha256", payload_hash},
+      {"x-amz-date", date},
+      {"x-amz-target", "secretsmanager.GetSecretValue"},
+  };
+  if (!opts.creds.session_token.empty()) signed_headers["x-amz-security-token"] = opts.creds.session_token;
+  std::string auth = SignV4(opts.creds, region, "secretsmanager", "POST", "/", "", signed_headers, payload_hash, date);
+  for (const auto& [k, v] : signed_headers) {
+    if (k != "host") req.headers[k] = v;
+  }
+  req.headers["authorization"] = auth;
+
+  HttpClient client(url->host, port, tls_opts, 1 << 20);
+  auto resp = client.Do(req, std::chrono::steady_clock::now() + std::chrono::milliseconds(opts.timeout_ms));
+  if (!resp.ok()) return Status::Unavailable("Secrets Manager: " + resp.status().message());
+  json::value doc;
+  try {
+    doc = json::parse(resp->body);
+  } catch (const std::exception&) {
+    return Status::Unavailable("Secrets Manager: HTTP " + std::to_string(resp->status) + ", not JSON");
+  }
+  if (resp->status != 200) {
+    std::string type, message;
+    if (auto* o = doc.if_object()) {
+      if (auto* t = o->if_contains("__type"); t && t->is_string()) type = std::string(t->get_string());
+      for (const char* k : {"message", "Message"}) {
+        if (auto* m = o->if_contains(k); m && m->is_string()) message = std::string(m->get_string());
+      }
+    }
+    return Status::Unavailable("Secrets Manager: HTTP " + std::to_string(resp->status) + " " + type +
+                               (message.empty() ? "" : ": " + message) + " (secret " + secret_id + ")");
+  }
+  auto* o = doc.if_object();
+  auto* s = o ? o->if_contains("SecretString") : nullptr;
+  if (!s || !s->is_string()) {
+    return Status::Unavailable("Secrets Manager: secret " + secret_id + " has no SecretString");
+  }
+  return std::string(s->get_string());
+}
+
+Result<std::string> ApplyDbSecret(const std::string& db_url, const std::string& secret_string) {
+  auto url = ParseUrl(db_url);
+  if (!url.ok()) return url.status();
+  std::string password = secret_string;
+  std::string user;
+  if (!secret_string.empty() && secret_string.front() == '{') {
+    json::value doc;
+    try {
+      doc = json::parse(secret_string);
+    } catch (const std::exception&) {
+      return Status::InvalidArgument("database secret: looks like JSON but does not parse");
+    }
+    auto* o = doc.if_object();
+    auto* p = o ? o->if_contains("password") : nullptr;
+    if (!p || !p->is_string()) return Status::InvalidArgument("database secret: no \"password\" string");
+    password = std::string(p->get_string());
+    if (auto* u = o->if_contains("username"); u && u->is_string()) user = std::string(u->get_string());
+  }
+  if (!user.empty()) url->user = user;
+  url->password = password;
+  return url->ToString();
+}
+
+}  // namespace rowcache

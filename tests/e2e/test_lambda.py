@@ -1,0 +1,249 @@
+"""The Lambda front door against a fake Runtime API: the real binary as
+`rowcache lambda` and as `bootstrap`, with the real MariaDB and Redis.
+
+Checks: read, write, bad input (a 4xx result, not a Lambda error), several
+invocations on one process with its connections reused, connections that went
+stale while the process was frozen (SIGSTOP) re-opened without failing the
+request, a passed deadline reported to /error, init failures reported to
+/runtime/init/error, the database password from a (fake, signature-checking)
+Secrets Manager, and an unconfigured `bootstrap` with an empty environment.
+"""
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from fake_lambda import FakeRuntime  # noqa: E402
+from rowcache_e2e import Checks, Redis, args, mariadb, require_servers, unique  # noqa: E402
+
+ROW = {"hero": "yes", "power": "fly", "name": "batman", "xp": "100", "color": "black"}
+
+
+def start(binary, rt, env_extra, argv0=None, empty_env=False):
+    env = {} if empty_env else dict(os.environ)
+    env.update(env_extra)
+    env["AWS_LAMBDA_RUNTIME_API"] = rt.api
+    cmd = [binary] if argv0 else [binary, "lambda"]
+    return subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def call(rt, event, **kw):
+    rid = rt.invoke(event, **kw)
+    got = rt.result(rid)
+    if got is None:
+        return None, None
+    kind, body, _ = got
+    return kind, json.loads(body)
+
+
+def local_ports(pid, remote_port):
+    """Local ports of pid's TCP connections to 127.0.0.1:remote_port (from /proc)."""
+    inodes = set()
+    for fd in os.listdir(f"/proc/{pid}/fd"):
+        try:
+            target = os.readlink(f"/proc/{pid}/fd/{fd}")
+        except OSError:
+            continue
+        if target.startswith("socket:["):
+            inodes.add(target[8:-1])
+    ports = []
+    with open("/proc/net/tcp") as f:
+        for line in f.readlines()[1:]:
+            cols = line.split()
+            local, remote, inode = cols[1], cols[2], cols[9]
+            if inode in inodes and int(remote.split(":")[1], 16) == remote_port:
+                ports.append(int(local.split(":")[1], 16))
+    return ports
+
+
+def connections():
+    return int(mariadb("SHOW GLOBAL STATUS LIKE 'Connections'").split()[1])
+
+
+def main():
+    a = args()
+    c = Checks()
+    servers = require_servers()
+    if not servers:
+        c.skip("lambda against MariaDB and Redis", "ROWCACHE_TEST_MYSQL/ROWCACHE_TEST_REDIS not set")
+        c.finish()
+    mysql_url, redis_url = servers
+    redis = Redis(int(os.environ.get("ROWCACHE_TEST_REDIS_PORT", "16379")))
+    table = unique("lambda")
+    prefix = unique("lambda") + ":"
+    env = {"ROWCACHE_DB": mysql_url, "ROWCACHE_TABLE": table, "ROWCACHE_CACHE": redis_url,
+           "ROWCACHE_KEY_PREFIX": prefix, "ROWCACHE_TTL": "60"}
+
+    # --- one process, many invocations
+    rt = FakeRuntime()
+    proc = start(a.binary, rt, env)
+    try:
+        kind, doc = call(rt, {"USE_CACHE": "True", "REQUEST": "write", "SQLS": [ROW, dict(ROW, name="robin", xp="7")]})
+        c.check("write: a response (not an error) with the non-proxy shape",
+                kind == "response" and doc.get("statusCode") == 200 and doc.get("body") == "write success"
+                and isinstance(doc.get("ids"), list) and len(doc["ids"]) == 2, f"{kind} {doc}")
+        ids = doc.get("ids", [0, 0]) if doc else [0, 0]
+        c.check("write-through: the rows are in Redis", redis.cmd("EXISTS", f"{prefix}{ids[0]}") == 1)
+        before = connections()
+        kind, doc = call(rt, {"USE_CACHE": "True", "REQUEST": "read", "SQLS": [ids[1], 999999, ids[0]]},
+                         trace_id="Root=1-5759e988-bd862e3fe1be46a994272793;Sampled=1")
+        want = [{"id": ids[1], "hero": "yes", "power": "fly", "name": "robin", "xp": 7, "color": "black"}, None,
+                {"id": ids[0], "hero": "yes", "power": "fly", "name": "batman", "xp": 100, "color": "black"}]
+        c.check("read: rows in the order asked, null for a missing id", kind == "response" and doc == {
+            "statusCode": 200, "body": want}, f"{kind} {doc}")
+        kind, doc = call(rt, {"USE_CACHE": "False", "REQUEST": "read", "SQLS": [ids[0]]})
+        c.check("read without the cache", kind == "response" and doc["body"] == [want[2]], f"{doc}")
+        kind, doc = call(rt, {"USE_CACHE": "True", "REQUEST": "write", "SQLS": [dict(ROW, name="x" * 21)]})
+        c.check("bad input: a response with statusCode 400 naming the field",
+                kind == "response" and doc.get("statusCode") == 400 and "SQLS[0].name" in doc["body"]["error"],
+                f"{kind} {doc}")
+        kind, doc = call(rt, b"{not json")
+        c.check("malformed JSON: statusCode 400", kind == "response" and doc.get("statusCode") == 400, f"{doc}")
+        for _ in range(20):
+            call(rt, {"USE_CACHE": "True", "REQUEST": "read", "SQLS": ids})
+        c.check("24 invocations served by one process, database connections reused",
+                proc.poll() is None and connections() - before <= 1, f"new connections {connections() - before}")
+
+        # Frozen between events (stopped while it waits for the next one) while
+        # the servers drop its connections.
+        rt.wait_waiting(len(rt.results) + 1)
+        proc.send_signal(signal.SIGSTOP)
+        redis_port = int(os.environ.get("ROWCACHE_TEST_REDIS_PORT", "16379"))
+        mysql_port = int(os.environ.get("ROWCACHE_TEST_MYSQL_PORT", "13306"))
+        r_ports, m_ports = local_ports(proc.pid, redis_port), local_ports(proc.pid, mysql_port)
+        for p in r_ports:
+            redis.cmd("CLIENT", "KILL", "ADDR", f"127.0.0.1:{p}")
+        killed = 0
+        for line in mariadb("SELECT id, host FROM information_schema.processlist").splitlines():
+            cid, host = line.split("\t")
+            if host.rsplit(":", 1)[-1] in {str(p) for p in m_ports}:
+                mariadb(f"KILL {cid}")
+                killed += 1
+        c.check("(the frozen process had its Redis and MariaDB connections killed)",
+                r_ports and killed >= 1, f"redis {r_ports} mysql {m_ports} killed {killed}")
+        time.sleep(0.3)
+        proc.send_signal(signal.SIGCONT)
+        kind, doc = call(rt, {"USE_CACHE": "True", "REQUEST": "write", "SQLS": [dict(ROW, name="thawed")]})
+        c.check("after a freeze with killed connections: the write succeeds", kind == "response" and
+                doc.get("statusCode") == 200, f"{kind} {doc}")
+        new_id = doc["ids"][0] if doc and doc.get("ids") else 0
+        c.check("... and was written through to Redis", redis.cmd("EXISTS", f"{prefix}{new_id}") == 1)
+        kind, doc = call(rt, {"USE_CACHE": "True", "REQUEST": "read", "SQLS": [new_id]})
+        c.check("... and reads back", kind == "response" and doc["body"][0]["name"] == "thawed", f"{doc}")
+
+        kind, doc = call(rt, {"REQUEST": "read", "SQLS": [1]}, deadline_ms=int(time.time() * 1000) - 1000)
+        c.check("a deadline already passed: reported to /error, not run",
+                kind == "error" and doc.get("errorType") == "Runtime.DeadlineExceeded", f"{kind} {doc}")
+        kind, doc = call(rt, {"REQUEST": "read", "SQLS": [ids[0]]})
+        c.check("... and the next invocation is served", kind == "response" and doc.get("statusCode") == 200)
+        c.check("no protocol violations", not rt.violations, f"{rt.violations}")
+    finally:
+        proc.kill()
+        proc.wait()
+        rt.close()
+
+    # --- init failure: the database cannot be reached
+    rt = FakeRuntime()
+    proc = start(a.binary, rt, dict(env, ROWCACHE_DB="mysql://rowcache:rowcache@127.0.0.1:1/rowcache",
+                                     ROWCACHE_DB_TIMEOUT="2"))
+    try:
+        got = rt.wait_init_error()
+        ok = got is not None
+        doc = json.loads(got[1]) if ok else {}
+        c.check("database unreachable: POST /runtime/init/error with the documented JSON",
+                ok and doc.get("errorType") == "Runtime.BackendUnavailable" and "127.0.0.1" in doc.get("errorMessage", "")
+                and got[0].get("Lambda-Runtime-Function-Error-Type") == "Runtime.BackendUnavailable", f"{got}")
+        code = proc.wait(20)
+        c.check("... and the process exits non-zero", code != 0, f"exit {code}")
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        rt.close()
+
+    # --- init failure: a bad configuration value
+    rt = FakeRuntime()
+    proc = start(a.binary, rt, dict(env, ROWCACHE_TTL="soon"))
+    try:
+        got = rt.wait_init_error()
+        doc = json.loads(got[1]) if got else {}
+        c.check("bad ROWCACHE_TTL: init error naming it",
+                doc.get("errorType") == "Runtime.ConfigInvalid" and "ttl" in doc.get("errorMessage", ""), f"{got}")
+        proc.wait(20)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        rt.close()
+
+    # --- the password from Secrets Manager (a fake that checks the signature)
+    creds = {"AWS_ACCESS_KEY_ID": "AKIDLAMBDATEST", "AWS_SECRET_ACCESS_KEY": "lambda/secret/key",
+             "AWS_SESSION_TOKEN": "session-token-value", "AWS_REGION": "us-east-1"}
+    arn = "arn:aws:secretsmanager:us-west-2:123456789012:secret:rowcache-db-AbCdEf"
+    no_password = mysql_url.replace("rowcache:rowcache@", "nobody@")
+    rt = FakeRuntime()
+    rt.secrets[arn] = json.dumps({"username": "rowcache", "password": "rowcache", "engine": "mysql"})
+    rt.secret_creds = (creds["AWS_ACCESS_KEY_ID"], creds["AWS_SECRET_ACCESS_KEY"], "us-west-2")
+    proc = start(a.binary, rt, dict(env, ROWCACHE_DB=no_password, ROWCACHE_DB_SECRET_ARN=arn,
+                                    ROWCACHE_SECRETS_ENDPOINT=f"http://{rt.api}", **creds))
+    try:
+        kind, doc = call(rt, {"REQUEST": "read", "SQLS": [ids[0]]})
+        c.check("database user and password from the secret (signed request, region from the ARN)",
+                kind == "response" and doc.get("statusCode") == 200 and doc["body"][0]["name"] == "batman",
+                f"{kind} {doc} {rt.init_error}")
+        h = rt.secret_requests[0][0] if rt.secret_requests else {}
+        c.check("... with the session token sent and signed",
+                h.get("x-amz-security-token") == creds["AWS_SESSION_TOKEN"]
+                and "x-amz-security-token" in h.get("authorization", ""), f"{h}")
+    finally:
+        proc.kill()
+        proc.wait()
+        rt.close()
+    rt = FakeRuntime()
+    rt.secret_creds = (creds["AWS_ACCESS_KEY_ID"], "a different secret key", "us-west-2")
+    rt.secrets[arn] = "rowcache"
+    proc = start(a.binary, rt, dict(env, ROWCACHE_DB=no_password, ROWCACHE_DB_SECRET_ARN=arn,
+                                    ROWCACHE_SECRETS_ENDPOINT=f"http://{rt.api}", **creds))
+    try:
+        got = rt.wait_init_error()
+        doc = json.loads(got[1]) if got else {}
+        c.check("secret refused (bad signature): init error with AWS's message",
+                doc.get("errorType") == "Runtime.SecretUnavailable"
+                and "UnrecognizedClientException" in doc.get("errorMessage", ""), f"{got}")
+        proc.wait(20)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        rt.close()
+
+    # --- started as "bootstrap" with an empty environment: the embedded defaults
+    d = tempfile.mkdtemp()
+    boot = os.path.join(d, "bootstrap")
+    shutil.copy(a.binary, boot)
+    rt = FakeRuntime()
+    proc = start(boot, rt, {}, argv0=True, empty_env=True)
+    try:
+        kind, doc = call(rt, {"USE_CACHE": "True", "REQUEST": "write", "SQLS": [dict(ROW, name="boot")]})
+        c.check("bootstrap, empty environment: write to the embedded database",
+                kind == "response" and doc.get("statusCode") == 200, f"{kind} {doc} {rt.init_error}")
+        nid = doc["ids"][0] if doc and doc.get("ids") else 0
+        kind, doc = call(rt, {"USE_CACHE": "True", "REQUEST": "read", "SQLS": [nid]})
+        c.check("... and read it back", kind == "response" and doc["body"][0]["name"] == "boot", f"{doc}")
+    finally:
+        proc.kill()
+        proc.wait()
+        rt.close()
+        shutil.rmtree(d)
+
+    r = subprocess.run([a.binary, "lambda"], env={}, capture_output=True, text=True)
+    c.check("outside Lambda: exit 2 with a clear message",
+            r.returncode == 2 and "AWS_LAMBDA_RUNTIME_API" in r.stderr, f"{r.returncode} {r.stderr}")
+    mariadb(f"DROP TABLE IF EXISTS {table}")
+    c.finish()
+
+
+if __name__ == "__main__":
+    main()
