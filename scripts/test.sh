@@ -2,8 +2,8 @@
 # The whole test suite, from a fresh Debian 12 machine:
 #   installs dependencies, builds, starts a private MariaDB and Redis on
 #   loopback, runs unit, integration and end-to-end tests (none may skip),
-#   then the unit and integration tests again under ASan/UBSan, and a short
-#   libFuzzer run on the request parser.
+#   the Lambda package (static build) checks, then the unit and integration
+#   tests again under ASan/UBSan, and a short libFuzzer run on the request parser.
 #
 # Environment: BUILD_DIR (build), ROWCACHE_SKIP_SANITIZE=1 to skip the sanitizer
 # pass, ROWCACHE_FUZZ_SECONDS (30; 0 skips the fuzz run).
@@ -25,6 +25,9 @@ export ROWCACHE_REQUIRE_SERVERS=1
 trap 'scripts/servers.sh stop' EXIT
 
 ctest --test-dir "$BUILD_DIR" --output-on-failure --no-tests=error -j2 --timeout 900
+
+echo "== Lambda package: static build, zip, glibc and dependency checks, the unzipped bootstrap end to end"
+tests/package/test_lambda_package.sh "$BUILD_DIR-lambda"
 
 if [ "${ROWCACHE_SKIP_SANITIZE:-0}" != 1 ]; then
   echo "== unit and integration tests under AddressSanitizer + UndefinedBehaviorSanitizer"

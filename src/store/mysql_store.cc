@@ -279,14 +279,24 @@ class MysqlStore final : public Store {
   }
 
   void Release(std::unique_ptr<Conn> c) {
-    std::lock_guard l(mu_);
-    if (c->broken) {
-      --open_;
-      c.reset();
-    } else {
-      idle_.push_back(std::move(c));
+    std::vector<std::unique_ptr<Conn>> dropped;  // closed after the lock is released
+    {
+      std::lock_guard l(mu_);
+      if (c->broken) {
+        --open_;
+        dropped.push_back(std::move(c));
+        // One dropped connection usually means the others idle beside it were
+        // dropped too (a server restart, a failover, a Lambda environment
+        // frozen past the server's wait_timeout): let the retry open a new
+        // one instead of drawing another dead one.
+        open_ -= static_cast<int>(idle_.size());
+        for (auto& i : idle_) dropped.push_back(std::move(i));
+        idle_.clear();
+      } else {
+        idle_.push_back(std::move(c));
+      }
+      cv_.notify_all();
     }
-    cv_.notify_one();
   }
 
   Result<std::unique_ptr<Conn>> Connect() {
