@@ -39,7 +39,7 @@ start_mysql() {
   mariadbd --user=mysql --datadir="$RUN_DIR/mysql-data" --socket="$SOCK" \
     --port="$MYSQL_PORT" --bind-address=127.0.0.1 --pid-file="$RUN_DIR/mysql.pid" \
     --log-error="$RUN_DIR/mysql.err" --skip-name-resolve --local-infile=1 \
-    --innodb-buffer-pool-size=256M --max-connections=500 \
+    --innodb-buffer-pool-size=256M --max-connections=500 --innodb-io-capacity=4000 --innodb-io-capacity-max=8000 \
     --innodb-flush-log-at-trx-commit=1 >/dev/null 2>&1 &
   for _ in $(seq 1 150); do
     mysql_up && break

@@ -25,7 +25,7 @@ constexpr const char* kHelp = R"(usage: rowcache load --db URL --from FILE.csv [
   --strict           check every row first and load nothing if any is bad (default: skip and report bad rows)
   --cache URL        also invalidate the loaded ids in this cache (redis://..., the service's --cache)
   --key-prefix P     the service's cache key prefix (default rowcache:heroes:)
-  --batch-rows N     rows per transaction (default 5000)
+  --batch-rows N     rows per transaction (default 50000)
   --quiet            only the summary
 
 Exit status: 0 loaded (bad rows, if any, were skipped and listed); 1 nothing or not all
@@ -51,7 +51,7 @@ int LoadMain(const std::vector<std::string>& args) {
     std::fprintf(stderr, "rowcache load: --from FILE is required\n\n%s", kHelp);
     return 2;
   }
-  auto batch = ParseIntFlag("batch-rows", flags->Get("batch-rows", nullptr, "5000"), 1, 1000000);
+  auto batch = ParseIntFlag("batch-rows", flags->Get("batch-rows", nullptr, "50000"), 1, 1000000);
   if (!batch.ok()) {
     std::fprintf(stderr, "rowcache load: %s\n", batch.status().message().c_str());
     return 2;

@@ -47,7 +47,7 @@ class CsvParser {
 
 // The row in a record of id,hero,power,name,xp,color, or InvalidArgument
 // "line N: <field>: <problem>".
-Result<Row> RowFromRecord(const CsvRecord& rec);
+Result<Row> RowFromRecord(CsvRecord rec);
 
 // Whether a record is the optional header row.
 bool IsHeader(const CsvRecord& rec);

@@ -1,6 +1,11 @@
 #include "load/loader.h"
 
+#include <atomic>
 #include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+#include <thread>
 
 #include "load/csv.h"
 
@@ -27,7 +32,7 @@ Status Scan(ByteSource& src, OnRow&& on_row, OnBad&& on_bad, OnChunk&& on_chunk)
         first = false;
         if (IsHeader(rec)) continue;
       }
-      auto row = RowFromRecord(rec);
+      auto row = RowFromRecord(std::move(rec));
       if (row.ok()) {
         Status s = on_row(std::move(row.value()));
         if (!s.ok()) return s;
@@ -50,6 +55,69 @@ Status Scan(ByteSource& src, OnRow&& on_row, OnBad&& on_bad, OnChunk&& on_chunk)
   parser.Finish(&recs, &errors);
   return drain();
 }
+
+// Writes batches on its own thread, so that parsing the next batch overlaps
+// the database inserting the current one. At most `depth` batches wait.
+class BatchWriter {
+ public:
+  BatchWriter(std::function<Status(std::vector<Row>&)> write, size_t depth)
+      : write_(std::move(write)), depth_(depth), thread_([this] { Run(); }) {}
+  ~BatchWriter() { (void)Finish(); }
+
+  // Queues a batch; blocks while the queue is full. The writer's error, if
+  // it has failed (nothing more is written then).
+  Status Push(std::vector<Row>&& batch) {
+    std::unique_lock l(mu_);
+    cv_.wait(l, [&] { return queue_.size() < depth_ || !status_.ok(); });
+    if (!status_.ok()) return status_;
+    queue_.push_back(std::move(batch));
+    cv_.notify_all();
+    return Status::OK();
+  }
+
+  // Waits until every queued batch is written; the first error.
+  Status Finish() {
+    {
+      std::lock_guard l(mu_);
+      done_ = true;
+      cv_.notify_all();
+    }
+    if (thread_.joinable()) thread_.join();
+    return status_;
+  }
+
+ private:
+  void Run() {
+    for (;;) {
+      std::vector<Row> batch;
+      {
+        std::unique_lock l(mu_);
+        cv_.wait(l, [&] { return !queue_.empty() || done_; });
+        if (queue_.empty()) return;
+        batch = std::move(queue_.front());
+        queue_.pop_front();
+        cv_.notify_all();
+      }
+      Status s = write_(batch);
+      if (!s.ok()) {
+        std::lock_guard l(mu_);
+        status_ = s;
+        queue_.clear();
+        cv_.notify_all();
+        return;
+      }
+    }
+  }
+
+  std::function<Status(std::vector<Row>&)> write_;
+  size_t depth_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<std::vector<Row>> queue_;
+  bool done_ = false;
+  Status status_;
+  std::thread thread_;
+};
 
 }  // namespace
 
@@ -76,10 +144,15 @@ Result<LoadReport> LoadCsv(ByteSource& src, Store& store, const LoadOptions& opt
     if (!s.ok()) return s;
   }
 
-  std::vector<Row> batch;
-  batch.reserve(opts.batch_rows);
-  auto flush = [&]() -> Status {
-    if (batch.empty()) return Status::OK();
+  // Counters the parsing thread updates and the writer's progress reports read.
+  std::atomic<uint64_t> bytes_read{0};
+  std::atomic<int64_t> bad_seen{rep.bad};
+  auto note_bad_counted = [&](std::string msg) {
+    note_bad(std::move(msg));
+    bad_seen.store(rep.bad, std::memory_order_relaxed);
+  };
+  // Runs on the writer thread; touches only rep's load counters.
+  auto write = [&](std::vector<Row>& batch) -> Status {
     auto r = store.Load(batch, opts.mode);
     if (!r.ok()) return r.status();
     rep.inserted += r->inserted;
@@ -99,21 +172,30 @@ Result<LoadReport> LoadCsv(ByteSource& src, Store& store, const LoadOptions& opt
       }
       rep.invalidated += static_cast<int64_t>(kg.size());
     }
-    batch.clear();
     if (opts.progress) {
-      opts.progress(LoadProgress{rep.inserted + rep.replaced + rep.skipped, rep.bad, rep.bytes, src.Size(),
-                                 elapsed()});
+      opts.progress(LoadProgress{rep.inserted + rep.replaced + rep.skipped, bad_seen.load(), bytes_read.load(),
+                                 src.Size(), elapsed()});
     }
     return Status::OK();
   };
+  BatchWriter writer(write, /*depth=*/1);
+  std::vector<Row> batch;
+  batch.reserve(opts.batch_rows);
   Status s = Scan(
       src,
       [&](Row&& row) -> Status {
         batch.push_back(std::move(row));
-        return batch.size() >= opts.batch_rows ? flush() : Status::OK();
+        if (batch.size() < opts.batch_rows) return Status::OK();
+        Status p = writer.Push(std::move(batch));
+        batch = std::vector<Row>();
+        batch.reserve(opts.batch_rows);
+        return p;
       },
-      note_bad, [&](size_t n) { rep.bytes += n; });
-  if (s.ok()) s = flush();
+      note_bad_counted, [&](size_t n) { bytes_read.fetch_add(n, std::memory_order_relaxed); });
+  if (s.ok() && !batch.empty()) s = writer.Push(std::move(batch));
+  Status w = writer.Finish();
+  if (s.ok()) s = w;
+  rep.bytes = bytes_read.load();
   rep.seconds = elapsed();
   if (!s.ok()) return s;
   return rep;

@@ -31,7 +31,7 @@ struct LoadProgress {
 struct LoadOptions {
   LoadMode mode = LoadMode::kSkipExisting;
   bool strict = false;
-  size_t batch_rows = 5000;
+  size_t batch_rows = 50000;
   // When set, the cache entries of every loaded id are invalidated (entry
   // deleted, guard bumped) so a running service cannot serve the old row.
   Cache* cache = nullptr;

@@ -1,7 +1,9 @@
 // MysqlStore against a real MariaDB (ROWCACHE_TEST_MYSQL).
 #include <gtest/gtest.h>
 
+#include <map>
 #include <random>
+#include <span>
 #include <set>
 #include <thread>
 
@@ -146,6 +148,51 @@ TEST_F(MysqlStoreTest, UpdateDeleteAndLoad) {
   auto next = store_->Insert(std::vector<Row>{{0, "n", "n", "n", 0, "n"}});
   ASSERT_TRUE(next.ok());
   EXPECT_GT((*next)[0], 5000);
+}
+
+// Bulk loads of 64 rows or more go through LOAD DATA LOCAL INFILE fed from
+// memory; ?local_infile=0 forces multi-row INSERTs. Both must store every
+// byte verbatim and count inserted/skipped/replaced rows the same way.
+TEST_F(MysqlStoreTest, BulkLoadPathsAreVerbatimAndCountAlike) {
+  const std::vector<std::string> tricky = {"tab\there", "new\nline", "cr\rx", "back\\slash", "\\N",
+                                           "quote'\"", "emoji 😀 ü", std::string("nul\0x", 5), "",
+                                           "; DROP TABLE x; --"};
+  std::vector<Row> rows;
+  for (int i = 1; i <= 300; ++i) {
+    const std::string& t = tricky[i % tricky.size()];
+    rows.push_back(Row{i, t, "p" + std::to_string(i), t, i * 7 - 1000, "c"});
+  }
+  for (const char* query : {"", "&local_infile=0"}) {
+    SCOPED_TRACE(std::string("url suffix '") + query + "'");
+    Exec("DELETE FROM " + table_);
+    auto st = OpenStore(url_ + query);
+    ASSERT_TRUE(st.ok());
+    Store& s = **st;
+    auto first = s.Load(std::span<const Row>(rows).subspan(0, 200), LoadMode::kSkipExisting);
+    ASSERT_TRUE(first.ok()) << first.status().ToString();
+    EXPECT_EQ(first->inserted, 200);
+    auto second = s.Load(rows, LoadMode::kSkipExisting);  // 200 exist, 100 new
+    ASSERT_TRUE(second.ok()) << second.status().ToString();
+    EXPECT_EQ(second->inserted, 100);
+    EXPECT_EQ(second->skipped, 200);
+    std::vector<Row> changed = rows;
+    for (Row& r : changed) r.color = "new";
+    auto third = s.Load(changed, LoadMode::kReplace);
+    ASSERT_TRUE(third.ok()) << third.status().ToString();
+    EXPECT_EQ(third->replaced, 300);
+    EXPECT_EQ(third->inserted, 0);
+    std::vector<int64_t> ids;
+    for (const Row& r : rows) ids.push_back(r.id);
+    auto got = s.Get(ids);
+    ASSERT_TRUE(got.ok());
+    ASSERT_EQ(got->size(), rows.size());
+    std::map<int64_t, Row> by_id;
+    for (const Row& r : *got) by_id[r.id] = r;
+    for (const Row& want : changed) {
+      ASSERT_EQ(by_id.count(want.id), 1u);
+      EXPECT_EQ(by_id[want.id], want) << "id " << want.id;
+    }
+  }
 }
 
 TEST_F(MysqlStoreTest, ReconnectsAfterTheServerDropsTheConnection) {
