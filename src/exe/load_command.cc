@@ -2,12 +2,16 @@
 // loaded ids in a running service's cache).
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdio>
 
 #include "exe/commands.h"
 #include "exe/config.h"
+#include "load/aurora.h"
 #include "load/loader.h"
 #include "load/s3_source.h"
+#include "rowcache/url.h"
+#include "store/mysql_store.h"
 
 namespace rowcache {
 
@@ -26,17 +30,90 @@ constexpr const char* kHelp = R"(usage: rowcache load --db URL --from FILE.csv [
   --cache URL        also invalidate the loaded ids in this cache (redis://..., the service's --cache)
   --key-prefix P     the service's cache key prefix (default rowcache:heroes:)
   --batch-rows N     rows per transaction (default 50000)
+  --aurora-native    have Aurora MySQL read the object itself (LOAD DATA FROM S3): --from s3://... and a
+                     mysql:// --db; the cluster needs an S3 role (docs/loading.md). Rows are not checked
+                     by rowcache; --strict and --cache do not apply.
+  --skip-lines N     with --aurora-native: leading lines to skip (default: detected from the object's first
+                     bytes, blank lines and a header; needs S3 credentials here)
+  --print-sql        with --aurora-native: print the statement and exit
   --quiet            only the summary
 
 Exit status: 0 loaded (bad rows, if any, were skipped and listed); 1 nothing or not all
 was loaded (strict with bad rows, source or database error); 2 usage.
 )";
 
+int AuroraNativeLoad(const Flags& flags, const std::string& db, const std::string& from, const S3Options& s3) {
+  auto fail = [](int code, const std::string& msg) {
+    std::fprintf(stderr, "rowcache load: %s\n", msg.c_str());
+    return code;
+  };
+  if (flags.Bool("strict") || flags.Has("cache")) {
+    return fail(2, "--aurora-native: rows go from S3 to Aurora without passing through rowcache, so --strict "
+                   "and --cache do not apply (load without --aurora-native to check rows and invalidate the cache)");
+  }
+  auto url = ParseUrl(db);
+  if (!url.ok() || (url->scheme != "mysql" && url->scheme != "mariadb")) {
+    return fail(2, "--aurora-native needs a mysql:// --db (Aurora MySQL), got '" + db + "'");
+  }
+  AuroraLoadSpec spec;
+  spec.s3_url = from;
+  spec.region = s3.region;
+  if (auto it = url->query.find("table"); it != url->query.end()) spec.table = it->second;
+  spec.mode = flags.Bool("replace") ? LoadMode::kReplace : LoadMode::kSkipExisting;
+  if (flags.Has("skip-lines")) {
+    auto n = ParseIntFlag("skip-lines", flags.Get("skip-lines"), 0, 1000000);
+    if (!n.ok()) return fail(2, n.status().message());
+    spec.skip_lines = static_cast<int>(*n);
+  } else {
+    // Look at the object's first bytes for blank lines and a header.
+    S3Options head_opts = s3;
+    head_opts.buffer_bytes = 1 << 16;
+    auto src = OpenSource(from, &head_opts);
+    if (!src.ok()) {
+      return fail(2, "--aurora-native: cannot look at the start of " + from + " (" + src.status().message() +
+                         "); pass --skip-lines N (1 for a blank first line or a header, 0 for none)");
+    }
+    std::string head(1 << 16, '\0');
+    size_t got = 0;
+    while (got < head.size()) {
+      auto n = (*src)->Read(head.data() + got, head.size() - got);
+      if (!n.ok()) return fail(1, "--aurora-native: reading the start of " + from + ": " + n.status().message());
+      if (*n == 0) break;
+      got += *n;
+    }
+    head.resize(got);
+    spec.skip_lines = LeadingLinesToSkip(head);
+  }
+  auto sql = BuildAuroraLoadSql(spec);
+  if (!sql.ok()) return fail(2, sql.status().message());
+  if (flags.Bool("print-sql")) {
+    std::printf("%s;\n", sql->c_str());
+    return 0;
+  }
+  auto store = OpenStore(db);
+  if (!store.ok()) return fail(2, store.status().message());
+  Status s = (*store)->EnsureSchema();
+  if (!s.ok()) return fail(1, s.ToString());
+  StoreOptions long_running;
+  long_running.timeout_seconds = 3600;  // the server reads the whole object before answering
+  auto t0 = std::chrono::steady_clock::now();
+  auto info = MysqlExecute(*url, long_running, *sql);
+  double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  if (!info.ok()) {
+    return fail(1, "LOAD DATA FROM S3 failed: " + info.status().message() +
+                       " (it runs only on Aurora MySQL, whose cluster needs an IAM role for S3: docs/loading.md)");
+  }
+  std::printf("Aurora loaded %s from %s in %.2f s (%s)\n", spec.table.c_str(), from.c_str(), secs,
+              info->empty() ? "no counts reported" : info->c_str());
+  return 0;
+}
+
 }  // namespace
 
 int LoadMain(const std::vector<std::string>& args) {
-  auto flags = Flags::Parse(args, {"db", "from", "cache", "key-prefix", "batch-rows", "region", "s3-endpoint"},
-                            {"replace", "strict", "quiet", "help"});
+  auto flags = Flags::Parse(args,
+                            {"db", "from", "cache", "key-prefix", "batch-rows", "region", "s3-endpoint", "skip-lines"},
+                            {"replace", "strict", "quiet", "help", "aurora-native", "print-sql"});
   if (!flags.ok()) {
     std::fprintf(stderr, "rowcache load: %s\n\n%s", flags.status().message().c_str(), kHelp);
     return 2;
@@ -66,6 +143,7 @@ int LoadMain(const std::vector<std::string>& args) {
   s3.region = flags->Get("region", "AWS_REGION", "us-east-1");
   s3.endpoint = flags->Get("s3-endpoint");
   s3.creds = CredentialsFromEnvironment();
+  if (flags->Bool("aurora-native")) return AuroraNativeLoad(*flags, db, from, s3);
   auto src = OpenSource(from, &s3);
   if (!src.ok()) {
     std::fprintf(stderr, "rowcache load: %s\n", src.status().message().c_str());

@@ -398,6 +398,19 @@ class MysqlStore final : public Store {
 
   std::string Describe() const override { return describe_; }
 
+  // One statement on a pooled connection; mysql_info() (or "") on success.
+  Result<std::string> ExecuteRaw(const std::string& sql) {
+    std::string info;
+    Status s = WithConn(/*retry=*/false, [&](Conn& c) -> Status {
+      if (mysql_real_query(c.m, sql.data(), sql.size()) != 0) return ConnError(c);
+      if (const char* i = mysql_info(c.m)) info = i;
+      if (MYSQL_RES* r = mysql_store_result(c.m)) mysql_free_result(r);
+      return Status::OK();
+    });
+    if (!s.ok()) return s;
+    return info;
+  }
+
  private:
   // Connection pool ---------------------------------------------------------
 
@@ -671,6 +684,12 @@ class MysqlStore final : public Store {
 };
 
 }  // namespace
+
+Result<std::string> MysqlExecute(const Url& url, const StoreOptions& opts, const std::string& sql) {
+  auto store = NewMysqlStore(url, opts);
+  if (!store.ok()) return store.status();
+  return static_cast<MysqlStore&>(**store).ExecuteRaw(sql);
+}
 
 Result<std::unique_ptr<Store>> NewMysqlStore(const Url& url, const StoreOptions& opts) {
   std::string table = "heroes";
