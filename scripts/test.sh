@@ -2,7 +2,7 @@
 # The whole test suite, from a fresh Debian 12 machine:
 #   installs dependencies, builds, starts a private MariaDB and Redis on
 #   loopback, runs unit, integration and end-to-end tests (none may skip),
-#   the Lambda package (static build) checks, then the unit and integration
+#   the deployment template checks, the Lambda package (static build) checks, then the unit and integration
 #   tests again under ASan/UBSan, and a short libFuzzer run on the request parser.
 #
 # Environment: BUILD_DIR (build), ROWCACHE_SKIP_SANITIZE=1 to skip the sanitizer
@@ -25,6 +25,9 @@ export ROWCACHE_REQUIRE_SERVERS=1
 trap 'scripts/servers.sh stop' EXIT
 
 ctest --test-dir "$BUILD_DIR" --output-on-failure --no-tests=error -j2 --timeout 900
+
+echo "== deployment: CloudFormation template validated offline, deploy scripts against a stand-in AWS CLI"
+tests/deploy/test_template.sh
 
 echo "== Lambda package: static build, zip, glibc and dependency checks, the unzipped bootstrap end to end"
 tests/package/test_lambda_package.sh "$BUILD_DIR-lambda"

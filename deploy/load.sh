@@ -1,0 +1,296 @@
+#!/usr/bin/env bash
+# Load the heroes CSV into the stack's Aurora cluster (see docs/deploy.md).
+#
+#   deploy/load.sh [options]
+#
+#   -s, --stack NAME      stack name (env ROWCACHE_STACK; default rowcache)
+#   -r, --region REGION   AWS Region (env AWS_REGION / AWS_DEFAULT_REGION; default us-east-1)
+#   -f, --csv FILE        CSV of id,hero,power,name,xp,color (default data/mp6input.csv)
+#       --key KEY         object key in the data bucket (default: the CSV's file name)
+#       --via HOW         print     upload the CSV to the data bucket, then print the statement
+#                                   and the command to run on a host that reaches the cluster
+#                                   (default)
+#                         sql       upload, then LOAD DATA FROM S3 with the mysql/mariadb client
+#                         rowcache  upload, then `rowcache load` (streams the object through
+#                                   the binary; with --aurora-native the cluster reads S3 itself)
+#                         api       POST the rows as "write" requests to the stack's ApiUrl;
+#                                   runs anywhere, but only into an empty table (see below)
+#       --aurora-native   with --via rowcache: pass --aurora-native to rowcache load
+#       --rowcache BIN    the rowcache binary (env ROWCACHE_BIN; default: rowcache on PATH)
+#       --replace         overwrite rows whose id exists (default: keep them; re-running adds nothing)
+#       --no-upload       the object is already in the bucket
+#       --api-url URL     with --via api: the endpoint (default: the stack's ApiUrl output)
+#   Values normally read from the stack's outputs; give all of --bucket, --db-host and
+#   --secret-arn to skip that (a host in the stack's private subnets has no route to
+#   the CloudFormation API):
+#       --bucket NAME --db-host HOST --secret-arn ARN [--db-name rowcache] [--db-user admin]
+#       [--cache-url URL] [--ignore-lines N]
+#       --db-port PORT        database port (default 3306; another one for a tunnel to the cluster)
+#   -h, --help
+#
+# --via sql and --via rowcache must run where TCP 3306 of the cluster is
+# reachable: a host in one of the stack's private subnets with the stack's
+# LambdaSecurityGroupId attached (that group may reach the database, the cache
+# and the Secrets Manager endpoint). The password comes from the stack's
+# secret (JSON key "password") and is never put on a command line.
+#
+# --via api cannot choose ids: the database assigns them in order, so the CSV's
+# ids are kept only when the table is empty and they run 1, 2, 3, ... It first
+# reads the CSV's ids and stops if any of them exists, and it reports the ids
+# the database assigned when they differ from the CSV's.
+set -euo pipefail
+
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+stack=${ROWCACHE_STACK:-rowcache}
+region=${AWS_REGION:-${AWS_DEFAULT_REGION:-us-east-1}}
+csv=$root/data/mp6input.csv
+key=
+via=print
+aurora_native=0
+rowcache_bin=${ROWCACHE_BIN:-rowcache}
+replace=0
+upload=1
+api_url=
+bucket=
+db_host=
+db_port=3306
+secret_arn=
+db_name=
+db_user=
+cache_url=
+ignore_lines=
+
+usage() { sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed '$d; s/^# \{0,1\}//'; }
+die() { printf 'load.sh: %s\n' "$*" >&2; exit 1; }
+need_arg() { [[ $# -ge 2 && -n $2 ]] || die "$1 needs a value"; }
+
+while [[ $# -gt 0 ]]; do
+  case $1 in
+    -s | --stack) need_arg "$@"; stack=$2; shift 2 ;;
+    -r | --region) need_arg "$@"; region=$2; shift 2 ;;
+    -f | --csv) need_arg "$@"; csv=$2; shift 2 ;;
+    --key) need_arg "$@"; key=$2; shift 2 ;;
+    --via)
+      need_arg "$@"
+      [[ $2 =~ ^(print|sql|rowcache|api)$ ]] || die "--via takes print, sql, rowcache or api"
+      via=$2; shift 2 ;;
+    --aurora-native) aurora_native=1; shift ;;
+    --rowcache) need_arg "$@"; rowcache_bin=$2; shift 2 ;;
+    --replace) replace=1; shift ;;
+    --no-upload) upload=0; shift ;;
+    --api-url) need_arg "$@"; api_url=$2; shift 2 ;;
+    --bucket) need_arg "$@"; bucket=$2; shift 2 ;;
+    --db-host) need_arg "$@"; db_host=$2; shift 2 ;;
+    --db-port)
+      need_arg "$@"
+      [[ $2 =~ ^[0-9]+$ ]] || die "--db-port takes a number"
+      db_port=$2; shift 2 ;;
+    --secret-arn) need_arg "$@"; secret_arn=$2; shift 2 ;;
+    --db-name) need_arg "$@"; db_name=$2; shift 2 ;;
+    --db-user) need_arg "$@"; db_user=$2; shift 2 ;;
+    --cache-url) need_arg "$@"; cache_url=$2; shift 2 ;;
+    --ignore-lines)
+      need_arg "$@"
+      [[ $2 =~ ^[0-9]+$ ]] || die "--ignore-lines takes a number"
+      ignore_lines=$2; shift 2 ;;
+    -h | --help) usage; exit 0 ;;
+    *) die "unknown argument: $1 (see --help)" ;;
+  esac
+done
+
+export AWS_REGION=$region AWS_DEFAULT_REGION=$region AWS_PAGER=""
+key=${key:-$(basename "$csv")}
+
+stack_outputs=
+stack_output() { # KEY: one output of the stack (read once)
+  if [[ -z $stack_outputs ]]; then
+    command -v aws >/dev/null || die "the AWS CLI v2 is not installed"
+    stack_outputs=$(aws cloudformation describe-stacks --stack-name "$stack" \
+      --query 'Stacks[0].Outputs[].[OutputKey, OutputValue]' --output text) ||
+      die "cannot read the outputs of stack $stack"
+  fi
+  awk -v k="$1" '$1 == k {print $2}' <<<"$stack_outputs"
+}
+
+# ------------------------------------------------------------ via api
+if [[ $via == api ]]; then
+  command -v curl >/dev/null || die "curl is not installed"
+  [[ -f $csv ]] || die "no CSV at $csv"
+  ((replace == 0)) || die "--replace is not available with --via api"
+  api_url=${api_url:-$(stack_output ApiUrl)}
+  [[ -n $api_url ]] || die "stack $stack has no ApiUrl output (or pass --api-url)"
+  # One line per batch of at most 500 rows: "IDS<TAB>READ REQUEST<TAB>WRITE REQUEST".
+  batches=$(awk -F, '
+    function esc(s) { gsub(/\\/, "\\\\", s); gsub(/"/, "\\\"", s); return s }
+    function flush() {
+      if (n == 0) return
+      printf "%s\t{\"USE_CACHE\": \"False\", \"REQUEST\": \"read\", \"SQLS\": [%s]}\t{\"USE_CACHE\": \"True\", \"REQUEST\": \"write\", \"SQLS\": [%s]}\n", ids, ids, rows
+      n = 0; ids = ""; rows = ""
+    }
+    { sub(/\r$/, "") }
+    /^[[:space:]]*$/ { next }
+    $1 !~ /^[0-9]+$/ { if (!seen) next; print "load.sh: line " NR ": not a row: " $0 > "/dev/stderr"; bad = 1; next }
+    NF != 6 || $5 !~ /^-?[0-9]+$/ { print "load.sh: line " NR ": not id,hero,power,name,xp,color: " $0 > "/dev/stderr"; bad = 1; next }
+    {
+      seen = 1
+      ids = ids (n ? ", " : "") $1
+      rows = rows (n ? ", " : "") sprintf("{\"hero\": \"%s\", \"power\": \"%s\", \"name\": \"%s\", \"xp\": %s, \"color\": \"%s\"}", esc($2), esc($3), esc($4), $5, esc($6))
+      if (++n == 500) flush()
+    }
+    END { flush(); exit bad }' "$csv") || die "$csv has malformed lines; nothing was loaded"
+  [[ -n $batches ]] || die "$csv has no rows"
+
+  post() { # BODY: POST it to the API, print the answer on one line
+    curl -sS --fail-with-body --max-time 30 -X POST -H 'Content-Type: application/json' \
+      --data-binary "$1" "$api_url" | tr -d '\n'
+  }
+  squeeze() { tr -d ' \t\n'; }
+
+  while IFS=$'\t' read -r ids read_req _; do
+    answer=$(post "$read_req") || die "read of ids $ids failed: $answer"
+    [[ $(squeeze <<<"$answer") =~ ^\{\"statusCode\":200,\"body\":\[(null,)*null\]\}$ ]] ||
+      die "some of the CSV's ids already have rows, or the read failed; nothing was loaded: ${answer:0:300}"
+  done <<<"$batches"
+
+  rows=0
+  while IFS=$'\t' read -r ids _ write_req; do
+    answer=$(post "$write_req") || die "write failed after $rows rows: $answer"
+    s=$(squeeze <<<"$answer")
+    [[ $s == '{"statusCode":200,'* ]] || die "write failed after $rows rows: ${answer:0:300}"
+    got=$(sed -n 's/.*"ids":\[\([0-9,]*\)\].*/\1/p' <<<"$s")
+    want=$(squeeze <<<"$ids")
+    rows=$((rows + $(tr ',' '\n' <<<"$want" | wc -l)))
+    [[ $got == "$want" ]] || printf 'load.sh: the database assigned ids %s to the rows with CSV ids %s\n' "$got" "$want" >&2
+  done <<<"$batches"
+  printf 'wrote %d rows through %s\n' "$rows" "$api_url"
+  exit 0
+fi
+
+command -v aws >/dev/null || die "the AWS CLI v2 is not installed"
+
+# ------------------------------------------------------ stack outputs
+if [[ -z $bucket || -z $db_host || -z $secret_arn ]]; then
+  bucket=${bucket:-$(stack_output BucketName)}
+  db_host=${db_host:-$(stack_output ClusterEndpoint)}
+  secret_arn=${secret_arn:-$(stack_output DbSecretArn)}
+  db_name=${db_name:-$(stack_output DatabaseName)}
+  db_user=${db_user:-$(stack_output DbUsername)}
+  cache_url=${cache_url:-$(stack_output CacheUrl)}
+fi
+db_name=${db_name:-rowcache}
+db_user=${db_user:-admin}
+[[ -n $bucket && -n $db_host && -n $secret_arn ]] || die "stack $stack lacks BucketName/ClusterEndpoint/DbSecretArn outputs"
+[[ $db_name =~ ^[A-Za-z0-9_]+$ ]] || die "bad database name: $db_name"
+s3_uri=s3://$bucket/$key
+
+# ------------------------------------------------------------- upload
+line_end='\n'
+if ((upload)); then
+  [[ -f $csv ]] || die "no CSV at $csv"
+  # LOAD DATA takes every line as a row: leading blank or header lines are
+  # skipped with IGNORE n LINES; blank lines further down would become junk rows.
+  first_data=$(awk '/^[0-9]/ {print NR; exit}' "$csv")
+  [[ -n $first_data ]] || die "$csv has no data rows"
+  ignore_lines=${ignore_lines:-$((first_data - 1))}
+  if awk -v f="$first_data" 'NR > f && /^[[:space:]]*$/ {found = 1} END {exit !found}' "$csv"; then
+    [[ $via == rowcache && $aurora_native == 0 ]] ||
+      die "$csv has blank lines between rows; LOAD DATA would load them as rows (use --via rowcache, which skips them)"
+  fi
+  if grep -q $'\r' "$csv"; then line_end='\r\n'; fi
+  aws s3 cp --only-show-errors "$csv" "$s3_uri"
+  printf 'uploaded %s -> %s\n' "$csv" "$s3_uri"
+fi
+if [[ -z $ignore_lines ]]; then
+  # No local file: look at the start of the object.
+  head_file=$(mktemp)
+  aws s3api get-object --bucket "$bucket" --key "$key" --range bytes=0-65535 "$head_file" >/dev/null ||
+    { rm -f "$head_file"; die "cannot read $s3_uri"; }
+  first_data=$(awk '/^[0-9]/ {print NR; exit}' "$head_file")
+  if grep -q $'\r' "$head_file"; then line_end='\r\n'; fi
+  rm -f "$head_file"
+  [[ -n $first_data ]] || die "$s3_uri has no data rows in its first 64 KiB"
+  ignore_lines=$((first_data - 1))
+fi
+
+dup=IGNORE
+((replace)) && dup=REPLACE
+sql="CREATE TABLE IF NOT EXISTS heroes (id INT NOT NULL AUTO_INCREMENT PRIMARY KEY,
+  hero VARCHAR(20) NOT NULL, power VARCHAR(20) NOT NULL, name VARCHAR(20) NOT NULL,
+  xp INT NOT NULL, color VARCHAR(20) NOT NULL) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
+LOAD DATA FROM S3 '$s3_uri'
+  $dup INTO TABLE heroes CHARACTER SET utf8mb4
+  FIELDS TERMINATED BY ',' LINES TERMINATED BY '$line_end'
+  IGNORE $ignore_lines LINES
+  (id, hero, power, name, xp, color);
+SELECT COUNT(*) AS rows_in_heroes, MAX(id) AS max_id FROM heroes;"
+
+in_vpc_args="--region $region --no-upload --bucket $bucket --key $key --db-host $db_host --db-port $db_port"
+in_vpc_args+=" --secret-arn $secret_arn --db-name $db_name --db-user $db_user --ignore-lines $ignore_lines"
+[[ -n $cache_url ]] && in_vpc_args+=" --cache-url $cache_url"
+((replace)) && in_vpc_args+=" --replace"
+
+if [[ $via == print ]]; then
+  cat <<EOF
+
+The CSV is in $s3_uri. Load it from a host that reaches $db_host:$db_port
+(in the stack's private subnets, with the stack's LambdaSecurityGroupId attached), either
+
+  with the mysql client (Aurora reads S3 itself, with the role named by aws_default_s3_role):
+    deploy/load.sh --via sql $in_vpc_args
+
+  or with the rowcache binary:
+    deploy/load.sh --via rowcache [--aurora-native] $in_vpc_args
+
+or from here, through the API, into an empty table:
+    deploy/load.sh --via api --stack $stack --csv $csv
+
+The statement --via sql runs, as database user $db_user on database $db_name:
+
+$sql
+EOF
+  exit 0
+fi
+
+# ------------------------------------------------------ the password
+secret_json=$(aws secretsmanager get-secret-value --secret-id "$secret_arn" --query SecretString --output text) ||
+  die "cannot read the secret $secret_arn"
+if command -v jq >/dev/null; then
+  password=$(jq -r .password <<<"$secret_json")
+else
+  password=$(sed -n 's/.*"password"[[:space:]]*:[[:space:]]*"\([^"]*\)".*/\1/p' <<<"$secret_json")
+fi
+unset secret_json
+[[ -n $password && $password != null ]] || die "the secret has no \"password\" key"
+
+if [[ $via == sql ]]; then
+  client=$(command -v mysql || command -v mariadb || true)
+  [[ -n $client ]] || die "no mysql or mariadb client on PATH (Amazon Linux 2023: dnf install -y mariadb105)"
+  defaults=$(mktemp)
+  trap 'rm -f "$defaults"' EXIT
+  chmod 600 "$defaults"
+  printf '[client]\nhost=%s\nport=%s\nuser=%s\npassword=%s\nconnect-timeout=10\n' \
+    "$db_host" "$db_port" "$db_user" "$password" >"$defaults"
+  printf 'loading %s into %s/%s.heroes with LOAD DATA FROM S3\n' "$s3_uri" "$db_host" "$db_name"
+  "$client" --defaults-extra-file="$defaults" --database="$db_name" --table <<<"$sql"
+  cat <<EOF
+Done. Rows loaded this way bypass the cache; cached entries expire within the TTL
+(a first load into an empty table has nothing cached).
+EOF
+  exit 0
+fi
+
+# --via rowcache
+command -v "$rowcache_bin" >/dev/null || die "no rowcache binary ($rowcache_bin); pass --rowcache PATH"
+args=(load --from "$s3_uri" --region "$region")
+((aurora_native)) && args+=(--aurora-native)
+((replace)) && args+=(--replace)
+# With --aurora-native the rows never pass through rowcache: nothing to invalidate.
+((!aurora_native)) && [[ -n $cache_url ]] && args+=(--cache "$cache_url")
+if [[ -z ${AWS_ACCESS_KEY_ID:-} ]]; then
+  # rowcache reads S3 credentials from the environment only (with
+  # --aurora-native, to look at the object's first lines).
+  eval "$(aws configure export-credentials --format env)" ||
+    die "no AWS credentials to hand to rowcache (aws configure export-credentials failed)"
+fi
+printf 'loading %s into %s/%s.heroes with %s %s\n' "$s3_uri" "$db_host" "$db_name" "$rowcache_bin" "${args[*]}"
+ROWCACHE_DB="mysql://$db_user:$password@$db_host:$db_port/$db_name" "$rowcache_bin" "${args[@]}"
