@@ -43,8 +43,19 @@ class TcpTransport : public Transport {
   explicit TcpTransport(int fd) : fd_(fd) {}
   ~TcpTransport() override { ::close(fd_); }
 
+  // Plain TCP goes blocking after connect, with SO_RCVTIMEO/SO_SNDTIMEO as
+  // the deadline: a round trip is then send + recv, two syscalls, instead of
+  // send + recv (EAGAIN) + poll + recv. (TLS keeps the non-blocking socket.)
+  Status MakeBlocking() {
+    int flags = ::fcntl(fd_, F_GETFL);
+    if (flags < 0 || ::fcntl(fd_, F_SETFL, flags & ~O_NONBLOCK) < 0) return Status::Unavailable(Errno("fcntl"));
+    blocking_ = true;
+    return Status::OK();
+  }
+
   Status WriteAll(const char* buf, size_t len, Deadline d) override {
     while (len > 0) {
+      if (blocking_ && !ArmTimeout(SO_SNDTIMEO, &snd_ms_, d)) return Status::Unavailable("write timed out");
       ssize_t n = ::send(fd_, buf, len, MSG_NOSIGNAL);
       if (n > 0) {
         buf += n;
@@ -53,7 +64,7 @@ class TcpTransport : public Transport {
       }
       if (n < 0 && errno == EINTR) continue;
       if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-        if (!WaitFor(fd_, POLLOUT, d)) return Status::Unavailable("write timed out");
+        if (blocking_ || !WaitFor(fd_, POLLOUT, d)) return Status::Unavailable("write timed out");
         continue;
       }
       return Status::Unavailable(Errno("write"));
@@ -63,12 +74,13 @@ class TcpTransport : public Transport {
 
   Result<size_t> ReadSome(char* buf, size_t cap, Deadline d) override {
     for (;;) {
+      if (blocking_ && !ArmTimeout(SO_RCVTIMEO, &rcv_ms_, d)) return Status::Unavailable("read timed out");
       ssize_t n = ::recv(fd_, buf, cap, 0);
       if (n > 0) return static_cast<size_t>(n);
       if (n == 0) return Status::Unavailable("connection closed by the server");
       if (errno == EINTR) continue;
       if (errno == EAGAIN || errno == EWOULDBLOCK) {
-        if (!WaitFor(fd_, POLLIN, d)) return Status::Unavailable("read timed out");
+        if (blocking_ || !WaitFor(fd_, POLLIN, d)) return Status::Unavailable("read timed out");
         continue;
       }
       return Status::Unavailable(Errno("read"));
@@ -83,7 +95,23 @@ class TcpTransport : public Transport {
   }
 
  private:
+  // Sets the socket timeout `opt` to the time left before d, unless the one
+  // already set is within 10% (or 2 ms) of it: usually no syscall at all.
+  // False if the deadline has passed.
+  bool ArmTimeout(int opt, int* current_ms, Deadline d) {
+    int left = MillisLeft(d);
+    if (left <= 0) return false;
+    int slack = std::max(2, *current_ms / 10);
+    if (*current_ms > 0 && left <= *current_ms + slack && left >= *current_ms - slack) return true;
+    timeval tv{left / 1000, (left % 1000) * 1000};
+    if (::setsockopt(fd_, SOL_SOCKET, opt, &tv, sizeof tv) != 0) return false;
+    *current_ms = left;
+    return true;
+  }
+
   int fd_;
+  bool blocking_ = false;
+  int rcv_ms_ = 0, snd_ms_ = 0;
 };
 
 SSL_CTX* SharedContext(const TlsOptions& o, std::string* err) {
@@ -226,7 +254,11 @@ Result<std::unique_ptr<Transport>> ConnectTransport(const std::string& host, int
   }
   ::freeaddrinfo(res);
   if (!tcp) return Status::Unavailable(last);
-  if (!tls.enabled) return std::unique_ptr<Transport>(std::move(tcp));
+  if (!tls.enabled) {
+    Status b = tcp->MakeBlocking();
+    if (!b.ok()) return b;
+    return std::unique_ptr<Transport>(std::move(tcp));
+  }
 
   std::string err;
   SSL_CTX* ctx = SharedContext(tls, &err);
