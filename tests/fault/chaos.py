@@ -230,6 +230,7 @@ def chaos(c, binary, duration, clients, out):
     for f in faults:
         print(f"fault: {f['kind']:18s} {f['t0'] - start:6.1f} s .. {f['t1'] - start:6.1f} s")
     if out:
+        os.makedirs(out, exist_ok=True)
         with open(os.path.join(out, "chaos-log.jsonl"), "w") as fh:
             for r in log:
                 fh.write(json.dumps(r) + "\n")
