@@ -70,7 +70,12 @@ Result<Url> ParseUrl(const std::string& text) {
   std::string port;
   if (!authority.empty() && authority[0] == '[') {
     auto close = authority.find(']');
-    if (close == std::string::npos) return Status::InvalidArgument("'" + u.Redacted() + "': unclosed '[' in host");
+    if (close == std::string::npos) {
+      std::string msg = u.Redacted();
+      msg.insert(msg.begin(), '\'');
+      msg.append("': unclosed '[' in host");
+      return Status::InvalidArgument(msg);
+    }
     u.host = authority.substr(1, close - 1);
     std::string after = authority.substr(close + 1);
     if (!after.empty()) {
@@ -92,16 +97,36 @@ Result<Url> ParseUrl(const std::string& text) {
   return u;
 }
 
-std::string Url::Redacted() const {
-  std::string s = scheme + "://";
-  if (!user.empty() || !password.empty()) {
-    s += user;
-    if (!password.empty()) s += ":***";
-    s += "@";
+namespace {
+
+// Appends host (bracketed if IPv6) and :port. Written with append() rather
+// than "literal" + string, on which GCC 12 gives false -Wrestrict warnings.
+void AppendHostPort(std::string& s, const std::string& host, int port) {
+  bool v6 = host.find(':') != std::string::npos;
+  if (v6) s.push_back('[');
+  s.append(host);
+  if (v6) s.push_back(']');
+  if (port) {
+    s.push_back(':');
+    s.append(std::to_string(port));
   }
-  s += host.find(':') != std::string::npos ? "[" + host + "]" : host;
-  if (port) s += ":" + std::to_string(port);
-  if (!path.empty()) s += "/" + path;
+}
+
+}  // namespace
+
+std::string Url::Redacted() const {
+  std::string s = scheme;
+  s.append("://");
+  if (!user.empty() || !password.empty()) {
+    s.append(user);
+    if (!password.empty()) s.append(":***");
+    s.push_back('@');
+  }
+  AppendHostPort(s, host, port);
+  if (!path.empty()) {
+    s.push_back('/');
+    s.append(path);
+  }
   return s;
 }
 
@@ -121,18 +146,27 @@ std::string PercentEncode(const std::string& s) {
 }
 
 std::string Url::ToString() const {
-  std::string s = scheme + "://";
+  std::string s = scheme;
+  s.append("://");
   if (!user.empty() || !password.empty()) {
-    s += PercentEncode(user);
-    if (!password.empty()) s += ":" + PercentEncode(password);
-    s += "@";
+    s.append(PercentEncode(user));
+    if (!password.empty()) {
+      s.push_back(':');
+      s.append(PercentEncode(password));
+    }
+    s.push_back('@');
   }
-  s += host.find(':') != std::string::npos ? "[" + host + "]" : host;
-  if (port) s += ":" + std::to_string(port);
-  if (!path.empty()) s += "/" + PercentEncode(path);
+  AppendHostPort(s, host, port);
+  if (!path.empty()) {
+    s.push_back('/');
+    s.append(PercentEncode(path));
+  }
   char sep = '?';
   for (const auto& [k, v] : query) {
-    s += sep + PercentEncode(k) + "=" + PercentEncode(v);
+    s.push_back(sep);
+    s.append(PercentEncode(k));
+    s.push_back('=');
+    s.append(PercentEncode(v));
     sep = '&';
   }
   return s;
