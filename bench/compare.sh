@@ -8,14 +8,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DUR=${1:-10}
-scripts/deps.sh bench
-cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null
-cmake --build build -j"$(nproc)" --target rowcache >/dev/null
-env_file=$(scripts/servers.sh start)
-# shellcheck disable=SC1090
-source "$env_file"
-RP=$ROWCACHE_TEST_REDIS_PORT
-MP=$ROWCACHE_TEST_MYSQL_PORT
+# shellcheck source=bench/setup.sh
+source bench/setup.sh
 TABLE=bench_heroes
 work=$(mktemp -d)
 cleanup() { kill "${pids[@]}" 2>/dev/null || true; rm -rf "$work"; }

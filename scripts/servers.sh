@@ -54,6 +54,9 @@ GRANT ALL PRIVILEGES ON \`rowcache\`.* TO 'rowcache'@'127.0.0.1';
 GRANT ALL PRIVILEGES ON \`rowcache\\_%\`.* TO 'rowcache'@'127.0.0.1';
 GRANT ALL PRIVILEGES ON \`rowcache\`.* TO 'rowcache'@'localhost';
 GRANT ALL PRIVILEGES ON \`rowcache\\_%\`.* TO 'rowcache'@'localhost';
+-- A second user for tests that kill their own connections (and only those).
+CREATE USER IF NOT EXISTS 'rowcache_b'@'127.0.0.1' IDENTIFIED BY 'rowcache';
+GRANT ALL PRIVILEGES ON \`rowcache\`.* TO 'rowcache_b'@'127.0.0.1';
 FLUSH PRIVILEGES;
 SQL
   log "MariaDB on 127.0.0.1:$MYSQL_PORT (socket $SOCK)"

@@ -15,6 +15,8 @@ usage:
   rowcache serve [--listen HOST:PORT] [--db URL] [--cache URL] [options]
   rowcache load  --db URL --from FILE.csv|s3://BUCKET/KEY [--replace] [--strict] [--cache URL]
   rowcache lambda   the AWS Lambda custom runtime (also when run as "bootstrap")
+  rowcache bench [--target http://HOST:PORT/|inproc] [--mix R:W] [--use-cache both] [options]
+                    load generator and measurements (also: bench proxy, bench trivial-server)
   rowcache help | --help | --version
 
 Run "rowcache COMMAND --help" for a command's options.
@@ -42,6 +44,7 @@ int main(int argc, char** argv) {
   if (cmd == "serve") return rowcache::ServeMain(args);
   if (cmd == "load") return rowcache::LoadMain(args);
   if (cmd == "lambda") return rowcache::LambdaMain(args);
+  if (cmd == "bench") return rowcache::BenchMain(args);
   std::fprintf(stderr, "rowcache: unknown command '%s'\n\n%s", cmd.c_str(), kUsage);
   return 2;
 }

@@ -1,0 +1,13 @@
+# Sourced by the bench scripts: installs the benchmark tools, builds
+# build/rowcache (Release), starts MariaDB and Redis on loopback
+# (scripts/servers.sh) and sets RP / MP to their ports.
+# shellcheck shell=bash
+scripts/deps.sh bench
+cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null
+cmake --build build -j"$(nproc)" --target rowcache >/dev/null
+env_file=$(scripts/servers.sh start)
+# shellcheck disable=SC1090
+source "$env_file"
+RP=$ROWCACHE_TEST_REDIS_PORT
+MP=$ROWCACHE_TEST_MYSQL_PORT
+export RP MP
