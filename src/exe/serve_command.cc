@@ -22,9 +22,13 @@ constexpr const char* kHelp = R"(usage: rowcache serve [flags]
   --db-timeout SECONDS      database timeout (default 5)      --db-pool N     database connections (default 16)
   --cache-timeout-ms MS     cache timeout (default 250)       --cache-pool N  cache connections (default 32)
   --cache-breaker-failures N, --cache-breaker-open-ms MS      cache circuit breaker (default 3, 1000)
-  --threads N               server threads (env ROWCACHE_THREADS; default 8)
+  --threads N               threads that run requests on the database (env ROWCACHE_THREADS; default 8); with a
+                            redis:// cache, connections are served by one I/O thread per core and cached reads
+                            are answered there, the rest handed to these threads
   --max-body-bytes N        request body limit (default 1048576)
   --idle-timeout SECONDS    read/idle timeout per connection (default 30)
+  --no-fast-reads           answer cached reads on the blocking path only (default: with redis://, cached reads
+                            are looked up on the I/O threads through one pipelined connection per thread)
 )";
 
 }  // namespace
@@ -32,7 +36,7 @@ constexpr const char* kHelp = R"(usage: rowcache serve [flags]
 int ServeMain(const std::vector<std::string>& args) {
   std::set<std::string> value_flags = ServiceFlagNames();
   value_flags.insert({"listen", "threads", "max-body-bytes", "idle-timeout"});
-  auto flags = Flags::Parse(args, value_flags, {"help"});
+  auto flags = Flags::Parse(args, value_flags, {"help", "no-fast-reads"});
   if (!flags.ok()) {
     std::fprintf(stderr, "rowcache serve: %s\n\n%s", flags.status().message().c_str(), kHelp);
     return 2;
@@ -70,6 +74,10 @@ int ServeMain(const std::vector<std::string>& args) {
   sopts.threads = static_cast<int>(*threads);
   sopts.max_body_bytes = static_cast<size_t>(*body);
   sopts.idle_timeout = std::chrono::seconds(*idle);
+  if (!flags->Bool("no-fast-reads")) {
+    sopts.fast_read_cache_url = cfg->cache_url;
+    sopts.fast_read_timeout = std::chrono::duration_cast<std::chrono::milliseconds>(cfg->cache.timeout);
+  }
 
   Metrics metrics;
   auto backends = OpenBackends(*cfg, /*ensure_schema=*/true, &metrics);

@@ -1,5 +1,7 @@
 #include "http/server.h"
 
+#include "http/async_redis.h"
+
 #include <boost/asio.hpp>
 #include <boost/asio/experimental/as_tuple.hpp>
 #include <boost/beast/core.hpp>
@@ -52,12 +54,41 @@ std::string ErrorJson(int status, std::string_view msg) {
 struct HttpServer::Impl {
   // One io_context per thread: a connection lives on one thread, so a request
   // is read, handled and answered without handing work between threads.
+  //
+  // With the fast read path (a redis:// cache), the I/O threads never block:
+  // there is one per core, cached reads are answered on them, and everything
+  // else (misses, writes: the blocking Service calls) runs on a pool of
+  // `threads` workers. Without it, `threads` I/O threads call the Service
+  // inline.
   Impl(Service& s, ServerOptions o) : svc(s), opts(std::move(o)) {
-    for (int i = 0; i < std::max(1, opts.threads); ++i) {
+    bool fast = AsyncRedisReader::Create(probe_ioc, opts.fast_read_cache_url, opts.fast_read_timeout) != nullptr;
+    int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+    int io_threads = fast ? (opts.io_threads > 0 ? opts.io_threads : cores) : std::max(1, opts.threads);
+    for (int i = 0; i < io_threads; ++i) {
       iocs.push_back(std::make_unique<asio::io_context>(1));
       guards.emplace_back(iocs.back()->get_executor());
     }
     acceptor = std::make_unique<tcp::acceptor>(*iocs[0]);
+    for (auto& ioc : iocs) {
+      readers.push_back(fast ? AsyncRedisReader::Create(*ioc, opts.fast_read_cache_url, opts.fast_read_timeout)
+                             : nullptr);
+    }
+    if (fast) workers = std::make_unique<asio::thread_pool>(static_cast<size_t>(std::max(1, opts.threads)));
+  }
+
+  // The fast path for a cached read (see ServerOptions::fast_read_cache_url):
+  // a response if every entry was in the cache, else nothing.
+  asio::awaitable<std::optional<Response>> FastRead(size_t index, const std::string& body) {
+    AsyncRedisReader* reader = readers[index].get();
+    if (!reader || !reader->Usable()) co_return std::nullopt;
+    int64_t start = svc.NowNanos();
+    auto req = ParseRequest(body, svc.options());
+    if (!req.ok()) co_return std::nullopt;
+    auto keys = svc.CacheOnlyKeys(*req);
+    if (!keys) co_return std::nullopt;
+    Result<Entries> entries = co_await reader->MGet(std::move(*keys), asio::use_awaitable);
+    if (!entries.ok()) co_return std::nullopt;
+    co_return svc.AnswerFromEntries(*req, *entries, start);
   }
 
   // Closes the connections of thread `index` whose deadline has passed; runs
@@ -93,6 +124,9 @@ struct HttpServer::Impl {
   std::vector<std::unique_ptr<asio::io_context>> iocs;
   std::vector<asio::executor_work_guard<asio::io_context::executor_type>> guards;
   std::unique_ptr<tcp::acceptor> acceptor;
+  asio::io_context probe_ioc;  // only to check the cache URL
+  std::vector<std::unique_ptr<AsyncRedisReader>> readers;  // per io_context; null: no fast path
+  std::unique_ptr<asio::thread_pool> workers;               // blocking requests, with the fast path
   size_t next_ioc = 0;
   std::vector<std::thread> threads;
   uint16_t bound_port = 0;
@@ -241,7 +275,22 @@ struct HttpServer::Impl {
       }
       c->busy = true;
       http::request<http::string_body> req = parser.release();
-      http::response<http::string_body> res = Respond(req);
+      std::optional<Response> fast;
+      if (req.method() == http::verb::post && req.target() == "/") fast = co_await FastRead(c->ioc_index, req.body());
+      http::response<http::string_body> res;
+      if (fast) {
+        res.version(req.version());
+        res.set(http::field::server, "rowcache");
+        res.set(http::field::content_type, "application/json");
+        res.result(static_cast<http::status>(fast->status));
+        res.body() = std::move(fast->body);
+      } else if (workers) {
+        res = co_await asio::co_spawn(
+            *workers, [&]() -> asio::awaitable<http::response<http::string_body>> { co_return Respond(req); },
+            asio::use_awaitable);
+      } else {
+        res = Respond(req);
+      }
       res.keep_alive(req.keep_alive() && !stopping.load());
       res.prepare_payload();
       Count(res.result_int());
@@ -353,6 +402,10 @@ void HttpServer::Wait(bool handle_signals) {
   for (auto& ioc : I.iocs) ioc->stop();
   for (auto& t : I.threads) t.join();
   I.threads.clear();
+  if (I.workers) {
+    I.workers->stop();
+    I.workers->join();
+  }
 }
 
 }  // namespace rowcache

@@ -9,8 +9,11 @@
 // idle keep-alive connections, and a graceful stop: no new connections, the
 // requests in flight finish (bounded by shutdown_grace), idle ones close.
 //
-// Threads: `threads` threads run the I/O and call the Service inline; the
-// Service blocks on its backends, so use more threads than cores.
+// Threads: with a redis:// cache, one I/O thread per core (io_threads)
+// answers cached reads without blocking (a pipelined Redis connection per
+// thread) and hands every other request to `threads` workers, since the
+// Service blocks on its backends. Otherwise `threads` I/O threads call the
+// Service inline.
 #pragma once
 
 #include <atomic>
@@ -27,10 +30,17 @@ namespace rowcache {
 struct ServerOptions {
   std::string host = "127.0.0.1";  // Default: loopback only.
   uint16_t port = 8080;             // 0 picks a free port (see HttpServer::port()).
-  int threads = 8;                  // Default: 8.
+  int threads = 8;                  // Threads that call the (blocking) Service. Default: 8.
+  int io_threads = 0;               // With the fast read path: I/O threads (0: one per core).
   size_t max_body_bytes = 1 << 20;  // Default: 1 MiB.
   std::chrono::seconds idle_timeout{30};    // Read/idle timeout per connection. Default: 30 s.
   std::chrono::seconds shutdown_grace{10};  // Longest wait for in-flight requests on Stop. Default: 10 s.
+  // Cached reads answered on the I/O threads through a pipelined, non-blocking
+  // Redis connection per thread (src/http/async_redis.h): the service's cache
+  // URL (plain redis:// only; empty: off) and its timeout. Misses, other
+  // requests and any failure take the normal path.
+  std::string fast_read_cache_url;
+  std::chrono::milliseconds fast_read_timeout{250};
 };
 
 struct ServerStats {
