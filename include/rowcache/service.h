@@ -36,6 +36,8 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -108,6 +110,19 @@ class Service {
   Result<std::vector<int64_t>> Write(std::span<const Row> rows, bool use_cache);
   Status Update(std::span<const RowUpdate> updates);
   Result<std::vector<int64_t>> Delete(std::span<const int64_t> ids);
+
+  // A front door that can look cache entries up without blocking (the HTTP
+  // server, with a pipelined Redis connection per I/O thread) answers a read
+  // in two steps: CacheOnlyKeys gives the entry keys of the read's distinct
+  // ids, or nothing when the read must take the normal path (not a cached
+  // read, or invalidations pending); AnswerFromEntries then answers it if
+  // every entry was found and valid, counting it as Handle would, or gives
+  // nothing, and the caller calls Handle. The answer is the one Handle would
+  // give from those entries: only hits are served this way.
+  std::optional<std::vector<std::string>> CacheOnlyKeys(const Request& req) const;
+  std::optional<Response> AnswerFromEntries(const Request& req, std::span<const std::optional<std::string>> entries,
+                                            int64_t start_nanos);
+  int64_t NowNanos() const { return now_nanos_(); }
 
   // Retries failed invalidations now if any are due. Handle() calls this; a
   // front door may also call it when idle.
