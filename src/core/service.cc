@@ -227,27 +227,40 @@ Status Service::FetchMisses(std::span<const int64_t> ids, std::vector<std::optio
   return status;
 }
 
-Result<std::vector<std::optional<Row>>> Service::Read(std::span<const int64_t> ids, bool use_cache) {
-  // Distinct ids in first-seen order; slot[i] is the index of ids[i] among them.
-  std::vector<int64_t> distinct;
-  std::vector<size_t> slot(ids.size());
-  distinct.reserve(ids.size());
+namespace {
+
+// Distinct ids in first-seen order; slot[i] is the index of ids[i] among them.
+struct Distinct {
+  std::vector<int64_t> ids;
+  std::vector<size_t> slot;
+};
+Distinct DistinctIds(std::span<const int64_t> ids) {
+  Distinct d;
+  d.slot.resize(ids.size());
+  d.ids.reserve(ids.size());
   if (ids.size() <= 16) {
     for (size_t i = 0; i < ids.size(); ++i) {
       size_t j = 0;
-      while (j < distinct.size() && distinct[j] != ids[i]) ++j;
-      if (j == distinct.size()) distinct.push_back(ids[i]);
-      slot[i] = j;
+      while (j < d.ids.size() && d.ids[j] != ids[i]) ++j;
+      if (j == d.ids.size()) d.ids.push_back(ids[i]);
+      d.slot[i] = j;
     }
   } else {
     std::unordered_map<int64_t, size_t> index;
     index.reserve(ids.size());
     for (size_t i = 0; i < ids.size(); ++i) {
-      auto [it, inserted] = index.try_emplace(ids[i], distinct.size());
-      if (inserted) distinct.push_back(ids[i]);
-      slot[i] = it->second;
+      auto [it, inserted] = index.try_emplace(ids[i], d.ids.size());
+      if (inserted) d.ids.push_back(ids[i]);
+      d.slot[i] = it->second;
     }
   }
+  return d;
+}
+
+}  // namespace
+
+Result<std::vector<std::optional<Row>>> Service::Read(std::span<const int64_t> ids, bool use_cache) {
+  auto [distinct, slot] = DistinctIds(ids);
 
   std::vector<std::optional<Row>> found(distinct.size());
   std::vector<int64_t> misses;        // distinct ids not answered by the cache
@@ -487,34 +500,20 @@ Response Service::Execute(const Request& req) {
   return resp;
 }
 
-namespace {
-
-// Distinct ids in first-seen order.
-std::vector<int64_t> DistinctIds(const std::vector<int64_t>& ids) {
-  std::vector<int64_t> d;
-  d.reserve(ids.size());
-  for (int64_t id : ids) {
-    if (std::find(d.begin(), d.end(), id) == d.end()) d.push_back(id);
-  }
-  return d;
-}
-
-}  // namespace
-
 std::optional<std::vector<std::string>> Service::CacheOnlyKeys(const Request& req) const {
   if (req.kind != Request::Kind::kRead || !req.use_cache || cache_ == nullptr || req.ids.empty() ||
       req.ids.size() > 64 || PendingInvalidations() > 0) {
     return std::nullopt;
   }
   std::vector<std::string> keys;
-  for (int64_t id : DistinctIds(req.ids)) keys.push_back(CacheKey(id));
+  for (int64_t id : DistinctIds(req.ids).ids) keys.push_back(CacheKey(id));
   return keys;
 }
 
 std::optional<Response> Service::AnswerFromEntries(const Request& req,
                                                    std::span<const std::optional<std::string>> entries,
                                                    int64_t start_nanos) {
-  std::vector<int64_t> distinct = DistinctIds(req.ids);
+  auto [distinct, slot] = DistinctIds(req.ids);
   if (entries.size() != distinct.size() || PendingInvalidations() > 0) return std::nullopt;
   std::vector<Row> rows;
   rows.reserve(distinct.size());
@@ -529,8 +528,7 @@ std::optional<Response> Service::AnswerFromEntries(const Request& req,
   resp.body = "{\"statusCode\": 200, \"body\": [";
   for (size_t i = 0; i < req.ids.size(); ++i) {
     if (i) resp.body += ", ";
-    size_t j = static_cast<size_t>(std::find(distinct.begin(), distinct.end(), req.ids[i]) - distinct.begin());
-    AppendRowJson(resp.body, rows[j]);
+    AppendRowJson(resp.body, rows[slot[i]]);
   }
   resp.body += "]}";
   metrics_->cache_hits.fetch_add(distinct.size(), std::memory_order_relaxed);
