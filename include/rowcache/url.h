@@ -5,6 +5,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "rowcache/status.h"
 
@@ -28,7 +29,8 @@ struct Url {
 
 Result<Url> ParseUrl(const std::string& text);
 std::string PercentDecode(const std::string& s);
-// Encodes everything but RFC 3986 unreserved characters.
-std::string PercentEncode(const std::string& s);
+// Encodes everything but RFC 3986 unreserved characters (and '/' when
+// keep_slash), as %XX in upper case: what URLs and AWS SigV4 both want.
+std::string PercentEncode(std::string_view s, bool keep_slash = false);
 
 }  // namespace rowcache

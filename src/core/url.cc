@@ -130,11 +130,13 @@ std::string Url::Redacted() const {
   return s;
 }
 
-std::string PercentEncode(const std::string& s) {
+std::string PercentEncode(std::string_view s, bool keep_slash) {
   static const char* hex = "0123456789ABCDEF";
   std::string out;
   for (unsigned char c : s) {
-    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
+    bool keep = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_' ||
+                c == '.' || c == '~' || (c == '/' && keep_slash);
+    if (keep) {
       out.push_back(static_cast<char>(c));
     } else {
       out.push_back('%');

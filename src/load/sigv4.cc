@@ -1,5 +1,7 @@
 #include "load/sigv4.h"
 
+#include "rowcache/url.h"
+
 #include <cstdlib>
 #include <ctime>
 
@@ -60,22 +62,7 @@ std::string Sha256Hex(std::string_view data) {
   return Hex(d, sizeof d);
 }
 
-std::string UriEncode(std::string_view s, bool encode_slash) {
-  static const char* k = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : s) {
-    bool keep = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_' ||
-                c == '.' || c == '~' || (c == '/' && !encode_slash);
-    if (keep) {
-      out.push_back(static_cast<char>(c));
-    } else {
-      out.push_back('%');
-      out.push_back(k[c >> 4]);
-      out.push_back(k[c & 15]);
-    }
-  }
-  return out;
-}
+std::string UriEncode(std::string_view s, bool encode_slash) { return PercentEncode(s, !encode_slash); }
 
 std::string SignV4(const AwsCredentials& creds, const std::string& region, const std::string& service,
                    const std::string& method, const std::string& canonical_uri, const std::string& canonical_query,
