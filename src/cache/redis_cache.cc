@@ -56,18 +56,11 @@ class RedisCache final : public Cache {
     if (keys.empty()) return out;
     Status s = RoundTrip(
         [&](std::string& buf) {
-          AppendArrayHeader(buf, keys.size() + 1);
-          AppendBulk(buf, "MGET");
-          for (const auto& k : keys) AppendBulk(buf, k);
+          AppendMGet(buf, keys);
           return size_t{1};
         },
         [&](std::vector<Reply>& replies) -> Status {
-          const redisReply* r = replies[0].get();
-          if (r->type != REDIS_REPLY_ARRAY || r->elements != keys.size()) return Unexpected("MGET", r);
-          for (size_t i = 0; i < keys.size(); ++i) {
-            const redisReply* e = r->element[i];
-            if (e->type == REDIS_REPLY_STRING) out[i].emplace(e->str, e->len);
-          }
+          if (!MGetValues(replies[0].get(), keys.size(), &out)) return Unexpected("MGET", replies[0].get());
           return Status::OK();
         });
     if (!s.ok()) return s;

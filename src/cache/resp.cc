@@ -1,5 +1,7 @@
 #include "cache/resp.h"
 
+#include <hiredis/hiredis.h>
+
 #include <charconv>
 
 namespace rowcache {
@@ -24,6 +26,22 @@ void AppendBulk(std::string& out, std::string_view arg) {
 void AppendCommand(std::string& out, std::initializer_list<std::string_view> args) {
   AppendArrayHeader(out, args.size());
   for (auto a : args) AppendBulk(out, a);
+}
+
+void AppendMGet(std::string& out, std::span<const std::string> keys) {
+  AppendArrayHeader(out, keys.size() + 1);
+  AppendBulk(out, "MGET");
+  for (const auto& k : keys) AppendBulk(out, k);
+}
+
+bool MGetValues(const redisReply* r, size_t n, std::vector<std::optional<std::string>>* out) {
+  if (r->type != REDIS_REPLY_ARRAY || r->elements != n) return false;
+  out->assign(n, std::nullopt);
+  for (size_t i = 0; i < n; ++i) {
+    const redisReply* e = r->element[i];
+    if (e->type == REDIS_REPLY_STRING) (*out)[i].emplace(e->str, e->len);
+  }
+  return true;
 }
 
 }  // namespace rowcache

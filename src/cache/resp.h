@@ -2,9 +2,13 @@
 #pragma once
 
 #include <initializer_list>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
+
+struct redisReply;
 
 namespace rowcache {
 
@@ -12,5 +16,10 @@ namespace rowcache {
 void AppendArrayHeader(std::string& out, size_t n);
 void AppendBulk(std::string& out, std::string_view arg);
 void AppendCommand(std::string& out, std::initializer_list<std::string_view> args);
+
+// MGET: the command for keys, and the values of its reply (nullopt for a
+// missing key); false if the reply is not an array of keys.size() elements.
+void AppendMGet(std::string& out, std::span<const std::string> keys);
+bool MGetValues(const redisReply* reply, size_t n, std::vector<std::optional<std::string>>* out);
 
 }  // namespace rowcache

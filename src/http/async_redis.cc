@@ -2,6 +2,7 @@
 
 #include <hiredis/hiredis.h>
 
+#include "cache/resp.h"
 #include "rowcache/url.h"
 
 namespace rowcache {
@@ -9,13 +10,16 @@ namespace rowcache {
 namespace asio = boost::asio;
 using tcp = asio::ip::tcp;
 
+bool AsyncRedisReader::Supports(const std::string& cache_url) {
+  auto u = ParseUrl(cache_url);
+  return u.ok() && u->scheme == "redis" && u->password.empty() && u->user.empty() && !u->host.empty() &&
+         (u->path.empty() || u->path == "0");
+}
+
 std::unique_ptr<AsyncRedisReader> AsyncRedisReader::Create(asio::io_context& ioc, const std::string& cache_url,
                                                            std::chrono::milliseconds timeout) {
+  if (!Supports(cache_url)) return nullptr;
   auto u = ParseUrl(cache_url);
-  if (!u.ok() || u->scheme != "redis" || !u->password.empty() || !u->user.empty() || u->host.empty()) {
-    return nullptr;
-  }
-  if (!u->path.empty() && u->path != "0") return nullptr;
   return std::make_unique<AsyncRedisReader>(ioc, u->host, u->port ? u->port : 6379, timeout);
 }
 
@@ -38,13 +42,8 @@ void AsyncRedisReader::Enqueue(std::vector<std::string> keys, std::unique_ptr<Do
     });
     return;
   }
-  out_ += "*" + std::to_string(keys.size() + 1) + "\r\n$4\r\nMGET\r\n";
-  for (const auto& k : keys) {
-    out_ += "$" + std::to_string(k.size()) + "\r\n";
-    out_ += k;
-    out_ += "\r\n";
-  }
-  pending_.push_back(Pending{std::move(done), std::chrono::steady_clock::now() + timeout_});
+  AppendMGet(out_, keys);
+  pending_.push_back(Pending{std::move(done), std::chrono::steady_clock::now() + timeout_, keys.size()});
   ArmTimer();
   if (state_ == State::kClosed) {
     Connect();
@@ -134,15 +133,9 @@ void AsyncRedisReader::ReadMore() {
       }
       Pending p = std::move(pending_.front());
       pending_.pop_front();
+      Entries entries;
       Result<Entries> result = Status::Unavailable("cache: unexpected reply to MGET");
-      if (reply->type == REDIS_REPLY_ARRAY) {
-        Entries e(reply->elements);
-        for (size_t i = 0; i < reply->elements; ++i) {
-          const redisReply* el = reply->element[i];
-          if (el->type == REDIS_REPLY_STRING) e[i] = std::string(el->str, el->len);
-        }
-        result = std::move(e);
-      }
+      if (MGetValues(reply, p.nkeys, &entries)) result = std::move(entries);
       freeReplyObject(reply);
       (*p.done)(std::move(result));
       if (g != generation_) return;  // the handler failed or reset the connection

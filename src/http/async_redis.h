@@ -31,6 +31,7 @@ class AsyncRedisReader {
  public:
   // cache_url: the service's --cache. nullptr when it is not plain redis://
   // without a password on database 0.
+  static bool Supports(const std::string& cache_url);
   static std::unique_ptr<AsyncRedisReader> Create(boost::asio::io_context& ioc, const std::string& cache_url,
                                                   std::chrono::milliseconds timeout);
   AsyncRedisReader(boost::asio::io_context& ioc, std::string host, int port, std::chrono::milliseconds timeout);
@@ -63,6 +64,7 @@ class AsyncRedisReader {
   struct Pending {
     std::unique_ptr<Done> done;
     std::chrono::steady_clock::time_point deadline;
+    size_t nkeys;
   };
 
   void Enqueue(std::vector<std::string> keys, std::unique_ptr<Done> done);

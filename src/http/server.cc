@@ -61,7 +61,7 @@ struct HttpServer::Impl {
   // `threads` workers. Without it, `threads` I/O threads call the Service
   // inline.
   Impl(Service& s, ServerOptions o) : svc(s), opts(std::move(o)) {
-    bool fast = AsyncRedisReader::Create(probe_ioc, opts.fast_read_cache_url, opts.fast_read_timeout) != nullptr;
+    bool fast = AsyncRedisReader::Supports(opts.fast_read_cache_url);
     int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
     int io_threads = fast ? (opts.io_threads > 0 ? opts.io_threads : cores) : std::max(1, opts.threads);
     for (int i = 0; i < io_threads; ++i) {
@@ -124,7 +124,6 @@ struct HttpServer::Impl {
   std::vector<std::unique_ptr<asio::io_context>> iocs;
   std::vector<asio::executor_work_guard<asio::io_context::executor_type>> guards;
   std::unique_ptr<tcp::acceptor> acceptor;
-  asio::io_context probe_ioc;  // only to check the cache URL
   std::vector<std::unique_ptr<AsyncRedisReader>> readers;  // per io_context; null: no fast path
   std::unique_ptr<asio::thread_pool> workers;               // blocking requests, with the fast path
   size_t next_ioc = 0;
