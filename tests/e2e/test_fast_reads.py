@@ -4,11 +4,15 @@ Redis: same answers as the blocking path, counted the same, never stale after
 an update or delete, concurrent pipelined lookups matched to the right
 requests, and a fall back to the blocking path when Redis goes away."""
 import os
+import signal
+import subprocess
 import sys
+import tempfile
 import threading
+import time
 
 sys.path.insert(0, os.path.dirname(__file__))
-from rowcache_e2e import Checks, Redis, Server, args, mariadb, require_servers, unique  # noqa: E402
+from rowcache_e2e import Checks, Redis, Server, args, free_port, mariadb, require_servers, unique  # noqa: E402
 
 
 def main():
@@ -76,11 +80,6 @@ def main():
 
         # Redis hung (a private redis-server, stopped with SIGSTOP): reads
         # fall back to the database, still correct.
-        import signal
-        import subprocess
-        import tempfile
-        import time
-        from rowcache_e2e import free_port
         port = free_port()
         d = tempfile.mkdtemp()
         rs = subprocess.Popen(["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",

@@ -57,6 +57,18 @@ class ScriptedRuntime {
   std::vector<Seen> seen;  // read after the loop returned
 
  private:
+  // Appends what the client sent next; false (and the connection closed) at its end.
+  static bool RecvMore(int c, std::string* buf) {
+    char tmp[4096];
+    ssize_t n = ::recv(c, tmp, sizeof tmp, 0);
+    if (n <= 0) {
+      ::close(c);
+      return false;
+    }
+    buf->append(tmp, static_cast<size_t>(n));
+    return true;
+  }
+
   void Serve() {
     int c = ::accept(fd_, nullptr, nullptr);
     if (c < 0) return;
@@ -65,13 +77,7 @@ class ScriptedRuntime {
     for (;;) {
       size_t end;
       while ((end = buf.find("\r\n\r\n")) == std::string::npos) {
-        char tmp[4096];
-        ssize_t n = ::recv(c, tmp, sizeof tmp, 0);
-        if (n <= 0) {
-          ::close(c);
-          return;
-        }
-        buf.append(tmp, static_cast<size_t>(n));
+        if (!RecvMore(c, &buf)) return;
       }
       Seen s;
       std::string head = buf.substr(0, end);
@@ -92,13 +98,7 @@ class ScriptedRuntime {
       }
       size_t body_len = s.headers.count("content-length") ? std::stoul(s.headers["content-length"]) : 0;
       while (buf.size() < end + 4 + body_len) {
-        char tmp[4096];
-        ssize_t n = ::recv(c, tmp, sizeof tmp, 0);
-        if (n <= 0) {
-          ::close(c);
-          return;
-        }
-        buf.append(tmp, static_cast<size_t>(n));
+        if (!RecvMore(c, &buf)) return;
       }
       s.body = buf.substr(end + 4, body_len);
       buf.erase(0, end + 4 + body_len);
