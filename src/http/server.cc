@@ -136,7 +136,10 @@ struct HttpServer::Impl {
   bool stop_requested = false;
   std::unordered_set<std::shared_ptr<Conn>> conns;
 
-  http::response<http::string_body> Respond(const http::request<http::string_body>& req) {
+  // The response to req; for POST /, `answered` (from the fast read path) if
+  // given, else the Service's answer.
+  http::response<http::string_body> Respond(const http::request<http::string_body>& req,
+                                            std::optional<Response> answered = std::nullopt) {
     http::response<http::string_body> res;
     res.version(req.version());
     res.set(http::field::server, "rowcache");
@@ -154,7 +157,7 @@ struct HttpServer::Impl {
       if (req.method() != http::verb::post) {
         method_not_allowed("POST");
       } else {
-        Response r = svc.Handle(req.body());
+        Response r = answered ? std::move(*answered) : svc.Handle(req.body());
         res.result(static_cast<http::status>(r.status));
         res.body() = std::move(r.body);
       }
@@ -277,18 +280,12 @@ struct HttpServer::Impl {
       std::optional<Response> fast;
       if (req.method() == http::verb::post && req.target() == "/") fast = co_await FastRead(c->ioc_index, req.body());
       http::response<http::string_body> res;
-      if (fast) {
-        res.version(req.version());
-        res.set(http::field::server, "rowcache");
-        res.set(http::field::content_type, "application/json");
-        res.result(static_cast<http::status>(fast->status));
-        res.body() = std::move(fast->body);
-      } else if (workers) {
+      if (fast || !workers) {
+        res = Respond(req, std::move(fast));
+      } else {
         res = co_await asio::co_spawn(
             *workers, [&]() -> asio::awaitable<http::response<http::string_body>> { co_return Respond(req); },
             asio::use_awaitable);
-      } else {
-        res = Respond(req);
       }
       res.keep_alive(req.keep_alive() && !stopping.load());
       res.prepare_payload();
