@@ -84,17 +84,6 @@ struct Target {
   std::unique_ptr<bench::SimpleHttp> client;
 };
 
-Status ParseHostPort(const std::string& flag, const std::string& s, std::string* host, uint16_t* port) {
-  auto colon = s.rfind(':');
-  if (colon == std::string::npos) return Status::InvalidArgument("--" + flag + ": expected HOST:PORT, got '" + s + "'");
-  *host = s.substr(0, colon);
-  if (host->size() > 1 && host->front() == '[') *host = host->substr(1, host->size() - 2);
-  auto p = ParseIntFlag(flag, s.substr(colon + 1), 0, 65535);
-  if (!p.ok()) return p.status();
-  *port = static_cast<uint16_t>(*p);
-  return Status::OK();
-}
-
 int ProxyMain(const std::vector<std::string>& args) {
   auto flags = Flags::Parse(args, {"listen", "to", "delay-us", "threads"}, {"help"});
   if (!flags.ok() || flags->Bool("help")) {
@@ -102,8 +91,8 @@ int ProxyMain(const std::vector<std::string>& args) {
     return flags.ok() ? 0 : 2;
   }
   bench::ProxyOptions o;
-  Status s = ParseHostPort("listen", flags->Get("listen", nullptr, "127.0.0.1:0"), &o.listen_host, &o.listen_port);
-  if (s.ok()) s = ParseHostPort("to", flags->Get("to"), &o.to_host, &o.to_port);
+  Status s = ParseHostPort("--listen", flags->Get("listen", nullptr, "127.0.0.1:0"), &o.listen_host, &o.listen_port);
+  if (s.ok()) s = ParseHostPort("--to", flags->Get("to"), &o.to_host, &o.to_port);
   auto d = ParseIntFlag("delay-us", flags->Get("delay-us", nullptr, "0"), 0, 10'000'000);
   auto t = ParseIntFlag("threads", flags->Get("threads", nullptr, "1"), 1, 64);
   for (const Status& x : {d.status(), t.status()}) {
@@ -131,7 +120,7 @@ int TrivialMain(const std::vector<std::string>& args) {
   }
   std::string host;
   uint16_t port = 0;
-  Status s = ParseHostPort("listen", flags->Get("listen", nullptr, "127.0.0.1:0"), &host, &port);
+  Status s = ParseHostPort("--listen", flags->Get("listen", nullptr, "127.0.0.1:0"), &host, &port);
   auto t = ParseIntFlag("threads", flags->Get("threads", nullptr, "1"), 1, 64);
   if (s.ok()) s = t.status();
   if (s.ok()) s = bench::RunTrivialServer(host, port, static_cast<int>(*t));
@@ -390,7 +379,7 @@ int BenchMain(const std::vector<std::string>& args) {
     std::string rest = target.substr(7);
     auto slash = rest.find('/');
     t.path = slash == std::string::npos ? "/" : rest.substr(slash);
-    Status s = ParseHostPort("target", rest.substr(0, slash), &t.host, &t.port);
+    Status s = ParseHostPort("--target", rest.substr(0, slash), &t.host, &t.port);
     if (!s.ok()) return fail(s);
     lo.host = t.host;
     lo.port = t.port;

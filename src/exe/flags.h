@@ -2,6 +2,7 @@
 // Only main() and the command entry points use this; the core never does.
 #pragma once
 
+#include <cstdint>
 #include <cstdlib>
 #include <map>
 #include <optional>
@@ -33,5 +34,11 @@ class Flags {
 // Parses a whole decimal number within [lo, hi]; InvalidArgument naming the flag otherwise.
 Result<long long> ParseIntFlag(const std::string& flag, const std::string& text, long long lo, long long hi);
 Result<double> ParseDoubleFlag(const std::string& flag, const std::string& text, double lo, double hi);
+
+// "HOST:PORT" or "[v6]:PORT" with a port from min_port to 65535 (brackets
+// removed from the host). `what` names the source in errors, e.g. "--listen"
+// or "AWS_LAMBDA_RUNTIME_API".
+Status ParseHostPort(const std::string& what, const std::string& text, std::string* host, uint16_t* port,
+                     int min_port = 0);
 
 }  // namespace rowcache

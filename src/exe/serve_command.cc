@@ -47,20 +47,8 @@ int ServeMain(const std::vector<std::string>& args) {
   }
   auto cfg = ServiceConfigFromFlags(*flags);
   ServerOptions sopts;
-  Status bad;
   std::string listen = flags->Get("listen", "ROWCACHE_LISTEN", "127.0.0.1:8080");
-  auto colon = listen.rfind(':');
-  if (colon == std::string::npos) {
-    bad = Status::InvalidArgument("--listen: expected HOST:PORT, got '" + listen + "'");
-  } else {
-    sopts.host = listen.substr(0, colon);
-    if (sopts.host.size() > 1 && sopts.host.front() == '[' && sopts.host.back() == ']') {
-      sopts.host = sopts.host.substr(1, sopts.host.size() - 2);
-    }
-    auto port = ParseIntFlag("listen", listen.substr(colon + 1), 0, 65535);
-    if (!port.ok()) bad = port.status();
-    else sopts.port = static_cast<uint16_t>(*port);
-  }
+  Status bad = ParseHostPort("--listen", listen, &sopts.host, &sopts.port);
   auto threads = ParseIntFlag("threads", flags->Get("threads", "ROWCACHE_THREADS", "8"), 1, 1024);
   auto body = ParseIntFlag("max-body-bytes", flags->Get("max-body-bytes", nullptr, "1048576"), 64, 1LL << 30);
   auto idle = ParseIntFlag("idle-timeout", flags->Get("idle-timeout", nullptr, "30"), 1, 3600);

@@ -85,22 +85,4 @@ Result<HttpResponse> HttpClient::Exchange(const HttpRequest& req, Deadline deadl
   return resp;
 }
 
-Status SplitHostPort(const std::string& text, const std::string& what, std::string* host, int* port) {
-  auto colon = text.rfind(':');
-  if (colon == std::string::npos || colon == 0 || colon + 1 == text.size()) {
-    return Status::InvalidArgument(what + ": expected HOST:PORT, got '" + text + "'");
-  }
-  std::string h = text.substr(0, colon);
-  if (h.size() > 1 && h.front() == '[' && h.back() == ']') h = h.substr(1, h.size() - 2);
-  int p = 0;
-  for (char c : text.substr(colon + 1)) {
-    if (c < '0' || c > '9' || p > 65535) return Status::InvalidArgument(what + ": bad port in '" + text + "'");
-    p = p * 10 + (c - '0');
-  }
-  if (p < 1 || p > 65535) return Status::InvalidArgument(what + ": bad port in '" + text + "'");
-  *host = h;
-  *port = p;
-  return Status::OK();
-}
-
 }  // namespace rowcache

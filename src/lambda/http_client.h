@@ -52,7 +52,4 @@ class HttpClient {
   std::unique_ptr<Transport> conn_;
 };
 
-// Splits "host:port" (or "[v6]:port"); InvalidArgument naming `what` if malformed.
-Status SplitHostPort(const std::string& text, const std::string& what, std::string* host, int* port);
-
 }  // namespace rowcache

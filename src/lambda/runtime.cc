@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <cstdlib>
 
+#include "exe/flags.h"
 #include "rowcache/row.h"
 
 namespace rowcache {
@@ -31,8 +32,8 @@ std::string LambdaErrorJson(const std::string& error_type, const std::string& me
 
 Result<RuntimeClient> RuntimeClient::Open(const std::string& api) {
   std::string host;
-  int port = 0;
-  Status s = SplitHostPort(api, "AWS_LAMBDA_RUNTIME_API", &host, &port);
+  uint16_t port = 0;
+  Status s = ParseHostPort("AWS_LAMBDA_RUNTIME_API", api, &host, &port, /*min_port=*/1);
   if (!s.ok()) return s;
   return RuntimeClient(host, port);
 }
