@@ -3,8 +3,9 @@
 # printed tables in summary.txt) go to bench/results/<scenario>/.
 #
 #   bench/scenarios.sh loopback     MariaDB + Redis on loopback, everything in memory
-#   bench/scenarios.sh aws          the same through delaying proxies: database +500 us each way
-#                                   (~1 ms round trip), Redis +150 us each way (~0.3 ms)
+#   bench/scenarios.sh aws          the same through delaying proxies, calibrated so that a database
+#                                   round trip takes ~1 ms and a Redis round trip ~0.3 ms (p50;
+#                                   AWS_DB_RTT_US, AWS_CACHE_RTT_US change the targets)
 #   bench/scenarios.sh contention   64 connections, 30% writes, zipf reads over 100,000 rows
 #   bench/scenarios.sh floors       redis-benchmark MGET and sysbench oltp_point_select on the same servers
 #   bench/scenarios.sh tool         the load generator itself: rowcache bench vs wrk against a trivial server
@@ -85,27 +86,45 @@ loopback() {
     --no-prepare
 }
 
+# Round trips through a delaying proxy, in us (p50): a 3-key MGET, and a
+# MariaDB primary-key SELECT (sysbench oltp_point_select, 1 thread).
+redis_rtt() { redis-benchmark -p "$1" -c 1 -n 3000 --csv MGET k1 k2 k3 | awk -F'"' 'NR==2 {printf "%d", $10*1000}'; }
+db_rtt() {
+  "${SB_AWS[@]}" --mysql-port="$1" --threads=1 --time=3 --percentile=50 run |
+    awk '/50th percentile:/ {printf "%d", $3*1000}'
+}
+# calibrate NAME TO_PORT TARGET_US MEASURE: starts `rowcache bench proxy` to
+# TO_PORT and adjusts --delay-us until MEASURE through it reads TARGET_US
+# (+-4%), since the proxy's own hops and timers add to the delay it is given;
+# leaves it running and sets PORT.
+calibrate() {
+  local name=$1 to=$2 target=$3 measure=$4 d=$(($3 / 2)) m i
+  for i in 1 2 3 4 5 6; do
+    start "$name" "proxy listening on" $B bench proxy --listen 127.0.0.1:0 --to "127.0.0.1:$to" --delay-us "$d"
+    m=$($measure "$PORT")
+    echo "calibration: $name --delay-us $d -> round trip p50 $m us (target $target us)" | tee -a "$out/summary.txt"
+    if [ $((m * 100)) -ge $((target * 96)) ] && [ $((m * 100)) -le $((target * 104)) ]; then break; fi
+    [ "$i" = 6 ] && break
+    kill "${pids[-1]}"
+    d=$((d + (target - m) / 2))
+    [ "$d" -lt 0 ] && d=0
+  done
+}
+
 aws() {
   local out=bench/results/aws T=bench_aws
-  header "$out" "emulated AWS network: database +500 us each way, Redis +150 us each way (rowcache bench proxy)"
+  header "$out" "emulated AWS network: database round trip ~1 ms, Redis round trip ~0.3 ms (rowcache bench proxy)"
   fresh_table $T
-  start dbproxy "proxy listening on" $B bench proxy --listen 127.0.0.1:0 --to "127.0.0.1:$MP" --delay-us 500
+  redis-cli -p "$RP" MSET k1 v1 k2 v2 k3 v3 >/dev/null
+  SB_AWS=(sysbench oltp_point_select --db-driver=mysql --mysql-host=127.0.0.1 --mysql-user=rowcache
+    --mysql-password=rowcache --mysql-db=rowcache --tables=1 --table-size=1000)
+  "${SB_AWS[@]}" --mysql-port="$MP" cleanup >/dev/null 2>&1 || true
+  "${SB_AWS[@]}" --mysql-port="$MP" prepare >/dev/null
+  calibrate dbproxy "$MP" "${AWS_DB_RTT_US:-1000}" db_rtt
   local dbp=$PORT
-  start redisproxy "proxy listening on" $B bench proxy --listen 127.0.0.1:0 --to "127.0.0.1:$RP" --delay-us 150
+  calibrate redisproxy "$RP" "${AWS_CACHE_RTT_US:-300}" redis_rtt
   local rp=$PORT
   local db="mysql://rowcache:rowcache@127.0.0.1:$dbp/rowcache?table=$T" cache="redis://127.0.0.1:$rp/0"
-  # Calibration: what a bare round trip costs through each proxy.
-  redis-cli -p "$RP" MSET k1 v1 k2 v2 k3 v3 >/dev/null
-  echo "\$ redis-benchmark -p $rp -c 1 -n 5000 --csv MGET k1 k2 k3   # through the Redis proxy" | tee -a "$out/summary.txt"
-  redis-benchmark -p "$rp" -c 1 -n 5000 --csv MGET k1 k2 k3 | tee -a "$out/summary.txt"
-  local sb=(sysbench oltp_point_select --db-driver=mysql --mysql-host=127.0.0.1 --mysql-port="$dbp"
-    --mysql-user=rowcache --mysql-password=rowcache --mysql-db=rowcache --tables=1 --table-size=1000)
-  "${sb[@]}" cleanup >/dev/null 2>&1 || true
-  "${sb[@]}" prepare >/dev/null
-  echo "\$ ${sb[*]} --threads=1 --time=5 --percentile=50 run   # through the database proxy" | tee -a "$out/summary.txt"
-  "${sb[@]}" --threads=1 --time=5 --percentile=50 run |
-    grep -E 'queries:|avg:|50th percentile:' | tee -a "$out/summary.txt"
-  "${sb[@]}" cleanup >/dev/null
   serve rc "$db" "$cache" --key-prefix "bench:$T:" --ttl 3600
   local tgt="http://127.0.0.1:$PORT/"
   run $out c1 --target "$tgt" --connections 1 --threads 1 --use-cache both --duration "$DUR" --warmup "$WARM"
@@ -119,6 +138,10 @@ aws() {
   run $out hit90-batch3 --target "$tgt2" --rate 1000 --connections 16 --batch 3 --hot-set 600 --use-cache both \
     --duration "$DUR" --warmup "$WARM"
   run $out autograder --target "$tgt" --scenario autograder --rows 300 --passes 3
+  # The round trips again after the runs, to show the emulated network held still.
+  echo "after the runs: Redis round trip p50 $(redis_rtt "$rp") us, database $(db_rtt "$dbp") us" |
+    tee -a "$out/summary.txt"
+  "${SB_AWS[@]}" --mysql-port="$MP" cleanup >/dev/null
 }
 
 contention() {

@@ -48,9 +48,12 @@ void AsyncRedisReader::Enqueue(std::vector<std::string> keys, std::unique_ptr<Do
   if (state_ == State::kClosed) {
     Connect();
   } else if (state_ == State::kOpen) {
-    // Write after the handlers that are ready now have run, so that their
-    // lookups share this write.
-    if (!writing_) {
+    // With nothing else in the pipeline, write at once (the latency of a
+    // lone lookup). Otherwise write after the handlers that are ready now
+    // have run, so that their lookups share this write.
+    if (!writing_ && pending_.size() == 1) {
+      Flush();
+    } else if (!writing_) {
       writing_ = true;
       asio::post(ioc_, [this, g = generation_] {
         if (g != generation_) return;

@@ -69,6 +69,7 @@ struct HttpServer::Impl {
       guards.emplace_back(iocs.back()->get_executor());
     }
     acceptor = std::make_unique<tcp::acceptor>(*iocs[0]);
+    ioc_conns = std::make_unique<std::atomic<int>[]>(iocs.size());
     for (auto& ioc : iocs) {
       readers.push_back(fast ? AsyncRedisReader::Create(*ioc, opts.fast_read_cache_url, opts.fast_read_timeout)
                              : nullptr);
@@ -89,6 +90,44 @@ struct HttpServer::Impl {
     Result<Entries> entries = co_await reader->MGet(std::move(*keys), asio::use_awaitable);
     if (!entries.ok()) co_return std::nullopt;
     co_return svc.AnswerFromEntries(*req, *entries, start);
+  }
+
+  // An I/O thread's loop. Without busy polling: ioc.run(). With it: while a
+  // handler ran less than opts.busy_poll ago, the thread has at most
+  // kMaxPollConnections connections and a polling slot is free, poll
+  // (epoll_wait with a zero timeout) instead of sleeping; otherwise block for
+  // the next handler as run() would. With more connections the thread rarely
+  // sleeps anyway, and polling would take the CPU from Redis and the clients.
+  static constexpr int kMaxPollConnections = 4;
+  void RunIoThread(size_t index) {
+    asio::io_context& ioc = *iocs[index];
+    const int64_t window = std::chrono::duration_cast<std::chrono::nanoseconds>(opts.busy_poll).count();
+    if (window <= 0) {
+      ioc.run();
+      return;
+    }
+    bool slot = false;  // this thread holds one of the max_pollers slots
+    int64_t last = NowNanos();
+    while (!ioc.stopped()) {
+      if (ioc.poll() > 0) {
+        last = NowNanos();
+        continue;
+      }
+      if (NowNanos() - last < window && ioc_conns[index].load(std::memory_order_relaxed) <= kMaxPollConnections) {
+        if (!slot) {
+          int n = pollers.load(std::memory_order_relaxed);
+          slot = n < max_pollers && pollers.compare_exchange_strong(n, n + 1, std::memory_order_relaxed);
+        }
+        if (slot) continue;
+      }
+      if (slot) {
+        pollers.fetch_sub(1, std::memory_order_relaxed);
+        slot = false;
+      }
+      if (ioc.run_one() == 0) break;
+      last = NowNanos();
+    }
+    if (slot) pollers.fetch_sub(1, std::memory_order_relaxed);
   }
 
   // Closes the connections of thread `index` whose deadline has passed; runs
@@ -128,6 +167,9 @@ struct HttpServer::Impl {
   std::unique_ptr<asio::thread_pool> workers;               // blocking requests, with the fast path
   size_t next_ioc = 0;
   std::vector<std::thread> threads;
+  std::atomic<int> pollers{0};  // I/O threads busy polling now (see ServerOptions::busy_poll)
+  std::unique_ptr<std::atomic<int>[]> ioc_conns;  // open connections per I/O thread
+  int max_pollers = std::max(1, static_cast<int>(std::thread::hardware_concurrency()) / 2);
   uint16_t bound_port = 0;
   std::atomic<bool> stopping{false};
 
@@ -256,7 +298,14 @@ struct HttpServer::Impl {
         auto [wec, wn] = co_await http::async_write(c->stream, cont, kTuple);
         ec = wec;
       }
-      if (!ec) {
+      if (!ec && !parser.is_done() && buf.size() > 0) {
+        // A body already read with the header is parsed here: async_read
+        // would complete at once, but through a post (another trip through
+        // the event loop) on the latency path of every small request.
+        buf.consume(parser.put(buf.data(), ec));
+        if (ec == http::error::need_more) ec = {};
+      }
+      if (!ec && !parser.is_done()) {
         auto [rec, rn] = co_await http::async_read(c->stream, buf, parser, kTuple);
         ec = rec;
       }
@@ -298,6 +347,7 @@ struct HttpServer::Impl {
     c->stream.shutdown(tcp::socket::shutdown_send, ignored);
     c->stream.close(ignored);
     stats.connections_open.fetch_sub(1, std::memory_order_relaxed);
+    ioc_conns[c->ioc_index].fetch_sub(1, std::memory_order_relaxed);
     std::lock_guard l(mu);
     conns.erase(c);
     cv.notify_all();
@@ -320,6 +370,7 @@ struct HttpServer::Impl {
       }
       stats.connections_accepted.fetch_add(1, std::memory_order_relaxed);
       stats.connections_open.fetch_add(1, std::memory_order_relaxed);
+      ioc_conns[index].fetch_add(1, std::memory_order_relaxed);
       asio::co_spawn(c->stream.get_executor(), Session(c), asio::detached);
     }
   }
@@ -350,7 +401,7 @@ Status HttpServer::Start() {
   I.bound_port = I.acceptor->local_endpoint().port();
   asio::co_spawn(*I.iocs[0], I.Listen(), asio::detached);
   for (size_t i = 0; i < I.iocs.size(); ++i) asio::co_spawn(*I.iocs[i], I.Sweep(i), asio::detached);
-  for (auto& ioc : I.iocs) I.threads.emplace_back([ioc = ioc.get()] { ioc->run(); });
+  for (size_t i = 0; i < I.iocs.size(); ++i) I.threads.emplace_back([&I, i] { I.RunIoThread(i); });
   return Status::OK();
 }
 

@@ -3,6 +3,7 @@ malformed input, health, metrics, graceful shutdown)."""
 import os
 import random
 import socket
+import subprocess
 import sys
 import tempfile
 import threading
@@ -70,6 +71,33 @@ def main():
         out = raw(srv.port, b"POST / HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: %d\r\n"
                   b"Connection: close\r\n\r\n" % len(body) + body)
         c.check("Expect: 100-continue handled", b"100 Continue" in out and b'"statusCode": 200' in out, out[:200])
+        # Framing: the body in a later segment than the head, two requests in
+        # one segment, a chunked body, and a chunked body over the limit.
+        s = socket.create_connection(("127.0.0.1", srv.port), timeout=10)
+        s.sendall(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\nConnection: close\r\n\r\n" % len(body))
+        time.sleep(0.2)
+        s.sendall(body)
+        out = b""
+        while chunk := s.recv(65536):
+            out += chunk
+        s.close()
+        c.check("a body that arrives after the head", out.startswith(b"HTTP/1.1 200") and b'"hero": "a"' in out,
+                out[:200])
+        one = b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n" % len(body) + body
+        last = b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 7\r\nConnection: close\r\n\r\n{\"x\": 1"
+        out = raw(srv.port, one + last)
+        c.check("two pipelined requests in one segment: two answers, in order",
+                out.count(b"HTTP/1.1 ") == 2 and out.index(b'"hero": "a"') < out.index(b'"statusCode": 400'),
+                out[:400])
+        chunked = (b"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+                   b"%x\r\n%s\r\n%x\r\n%s\r\n0\r\n\r\n" % (10, body[:10], len(body) - 10, body[10:]))
+        out = raw(srv.port, chunked)
+        c.check("a chunked body", out.startswith(b"HTTP/1.1 200") and b'"hero": "a"' in out, out[:200])
+        big = b"x" * 3000
+        out = raw(srv.port, b"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+                  b"%x\r\n%s\r\n%x\r\n%s\r\n0\r\n\r\n" % (len(big), big, len(big), big))
+        c.check("a chunked body over --max-body-bytes -> 413", out.startswith(b"HTTP/1.1 413"), out[:200])
+
         # Idle keep-alive connections are closed after --idle-timeout.
         s = socket.create_connection(("127.0.0.1", srv.port), timeout=10)
         t0 = time.time()
@@ -84,6 +112,18 @@ def main():
         rc = srv.stop()
         c.check("SIGTERM: exit 0 promptly with an idle keep-alive connection open", rc == 0 and time.time() - t0 < 5,
                 f"rc={rc} {time.time() - t0:.1f}s")
+
+        # Busy polling on and off: the same answers; a bad value is refused.
+        for poll in ("0", "1000"):
+            p = Server(a.binary, "--db", f"sqlite:{tmp}/h.db", "--cache", "memory://", "--busy-poll-us", poll)
+            conn = p.conn()
+            answers = [p.post({"REQUEST": "read", "SQLS": [1, 1]}, conn) for _ in range(50)]
+            c.check(f"--busy-poll-us {poll}: 50 reads on one connection answered",
+                    all(code == 200 and [r["id"] for r in d["body"]] == [1, 1] for code, d in answers))
+            c.check(f"--busy-poll-us {poll}: SIGTERM exits 0", p.stop() == 0)
+        bad = subprocess.run([a.binary, "serve", "--busy-poll-us", "-5"], capture_output=True, text=True, timeout=30)
+        c.check("--busy-poll-us -5 -> exit 2 naming the flag", bad.returncode == 2 and "busy-poll-us" in bad.stderr,
+                bad.stderr)
     finally:
         srv.stop()
     c.finish()
