@@ -27,8 +27,13 @@ pids+=($!)
 /usr/bin/python3 bench/python_peer.py --port 0 --mysql-port "$MP" --redis-port "$RP" --table "$TABLE" \
   >"$work/py.out" 2>&1 &
 pids+=($!)
-for _ in $(seq 50); do grep -q listening "$work/rc.out" 2>/dev/null && break; sleep 0.1; done
+# The same service with busy polling off, for the A/B of --busy-poll-us.
+./build/rowcache serve --listen 127.0.0.1:0 --db "$ROWCACHE_TEST_MYSQL?table=$TABLE" --cache "$ROWCACHE_TEST_REDIS" \
+  --key-prefix bench:heroes: --ttl 3600 --threads 8 --busy-poll-us 0 >"$work/rc0.out" 2>&1 &
+pids+=($!)
+for _ in $(seq 50); do grep -q listening "$work/rc.out" 2>/dev/null && grep -q listening "$work/rc0.out" && break; sleep 0.1; done
 RC_PORT=$(grep -o '127.0.0.1:[0-9]*' "$work/rc.out" | head -1 | cut -d: -f2)
+RC0_PORT=$(grep -o '127.0.0.1:[0-9]*' "$work/rc0.out" | head -1 | cut -d: -f2)
 
 # The peer binds a port the OS picks only through --port 0 with http.server; read it back.
 for _ in $(seq 50); do grep -q listening "$work/py.out" 2>/dev/null && break; sleep 0.1; done
@@ -48,6 +53,7 @@ wrk_run() { # url script conns
 }
 # Warm the caches.
 curl -s "http://127.0.0.1:$RC_PORT/" -d '{"REQUEST": "read", "SQLS": [1, 2, 3]}' >/dev/null
+curl -s "http://127.0.0.1:$RC0_PORT/" -d '{"REQUEST": "read", "SQLS": [1, 2, 3]}' >/dev/null
 curl -s "http://127.0.0.1:$PY_PORT/" -d '{"REQUEST": "read", "SQLS": [1, 2, 3]}' >/dev/null
 
 # ROUNDS rounds, each running every measurement once, one after the other,
@@ -62,6 +68,8 @@ for r in $(seq "$ROUNDS"); do
   add rb_p50 "$(redis-benchmark -p "$RP" -c 1 -n "$n" --csv MGET k1 k2 k3 | awk -F'"' 'NR==2 {print $10*1000}')"
   read -r p rps < <(wrk_run "http://127.0.0.1:$RC_PORT/" cached 1); add rc1_p50 "$p"; add rc1_rps "$rps"
   read -r p rps < <(wrk_run "http://127.0.0.1:$RC_PORT/" cached 16); add rc16_p50 "$p"; add rc16_rps "$rps"
+  read -r p rps < <(wrk_run "http://127.0.0.1:$RC0_PORT/" cached 1); add rc01_p50 "$p"; add rc01_rps "$rps"
+  read -r p rps < <(wrk_run "http://127.0.0.1:$RC0_PORT/" cached 16); add rc016_p50 "$p"; add rc016_rps "$rps"
   read -r p rps < <(wrk_run "http://127.0.0.1:$RC_PORT/" uncached 1); add rcu1_p50 "$p"; add rcu1_rps "$rps"
   read -r p rps < <(wrk_run "http://127.0.0.1:$RC_PORT/" uncached 16); add rcu16_p50 "$p"; add rcu16_rps "$rps"
   read -r p rps < <(wrk_run "http://127.0.0.1:$PY_PORT/" cached 16); add py16_p50 "$p"; add py16_rps "$rps"
@@ -79,11 +87,13 @@ row() {
 row "redis-benchmark -c 1 MGET k1 k2 k3" rb
 row "rowcache cached read of 3 ids, 1 client" rc1
 row "rowcache cached read of 3 ids, 16 clients" rc16
+row "  the same, --busy-poll-us 0, 1 client" rc01
+row "  the same, --busy-poll-us 0, 16 clients" rc016
 row "rowcache uncached read of 3 ids, 1 client" rcu1
 row "rowcache uncached read of 3 ids, 16 clients" rcu16
 row "python peer cached read of 3 ids, 1 client" py1
 row "python peer cached read of 3 ids, 16 clients" py16
-for k in rb_p50 rc1_p50 rc16_rps py16_rps; do echo "rounds $k:${all[$k]}"; done
+for k in rb_p50 rc1_p50 rc01_p50 rc16_rps rc016_rps py16_rps; do echo "rounds $k:${all[$k]}"; done
 awk -v a="$(median rc1_p50)" -v b="$(median rb_p50)" \
   'BEGIN {printf "ratio: rowcache 1-client p50 / redis-benchmark p50 = %.2f (target <= 2)\n", a/b}'
 awk -v a="$(median rc16_rps)" -v b="$(median py16_rps)" \

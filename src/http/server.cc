@@ -7,6 +7,8 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
+#include <sys/socket.h>
+
 #include <algorithm>
 #include <atomic>
 #include <condition_variable>
@@ -38,9 +40,28 @@ struct Conn {
   tcp::socket stream;
   size_t ioc_index;
   bool busy = false;                // a request is being handled (touched only on its thread)
+  bool on_worker = false;           // ... by a worker, which may write to the socket (ditto)
   std::atomic<int64_t> deadline{0};  // steady-clock ns; 0 = none
   void ExpiresAfter(std::chrono::nanoseconds d) { deadline.store(NowNanos() + d.count(), std::memory_order_relaxed); }
 };
+
+// The bytes of a response as they go on the wire.
+std::string Serialize(http::response<http::string_body>& res) {
+  std::string out;
+  http::response_serializer<http::string_body> sr{res};
+  beast::error_code ec;
+  while (!ec && !sr.is_done()) {
+    sr.next(ec, [&](beast::error_code&, const auto& buffers) {
+      size_t n = 0;
+      for (auto b : beast::buffers_range_ref(buffers)) {
+        out.append(static_cast<const char*>(b.data()), b.size());
+        n += b.size();
+      }
+      sr.consume(n);
+    });
+  }
+  return out;
+}
 
 std::string ErrorJson(int status, std::string_view msg) {
   std::string body = "{\"statusCode\": " + std::to_string(status) + ", \"body\": {\"error\": ";
@@ -70,6 +91,7 @@ struct HttpServer::Impl {
     }
     acceptor = std::make_unique<tcp::acceptor>(*iocs[0]);
     ioc_conns = std::make_unique<std::atomic<int>[]>(iocs.size());
+    on_workers = std::make_unique<std::atomic<int>[]>(iocs.size());
     for (auto& ioc : iocs) {
       readers.push_back(fast ? AsyncRedisReader::Create(*ioc, opts.fast_read_cache_url, opts.fast_read_timeout)
                              : nullptr);
@@ -94,7 +116,8 @@ struct HttpServer::Impl {
 
   // An I/O thread's loop. Without busy polling: ioc.run(). With it: while a
   // handler ran less than opts.busy_poll ago, the thread has at most
-  // kMaxPollConnections connections and a polling slot is free, poll
+  // kMaxPollConnections connections, none of its requests is on a worker
+  // (which needs the CPU more than this thread does) and a polling slot is free, poll
   // (epoll_wait with a zero timeout) instead of sleeping; otherwise block for
   // the next handler as run() would. With more connections the thread rarely
   // sleeps anyway, and polling would take the CPU from Redis and the clients.
@@ -113,7 +136,8 @@ struct HttpServer::Impl {
         last = NowNanos();
         continue;
       }
-      if (NowNanos() - last < window && ioc_conns[index].load(std::memory_order_relaxed) <= kMaxPollConnections) {
+      if (NowNanos() - last < window && ioc_conns[index].load(std::memory_order_relaxed) <= kMaxPollConnections &&
+          on_workers[index].load(std::memory_order_relaxed) == 0) {
         if (!slot) {
           int n = pollers.load(std::memory_order_relaxed);
           slot = n < max_pollers && pollers.compare_exchange_strong(n, n + 1, std::memory_order_relaxed);
@@ -147,7 +171,7 @@ struct HttpServer::Impl {
         std::lock_guard l(mu);
         for (const auto& c : conns) {
           int64_t d = c->deadline.load(std::memory_order_relaxed);
-          if (c->ioc_index == index && d != 0 && d < now) expired.push_back(c);
+          if (c->ioc_index == index && d != 0 && d < now && !c->on_worker) expired.push_back(c);
         }
       }
       for (auto& c : expired) {
@@ -168,7 +192,8 @@ struct HttpServer::Impl {
   size_t next_ioc = 0;
   std::vector<std::thread> threads;
   std::atomic<int> pollers{0};  // I/O threads busy polling now (see ServerOptions::busy_poll)
-  std::unique_ptr<std::atomic<int>[]> ioc_conns;  // open connections per I/O thread
+  std::unique_ptr<std::atomic<int>[]> ioc_conns;   // open connections per I/O thread
+  std::unique_ptr<std::atomic<int>[]> on_workers;  // requests handed to workers, per I/O thread
   int max_pollers = std::max(1, static_cast<int>(std::thread::hardware_concurrency()) / 2);
   uint16_t bound_port = 0;
   std::atomic<bool> stopping{false};
@@ -269,6 +294,13 @@ struct HttpServer::Impl {
     }
   }
 
+  // The response's last touches before it is written: keep-alive, length, counters.
+  void Finish(const http::request<http::string_body>& req, http::response<http::string_body>& res) {
+    res.keep_alive(req.keep_alive() && !stopping.load());
+    res.prepare_payload();
+    Count(res.result_int());
+  }
+
   // Answers an error and closes the connection (used before a request could be read).
   asio::awaitable<void> Refuse(Conn& c, http::status status, std::string msg) {
     http::response<http::string_body> res{status, 11};
@@ -331,17 +363,43 @@ struct HttpServer::Impl {
       http::response<http::string_body> res;
       if (fast || !workers) {
         res = Respond(req, std::move(fast));
-      } else {
-        res = co_await asio::co_spawn(
-            *workers, [&]() -> asio::awaitable<http::response<http::string_body>> { co_return Respond(req); },
-            asio::use_awaitable);
+        Finish(req, res);
+        c->ExpiresAfter(opts.idle_timeout);
+        auto [wec, wn] = co_await http::async_write(c->stream, res, kTuple);
+        if (wec || !res.keep_alive()) break;
+        continue;
       }
-      res.keep_alive(req.keep_alive() && !stopping.load());
-      res.prepare_payload();
-      Count(res.result_int());
-      c->ExpiresAfter(opts.idle_timeout);
-      auto [wec, wn] = co_await http::async_write(c->stream, res, kTuple);
-      if (wec || !res.keep_alive()) break;
+      // On a worker: the blocking Service call, and the answer sent from
+      // there when the socket takes it whole (the usual case), so that the
+      // client need not wait for this thread to wake up; whatever is left is
+      // written from here. Meanwhile this thread touches neither the socket
+      // nor (in Sweep) closes it: no operation on it is pending.
+      c->on_worker = true;
+      on_workers[c->ioc_index].fetch_add(1, std::memory_order_relaxed);
+      std::string wire;
+      size_t sent = 0;
+      bool keep_alive = true;
+      co_await asio::co_spawn(
+          *workers,
+          [&]() -> asio::awaitable<void> {
+            res = Respond(req);
+            Finish(req, res);
+            keep_alive = res.keep_alive();
+            wire = Serialize(res);
+            ssize_t n = ::send(c->stream.native_handle(), wire.data(), wire.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+            sent = n > 0 ? static_cast<size_t>(n) : 0;
+            co_return;
+          },
+          asio::use_awaitable);
+      on_workers[c->ioc_index].fetch_sub(1, std::memory_order_relaxed);
+      c->on_worker = false;
+      if (sent < wire.size()) {
+        c->ExpiresAfter(opts.idle_timeout);
+        auto [wec, wn] = co_await asio::async_write(c->stream, asio::buffer(wire.data() + sent, wire.size() - sent),
+                                                    kTuple);
+        if (wec) break;
+      }
+      if (!keep_alive) break;
     }
     beast::error_code ignored;
     c->stream.shutdown(tcp::socket::shutdown_send, ignored);

@@ -3,8 +3,10 @@ Redis connection (the default with a redis:// cache), against MariaDB and
 Redis: same answers as the blocking path, counted the same, never stale after
 an update or delete, concurrent pipelined lookups matched to the right
 requests, and a fall back to the blocking path when Redis goes away."""
+import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -77,6 +79,40 @@ def main():
             t.join(60)
         c.check("16 concurrent clients, 960 reads: every answer matches its request",
                 len(done) == 16 and not wrong, f"{wrong[:2]}")
+
+        # A large answer from a worker to a client that reads slowly through
+        # a small receive buffer: the worker sends what the socket takes, the
+        # I/O thread writes the rest; then the connection carries on.
+        # (60,000 ids: an answer of ~5.4 MB, more than a socket buffer holds: tcp_wmem allows 4 MB.)
+        big = Server(a.binary, *common, "--max-batch", "60000")
+        many = [ids[5 + i % 35] for i in range(60000)]
+        req = json.dumps({"USE_CACHE": "False", "REQUEST": "read", "SQLS": many}).encode()
+        s = socket.socket()
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        s.settimeout(20)
+        s.connect(("127.0.0.1", big.port))
+        head = b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n" % len(req)
+        s.sendall(head + req)
+        time.sleep(0.5)
+        answers = []
+        buf = b""
+        for _ in range(2):
+            while b"\r\n\r\n" not in buf:
+                buf += s.recv(65536)
+            h, buf = buf.split(b"\r\n\r\n", 1)
+            length = int([ln.split(b":")[1] for ln in h.split(b"\r\n") if ln.lower().startswith(b"content-length")][0])
+            while len(buf) < length:
+                buf += s.recv(65536)
+            answers.append(json.loads(buf[:length]))
+            buf = buf[length:]
+            if len(answers) == 1:
+                small = json.dumps({"USE_CACHE": "False", "REQUEST": "read", "SQLS": [ids[5]]}).encode()
+                s.sendall(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n" % len(small) + small)
+        s.close()
+        big.stop()
+        c.check("a 5.4 MB answer through a 4 kB receive buffer arrives whole, then the next request on the connection",
+                [r["id"] for r in answers[0]["body"]] == many and answers[1]["body"][0]["id"] == ids[5],
+                f"{str(answers)[:200]}")
 
         # Redis hung (a private redis-server, stopped with SIGSTOP): reads
         # fall back to the database, still correct.
