@@ -27,8 +27,11 @@ constexpr const char* kHelp = R"(usage: rowcache serve [flags]
                             are answered there, the rest handed to these threads
   --max-body-bytes N        request body limit (default 1048576)
   --idle-timeout SECONDS    read/idle timeout per connection (default 30)
-  --busy-poll-us N          an I/O thread that was busy less than N us ago polls its sockets instead of sleeping,
-                            on at most half the cores at a time (env ROWCACHE_BUSY_POLL_US; default 100; 0: off)
+  --busy-poll-us N          an I/O thread with at most 4 connections that was busy less than N us ago polls its
+                            sockets instead of sleeping, on at most half the cores at a time
+                            (env ROWCACHE_BUSY_POLL_US; default 100; 0: off)
+  --busy-poll-redis-us N    ... and while it has waited less than N us for its own Redis replies
+                            (env ROWCACHE_BUSY_POLL_REDIS_US; default 1000; 0: off)
   --no-fast-reads           answer cached reads on the blocking path only (default: with redis://, cached reads
                             are looked up on the I/O threads through one pipelined connection per thread)
 )";
@@ -37,7 +40,7 @@ constexpr const char* kHelp = R"(usage: rowcache serve [flags]
 
 int ServeMain(const std::vector<std::string>& args) {
   std::set<std::string> value_flags = ServiceFlagNames();
-  value_flags.insert({"listen", "threads", "max-body-bytes", "idle-timeout", "busy-poll-us"});
+  value_flags.insert({"listen", "threads", "max-body-bytes", "idle-timeout", "busy-poll-us", "busy-poll-redis-us"});
   auto flags = Flags::Parse(args, value_flags, {"help", "no-fast-reads"});
   if (!flags.ok()) {
     std::fprintf(stderr, "rowcache serve: %s\n\n%s", flags.status().message().c_str(), kHelp);
@@ -55,7 +58,10 @@ int ServeMain(const std::vector<std::string>& args) {
   auto body = ParseIntFlag("max-body-bytes", flags->Get("max-body-bytes", nullptr, "1048576"), 64, 1LL << 30);
   auto idle = ParseIntFlag("idle-timeout", flags->Get("idle-timeout", nullptr, "30"), 1, 3600);
   auto busy_poll = ParseIntFlag("busy-poll-us", flags->Get("busy-poll-us", "ROWCACHE_BUSY_POLL_US", "100"), 0, 1000000);
-  for (const Status& s : {cfg.status(), threads.status(), body.status(), idle.status(), busy_poll.status()}) {
+  auto busy_poll_redis = ParseIntFlag(
+      "busy-poll-redis-us", flags->Get("busy-poll-redis-us", "ROWCACHE_BUSY_POLL_REDIS_US", "1000"), 0, 1000000);
+  for (const Status& s :
+       {cfg.status(), threads.status(), body.status(), idle.status(), busy_poll.status(), busy_poll_redis.status()}) {
     if (bad.ok() && !s.ok()) bad = s;
   }
   if (!bad.ok()) {
@@ -66,6 +72,7 @@ int ServeMain(const std::vector<std::string>& args) {
   sopts.max_body_bytes = static_cast<size_t>(*body);
   sopts.idle_timeout = std::chrono::seconds(*idle);
   sopts.busy_poll = std::chrono::microseconds(*busy_poll);
+  sopts.busy_poll_redis = std::chrono::microseconds(*busy_poll_redis);
   if (!flags->Bool("no-fast-reads")) {
     sopts.fast_read_cache_url = cfg->cache_url;
     sopts.fast_read_timeout = std::chrono::duration_cast<std::chrono::milliseconds>(cfg->cache.timeout);

@@ -35,6 +35,8 @@ AsyncRedisReader::~AsyncRedisReader() {
 
 bool AsyncRedisReader::Usable() const { return std::chrono::steady_clock::now() >= off_until_; }
 
+int64_t AsyncRedisReader::OldestLookupNanos() const { return pending_.empty() ? 0 : pending_.front().sent_nanos; }
+
 void AsyncRedisReader::Enqueue(std::vector<std::string> keys, std::unique_ptr<Done> done) {
   if (!Usable()) {
     asio::post(ioc_, [d = std::shared_ptr<Done>(std::move(done))] {
@@ -43,7 +45,9 @@ void AsyncRedisReader::Enqueue(std::vector<std::string> keys, std::unique_ptr<Do
     return;
   }
   AppendMGet(out_, keys);
-  pending_.push_back(Pending{std::move(done), std::chrono::steady_clock::now() + timeout_, keys.size()});
+  auto now = std::chrono::steady_clock::now();
+  pending_.push_back(Pending{std::move(done), now + timeout_, keys.size(),
+                             std::chrono::duration_cast<std::chrono::nanoseconds>(now.time_since_epoch()).count()});
   ArmTimer();
   if (state_ == State::kClosed) {
     Connect();

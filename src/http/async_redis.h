@@ -40,6 +40,10 @@ class AsyncRedisReader {
   // Whether to try it now (false for a second after a failure).
   bool Usable() const;
 
+  // When the oldest lookup still waiting for its reply was sent (steady-clock
+  // ns, as the server's clock), or 0 if none is waiting.
+  int64_t OldestLookupNanos() const;
+
   // Looks keys up; completes on the io_context's thread with the values in
   // order, or an error (then the caller takes the normal path).
   template <class Token>
@@ -65,6 +69,7 @@ class AsyncRedisReader {
     std::unique_ptr<Done> done;
     std::chrono::steady_clock::time_point deadline;
     size_t nkeys;
+    int64_t sent_nanos;  // when it was queued
   };
 
   void Enqueue(std::vector<std::string> keys, std::unique_ptr<Done> done);

@@ -114,21 +114,27 @@ struct HttpServer::Impl {
     co_return svc.AnswerFromEntries(*req, *entries, start);
   }
 
-  // An I/O thread's loop. Without busy polling: ioc.run(). With it: while a
-  // handler ran less than opts.busy_poll ago, the thread has at most
-  // kMaxPollConnections connections, none of its requests is on a worker
-  // (which needs the CPU more than this thread does) and a polling slot is free, poll
-  // (epoll_wait with a zero timeout) instead of sleeping; otherwise block for
-  // the next handler as run() would. With more connections the thread rarely
-  // sleeps anyway, and polling would take the CPU from Redis and the clients.
+  // An I/O thread's loop. Without busy polling: ioc.run(). With it, the
+  // thread polls (epoll_wait with a zero timeout) instead of sleeping while
+  //   - a handler ran less than opts.busy_poll ago, or it waits for its own
+  //     Redis replies and the oldest lookup is younger than
+  //     opts.busy_poll_redis (a short wait whose end is near);
+  //   - it has at most kMaxPollConnections connections (with more it rarely
+  //     sleeps anyway, and polling would take the CPU from Redis and the
+  //     clients), and none of its requests is on a worker (which needs the
+  //     CPU more than this thread does);
+  //   - and a polling slot is free (max_pollers: half the cores).
+  // Otherwise it blocks for the next handler as run() would.
   static constexpr int kMaxPollConnections = 4;
   void RunIoThread(size_t index) {
     asio::io_context& ioc = *iocs[index];
-    const int64_t window = std::chrono::duration_cast<std::chrono::nanoseconds>(opts.busy_poll).count();
-    if (window <= 0) {
+    auto ns = [](auto d) { return std::chrono::duration_cast<std::chrono::nanoseconds>(d).count(); };
+    const int64_t window = ns(opts.busy_poll), redis_window = ns(opts.busy_poll_redis);
+    if (window <= 0 && redis_window <= 0) {
       ioc.run();
       return;
     }
+    AsyncRedisReader* reader = readers[index].get();
     bool slot = false;  // this thread holds one of the max_pollers slots
     int64_t last = NowNanos();
     while (!ioc.stopped()) {
@@ -136,7 +142,10 @@ struct HttpServer::Impl {
         last = NowNanos();
         continue;
       }
-      if (NowNanos() - last < window && ioc_conns[index].load(std::memory_order_relaxed) <= kMaxPollConnections &&
+      int64_t now = NowNanos();
+      int64_t waiting_since = reader ? reader->OldestLookupNanos() : 0;
+      bool recent = now - last < window || (waiting_since != 0 && now - waiting_since < redis_window);
+      if (recent && ioc_conns[index].load(std::memory_order_relaxed) <= kMaxPollConnections &&
           on_workers[index].load(std::memory_order_relaxed) == 0) {
         if (!slot) {
           int n = pollers.load(std::memory_order_relaxed);

@@ -41,12 +41,15 @@ struct ServerOptions {
   // requests and any failure take the normal path.
   std::string fast_read_cache_url;
   std::chrono::milliseconds fast_read_timeout{250};
-  // Busy polling: an I/O thread that ran a handler less than this long ago
-  // polls its sockets without sleeping instead of blocking in epoll_wait, so
-  // the next request or Redis reply is picked up without a thread wake-up.
-  // At most max(1, cores / 2) threads poll at a time, so the cores that
-  // Redis and the clients need are never all taken. 0: off (always block).
+  // Busy polling: an I/O thread that ran a handler less than busy_poll ago,
+  // or that has waited less than busy_poll_redis for its own Redis replies,
+  // polls its sockets instead of blocking in epoll_wait, so the next request
+  // or the Redis reply is picked up without a thread wake-up. Only threads
+  // with a few connections and no request on a worker poll, and at most
+  // max(1, cores / 2) at a time, so the cores that Redis and the clients
+  // need are never all taken. 0 and 0: off (always block).
   std::chrono::microseconds busy_poll{0};
+  std::chrono::microseconds busy_poll_redis{0};
 };
 
 struct ServerStats {

@@ -29,7 +29,7 @@ def main():
     prefix = unique("fast") + ":"
     redis = Redis(int(os.environ.get("ROWCACHE_TEST_REDIS_PORT", "16379")))
     common = ["--db", f"{mysql_url}?table={table}", "--cache", redis_url, "--key-prefix", prefix, "--ttl", "60"]
-    fast = Server(a.binary, *common, "--threads", "4")
+    fast = Server(a.binary, *common, "--threads", "4", "--busy-poll-redis-us", "5000")
     slow = Server(a.binary, *common, "--no-fast-reads")
     try:
         rows = [{"hero": f"h{i}", "power": "p", "name": f"n{i}", "xp": i, "color": "c"} for i in range(40)]

@@ -121,9 +121,10 @@ def main():
             c.check(f"--busy-poll-us {poll}: 50 reads on one connection answered",
                     all(code == 200 and [r["id"] for r in d["body"]] == [1, 1] for code, d in answers))
             c.check(f"--busy-poll-us {poll}: SIGTERM exits 0", p.stop() == 0)
-        bad = subprocess.run([a.binary, "serve", "--busy-poll-us", "-5"], capture_output=True, text=True, timeout=30)
-        c.check("--busy-poll-us -5 -> exit 2 naming the flag", bad.returncode == 2 and "busy-poll-us" in bad.stderr,
-                bad.stderr)
+        for flag in ("--busy-poll-us", "--busy-poll-redis-us"):
+            bad = subprocess.run([a.binary, "serve", flag, "-5"], capture_output=True, text=True, timeout=30)
+            c.check(f"{flag} -5 -> exit 2 naming the flag", bad.returncode == 2 and flag[2:] in bad.stderr,
+                    bad.stderr)
     finally:
         srv.stop()
     c.finish()
