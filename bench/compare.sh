@@ -27,9 +27,9 @@ pids+=($!)
 /usr/bin/python3 bench/python_peer.py --port 0 --mysql-port "$MP" --redis-port "$RP" --table "$TABLE" \
   >"$work/py.out" 2>&1 &
 pids+=($!)
-# The same service with busy polling off, for the A/B of --busy-poll-us.
+# The same service with busy polling off (--busy-poll-us 0 --busy-poll-redis-us 0), for the A/B.
 ./build/rowcache serve --listen 127.0.0.1:0 --db "$ROWCACHE_TEST_MYSQL?table=$TABLE" --cache "$ROWCACHE_TEST_REDIS" \
-  --key-prefix bench:heroes: --ttl 3600 --threads 8 --busy-poll-us 0 >"$work/rc0.out" 2>&1 &
+  --key-prefix bench:heroes: --ttl 3600 --threads 8 --busy-poll-us 0 --busy-poll-redis-us 0 >"$work/rc0.out" 2>&1 &
 pids+=($!)
 for _ in $(seq 50); do grep -q listening "$work/rc.out" 2>/dev/null && grep -q listening "$work/rc0.out" && break; sleep 0.1; done
 RC_PORT=$(grep -o '127.0.0.1:[0-9]*' "$work/rc.out" | head -1 | cut -d: -f2)
@@ -87,8 +87,8 @@ row() {
 row "redis-benchmark -c 1 MGET k1 k2 k3" rb
 row "rowcache cached read of 3 ids, 1 client" rc1
 row "rowcache cached read of 3 ids, 16 clients" rc16
-row "  the same, --busy-poll-us 0, 1 client" rc01
-row "  the same, --busy-poll-us 0, 16 clients" rc016
+row "  the same, busy polling off, 1 client" rc01
+row "  the same, busy polling off, 16 clients" rc016
 row "rowcache uncached read of 3 ids, 1 client" rcu1
 row "rowcache uncached read of 3 ids, 16 clients" rcu16
 row "python peer cached read of 3 ids, 1 client" py1

@@ -129,6 +129,9 @@ aws() {
   local tgt="http://127.0.0.1:$PORT/"
   run $out c1 --target "$tgt" --connections 1 --threads 1 --use-cache both --duration "$DUR" --warmup "$WARM"
   run $out c16 --target "$tgt" --connections 16 --use-cache both --duration "$DUR" --warmup "$WARM"
+  # The core alone through the same emulated network (no HTTP, no hand-offs).
+  run $out inproc-c1 --target inproc --db "$db" --cache "$cache" --key-prefix "bench:$T:" --ttl 3600 \
+    --connections 1 --use-cache both --duration "$DUR" --warmup "$WARM" --no-prepare
   # A 90% hit ratio: entries live 2 s; at 1,000 reads/s the hot set is sized so
   # that about one id read in ten finds its entry expired (lazy loading refills it).
   serve rcttl "$db" "$cache" --key-prefix "bench:$T:ttl:" --ttl 2 --ttl-jitter 0

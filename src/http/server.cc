@@ -7,6 +7,7 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
+#include <sched.h>
 #include <sys/socket.h>
 
 #include <algorithm>
@@ -151,7 +152,12 @@ struct HttpServer::Impl {
           int n = pollers.load(std::memory_order_relaxed);
           slot = n < max_pollers && pollers.compare_exchange_strong(n, n + 1, std::memory_order_relaxed);
         }
-        if (slot) continue;
+        if (slot) {
+          // Let a thread that became runnable on this core (Redis, a client,
+          // a worker) run now rather than at the end of this one's time slice.
+          sched_yield();
+          continue;
+        }
       }
       if (slot) {
         pollers.fetch_sub(1, std::memory_order_relaxed);
