@@ -35,7 +35,11 @@ AsyncRedisReader::~AsyncRedisReader() {
 
 bool AsyncRedisReader::Usable() const { return std::chrono::steady_clock::now() >= off_until_; }
 
-int64_t AsyncRedisReader::OldestLookupNanos() const { return pending_.empty() ? 0 : pending_.front().sent_nanos; }
+int64_t AsyncRedisReader::OldestLookupNanos() const {
+  if (pending_.empty()) return 0;
+  auto sent = pending_.front().deadline - timeout_;  // deadlines are set as send time + timeout_
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(sent.time_since_epoch()).count();
+}
 
 void AsyncRedisReader::Enqueue(std::vector<std::string> keys, std::unique_ptr<Done> done) {
   if (!Usable()) {
@@ -45,9 +49,7 @@ void AsyncRedisReader::Enqueue(std::vector<std::string> keys, std::unique_ptr<Do
     return;
   }
   AppendMGet(out_, keys);
-  auto now = std::chrono::steady_clock::now();
-  pending_.push_back(Pending{std::move(done), now + timeout_, keys.size(),
-                             std::chrono::duration_cast<std::chrono::nanoseconds>(now.time_since_epoch()).count()});
+  pending_.push_back(Pending{std::move(done), std::chrono::steady_clock::now() + timeout_, keys.size()});
   ArmTimer();
   if (state_ == State::kClosed) {
     Connect();

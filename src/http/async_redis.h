@@ -69,7 +69,6 @@ class AsyncRedisReader {
     std::unique_ptr<Done> done;
     std::chrono::steady_clock::time_point deadline;
     size_t nkeys;
-    int64_t sent_nanos;  // when it was queued
   };
 
   void Enqueue(std::vector<std::string> keys, std::unique_ptr<Done> done);

@@ -393,13 +393,11 @@ struct HttpServer::Impl {
       on_workers[c->ioc_index].fetch_add(1, std::memory_order_relaxed);
       std::string wire;
       size_t sent = 0;
-      bool keep_alive = true;
       co_await asio::co_spawn(
           *workers,
           [&]() -> asio::awaitable<void> {
             res = Respond(req);
             Finish(req, res);
-            keep_alive = res.keep_alive();
             wire = Serialize(res);
             ssize_t n = ::send(c->stream.native_handle(), wire.data(), wire.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
             sent = n > 0 ? static_cast<size_t>(n) : 0;
@@ -414,7 +412,7 @@ struct HttpServer::Impl {
                                                     kTuple);
         if (wec) break;
       }
-      if (!keep_alive) break;
+      if (!res.keep_alive()) break;
     }
     beast::error_code ignored;
     c->stream.shutdown(tcp::socket::shutdown_send, ignored);
