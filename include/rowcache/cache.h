@@ -13,6 +13,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <span>
@@ -38,6 +39,15 @@ struct GuardedEntry {
   int ttl_seconds = 0;
   std::string guard_key;
   std::optional<std::string> expected_guard;
+};
+
+// What a cache reports of its own health (remote caches; see /healthz).
+struct CacheHealth {
+  // A call failed within the recent window (10 s for Redis).
+  bool degraded = false;
+  std::string last_error_class;  // e.g. "timeout", "crossslot", "auth"; "" if none ever
+  uint64_t window_calls = 0, window_failures = 0;
+  std::vector<std::pair<std::string, uint64_t>> errors_by_class;  // totals since start
 };
 
 class Cache {
@@ -69,6 +79,9 @@ class Cache {
 
   // "redis://127.0.0.1:6379/0" (no password), "memory://".
   virtual std::string Describe() const = 0;
+
+  // Embedded caches never fail: the default says so.
+  virtual CacheHealth Health() const { return {}; }
 };
 
 struct CacheOptions {

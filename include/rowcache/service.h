@@ -50,10 +50,15 @@
 
 namespace rowcache {
 
+// The cache key of row id: prefix + "{" + id + "}". The braces are a Redis
+// Cluster hash tag: the entry and its guard (key + guard suffix) share a
+// slot, so the scripts that touch both run on one node.
+std::string CacheKeyFor(std::string_view prefix, int64_t id);
+
 struct ServiceOptions {
-  // Cache key for row id N is key_prefix + N. Default: "rowcache:heroes:".
+  // Cache key for row id N is key_prefix + "{N}". Default: "rowcache:heroes:".
   std::string key_prefix = "rowcache:heroes:";
-  // Guard key for row id N is key_prefix + N + guard_suffix. Default: ":gen".
+  // Guard key for row id N is key_prefix + "{N}" + guard_suffix. Default: ":gen".
   std::string guard_suffix = ":gen";
   // TTL of cached rows in seconds. Default: 300.
   int ttl_seconds = 300;

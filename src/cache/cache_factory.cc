@@ -1,14 +1,16 @@
+#include "cache/cache_factory.h"
+
 #include <cstdlib>
 
 #include "cache/memory_cache.h"
 #include "cache/redis_cache.h"
-#include "rowcache/cache.h"
 #include "rowcache/url.h"
 
 namespace rowcache {
 
-Result<std::unique_ptr<Cache>> OpenCache(const std::string& url, const CacheOptions& opts) {
-  if (url == "none" || url.empty()) return std::unique_ptr<Cache>();
+Result<OpenedCache> OpenCacheParts(const std::string& url, const CacheOptions& opts) {
+  OpenedCache out;
+  if (url == "none" || url.empty()) return out;
   auto u = ParseUrl(url);
   if (!u.ok()) return Status::InvalidArgument("cache URL: " + u.status().message());
   if (u->scheme == "memory") {
@@ -21,11 +23,26 @@ Result<std::unique_ptr<Cache>> OpenCache(const std::string& url, const CacheOpti
       }
       max_entries = static_cast<size_t>(n);
     }
-    return NewMemoryCache(max_entries);
+    out.cache = NewMemoryCache(max_entries);
+    return out;
   }
-  if (u->scheme == "redis" || u->scheme == "rediss") return NewRedisCache(u.value(), opts);
+  if (u->scheme == "redis" || u->scheme == "rediss") {
+    auto o = redis::OptionsFromUrl(u.value());
+    if (!o.ok()) return o.status();
+    o->timeout = opts.timeout;
+    o->max_connections = opts.max_connections;
+    out.redis = std::make_shared<redis::Client>(std::move(o.value()));
+    out.cache = NewRedisCache(out.redis);
+    return out;
+  }
   return Status::InvalidArgument("cache URL '" + u->Redacted() +
                                  "': unknown scheme (expected redis://, rediss://, memory:// or none)");
+}
+
+Result<std::unique_ptr<Cache>> OpenCache(const std::string& url, const CacheOptions& opts) {
+  auto parts = OpenCacheParts(url, opts);
+  if (!parts.ok()) return parts.status();
+  return std::move(parts->cache);
 }
 
 }  // namespace rowcache

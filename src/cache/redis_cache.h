@@ -1,15 +1,19 @@
-// RedisCache: Redis 7 / Valkey over RESP2, plain TCP ("redis://") or TLS ("rediss://").
+// RedisCache: the Cache interface over the Redis client (src/redis): Redis 7 /
+// Valkey / ElastiCache, standalone or cluster, plain TCP ("redis://") or TLS
+// ("rediss://").
 #pragma once
 
 #include <memory>
 
+#include "redis/client.h"
 #include "rowcache/cache.h"
-#include "rowcache/url.h"
 
 namespace rowcache {
 
-// url: redis://[user:pass@]host[:port][/db]  (port 6379, db 0 by default)
-// Connects lazily; InvalidArgument for a bad URL.
-Result<std::unique_ptr<Cache>> NewRedisCache(const Url& url, const CacheOptions& opts);
+// The cache over client (shared with other users of the same client, such
+// as the HTTP server's fast read path). Keys that must change together (an
+// entry and its guard) must share a hash tag; every operation is one call
+// of the client (one round trip per node involved).
+std::unique_ptr<Cache> NewRedisCache(std::shared_ptr<redis::Client> client);
 
 }  // namespace rowcache

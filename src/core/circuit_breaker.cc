@@ -41,6 +41,7 @@ class BreakerCache final : public Cache {
     return s;
   }
   std::string Describe() const override { return inner_->Describe(); }
+  CacheHealth Health() const override { return inner_->Health(); }
 
  private:
   template <class F>

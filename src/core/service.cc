@@ -128,13 +128,17 @@ Service::Service(Store* store, Cache* cache, ServiceOptions opts, Metrics* metri
 
 Service::~Service() = default;
 
-std::string Service::CacheKey(int64_t id) const {
+std::string CacheKeyFor(std::string_view prefix, int64_t id) {
   std::string k;
-  k.reserve(opts_.key_prefix.size() + 11);
-  k += opts_.key_prefix;
+  k.reserve(prefix.size() + 13);
+  k += prefix;
+  k += '{';
   AppendInt(k, id);
+  k += '}';
   return k;
 }
+
+std::string Service::CacheKey(int64_t id) const { return CacheKeyFor(opts_.key_prefix, id); }
 
 std::string Service::GuardKey(int64_t id) const { return CacheKey(id) + opts_.guard_suffix; }
 

@@ -1,5 +1,7 @@
 #include "exe/config.h"
 
+#include "cache/cache_factory.h"
+
 #include "rowcache/url.h"
 
 namespace rowcache {
@@ -62,9 +64,21 @@ Result<Backends> OpenBackends(const ServiceConfig& cfg, bool ensure_schema, Metr
     Status s = b.store->EnsureSchema();
     if (!s.ok()) return s;
   }
-  auto cache = OpenCache(cfg.cache_url, cfg.cache);
+  auto cache = OpenCacheParts(cfg.cache_url, cfg.cache);
   if (!cache.ok()) return cache.status();
-  b.cache = std::move(cache.value());
+  b.cache = std::move(cache->cache);
+  b.redis = std::move(cache->redis);
+  if (b.redis) {
+    Status s = b.redis->Start();
+    if (!s.ok()) {
+      if (s.IsInvalidArgument()) return s;
+      std::string cls = b.redis->health().Get(redis::SteadyNanos()).last_error_class;
+      if (cls == "auth" || cls == "tls" || cls == "crossslot" || cls == "protocol" || cls == "other") {
+        return Status::InvalidArgument("cache " + b.redis->Describe() + " cannot be used: " + s.message());
+      }
+      b.cache_warning = "cache " + b.redis->Describe() + " unreachable at start (serving from the database until it answers): " + s.message();
+    }
+  }
   bool remote = cfg.cache_url.rfind("redis", 0) == 0;
   if (b.cache && remote && cfg.breaker.failures_to_open > 0) {
     b.cache = NewCircuitBreakerCache(std::move(b.cache), cfg.breaker, metrics);

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "exe/flags.h"
+#include "redis/client.h"
 #include "rowcache/cache.h"
 #include "rowcache/circuit_breaker.h"
 #include "rowcache/service.h"
@@ -37,9 +38,18 @@ Result<ServiceConfig> ServiceConfigFromFlags(const Flags& flags);
 
 // Opens both backends and creates the schema. Unavailable if the database
 // cannot be reached (a configuration error at start-up: the caller exits).
+// A remote cache is connected to at once: a wrong password, a certificate
+// that fails verification, a database index a cluster does not have or a
+// cache that refuses our commands is an error (the caller exits: a service
+// that cannot use its cache must not look healthy); an unreachable cache is
+// only a warning (cache_warning), since the service works without it.
 struct Backends {
   std::unique_ptr<Store> store;
-  std::unique_ptr<Cache> cache;  // null for "none"
+  std::unique_ptr<Cache> cache;          // null for "none"
+  std::shared_ptr<redis::Client> redis;  // the client under a redis:// or rediss:// cache, else null
+  // A remote cache that could not be reached at start (the service runs and
+  // uses the database meanwhile); empty if it answered.
+  std::string cache_warning;
 };
 // metrics (may be null) receives the circuit breaker's counters.
 Result<Backends> OpenBackends(const ServiceConfig& cfg, bool ensure_schema = true, Metrics* metrics = nullptr);

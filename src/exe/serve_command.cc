@@ -73,10 +73,6 @@ int ServeMain(const std::vector<std::string>& args) {
   sopts.idle_timeout = std::chrono::seconds(*idle);
   sopts.busy_poll = std::chrono::microseconds(*busy_poll);
   sopts.busy_poll_redis = std::chrono::microseconds(*busy_poll_redis);
-  if (!flags->Bool("no-fast-reads")) {
-    sopts.fast_read_cache_url = cfg->cache_url;
-    sopts.fast_read_timeout = std::chrono::duration_cast<std::chrono::milliseconds>(cfg->cache.timeout);
-  }
 
   Metrics metrics;
   auto backends = OpenBackends(*cfg, /*ensure_schema=*/true, &metrics);
@@ -84,6 +80,8 @@ int ServeMain(const std::vector<std::string>& args) {
     std::fprintf(stderr, "rowcache serve: %s\n", backends.status().ToString().c_str());
     return backends.status().IsInvalidArgument() ? 2 : 1;
   }
+  if (!backends->cache_warning.empty()) std::fprintf(stderr, "rowcache serve: warning: %s\n", backends->cache_warning.c_str());
+  if (!flags->Bool("no-fast-reads")) sopts.fast_read_redis = backends->redis;
   Service service(backends->store.get(), backends->cache.get(), cfg->service, &metrics);
   HttpServer server(service, sopts);
   Status s = server.Start();

@@ -1,6 +1,6 @@
 #include "http/server.h"
 
-#include "http/async_redis.h"
+#include "redis/async_client.h"
 
 #include <boost/asio.hpp>
 #include <boost/asio/experimental/as_tuple.hpp>
@@ -83,7 +83,7 @@ struct HttpServer::Impl {
   // `threads` workers. Without it, `threads` I/O threads call the Service
   // inline.
   Impl(Service& s, ServerOptions o) : svc(s), opts(std::move(o)) {
-    bool fast = AsyncRedisReader::Supports(opts.fast_read_cache_url);
+    bool fast = opts.fast_read_redis != nullptr;
     int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
     int io_threads = fast ? (opts.io_threads > 0 ? opts.io_threads : cores) : std::max(1, opts.threads);
     for (int i = 0; i < io_threads; ++i) {
@@ -94,23 +94,22 @@ struct HttpServer::Impl {
     ioc_conns = std::make_unique<std::atomic<int>[]>(iocs.size());
     on_workers = std::make_unique<std::atomic<int>[]>(iocs.size());
     for (auto& ioc : iocs) {
-      readers.push_back(fast ? AsyncRedisReader::Create(*ioc, opts.fast_read_cache_url, opts.fast_read_timeout)
-                             : nullptr);
+      readers.push_back(fast ? std::make_unique<redis::AsyncClient>(*ioc, opts.fast_read_redis) : nullptr);
     }
     if (fast) workers = std::make_unique<asio::thread_pool>(static_cast<size_t>(std::max(1, opts.threads)));
   }
 
-  // The fast path for a cached read (see ServerOptions::fast_read_cache_url):
+  // The fast path for a cached read (see ServerOptions::fast_read_redis):
   // a response if every entry was in the cache, else nothing.
   asio::awaitable<std::optional<Response>> FastRead(size_t index, const std::string& body) {
-    AsyncRedisReader* reader = readers[index].get();
+    redis::AsyncClient* reader = readers[index].get();
     if (!reader || !reader->Usable()) co_return std::nullopt;
     int64_t start = svc.NowNanos();
     auto req = ParseRequest(body, svc.options());
     if (!req.ok()) co_return std::nullopt;
     auto keys = svc.CacheOnlyKeys(*req);
     if (!keys) co_return std::nullopt;
-    Result<Entries> entries = co_await reader->MGet(std::move(*keys), asio::use_awaitable);
+    Result<redis::Entries> entries = co_await reader->MGet(std::move(*keys), asio::use_awaitable);
     if (!entries.ok()) co_return std::nullopt;
     co_return svc.AnswerFromEntries(*req, *entries, start);
   }
@@ -135,7 +134,7 @@ struct HttpServer::Impl {
       ioc.run();
       return;
     }
-    AsyncRedisReader* reader = readers[index].get();
+    redis::AsyncClient* reader = readers[index].get();
     bool slot = false;  // this thread holds one of the max_pollers slots
     int64_t last = NowNanos();
     while (!ioc.stopped()) {
@@ -202,7 +201,7 @@ struct HttpServer::Impl {
   std::vector<std::unique_ptr<asio::io_context>> iocs;
   std::vector<asio::executor_work_guard<asio::io_context::executor_type>> guards;
   std::unique_ptr<tcp::acceptor> acceptor;
-  std::vector<std::unique_ptr<AsyncRedisReader>> readers;  // per io_context; null: no fast path
+  std::vector<std::unique_ptr<redis::AsyncClient>> readers;  // per io_context; null: no fast path
   std::unique_ptr<asio::thread_pool> workers;               // blocking requests, with the fast path
   size_t next_ioc = 0;
   std::vector<std::thread> threads;
@@ -250,8 +249,19 @@ struct HttpServer::Impl {
         Status db = svc.store()->Ping();
         std::string cache = "none";
         if (svc.cache()) {
+          // Ping first: it is a call like any other, so a cache that answers
+          // it but fails the service's own commands (CROSSSLOT, NOPERM, ...)
+          // still shows as degraded through the recent calls' record.
           Status c = svc.cache()->Ping();
-          cache = c.ok() ? "ok" : "unavailable: " + c.message();
+          CacheHealth h = svc.cache()->Health();
+          if (!c.ok()) {
+            cache = "unavailable: " + c.message();
+          } else if (h.degraded) {
+            cache = "degraded: " + h.last_error_class + " (" + std::to_string(h.window_failures) + " of " +
+                    std::to_string(h.window_calls) + " cache calls failed in the last 10 s)";
+          } else {
+            cache = "ok";
+          }
         }
         std::string body = "{\"status\": ";
         AppendJsonString(body, db.ok() ? "ok" : "unavailable");
@@ -296,6 +306,17 @@ struct HttpServer::Impl {
          stats.bodies_too_large.load());
     line(out, "rowcache_http_bad_requests_total", "counter", "Malformed HTTP requests (400).",
          stats.bad_requests.load());
+    if (svc.cache()) {
+      CacheHealth h = svc.cache()->Health();
+      if (!h.errors_by_class.empty()) {
+        out += "# HELP rowcache_cache_errors_by_class_total Failed cache calls by error class.\n"
+               "# TYPE rowcache_cache_errors_by_class_total counter\n";
+        for (const auto& [cls, n] : h.errors_by_class) {
+          out += "rowcache_cache_errors_by_class_total{class=\"" + cls + "\"} " + std::to_string(n) + "\n";
+        }
+      }
+      line(out, "rowcache_cache_degraded", "gauge", "1 if a cache call failed in the last 10 s.", h.degraded ? 1 : 0);
+    }
     return out;
   }
 

@@ -9,7 +9,7 @@
 // idle keep-alive connections, and a graceful stop: no new connections, the
 // requests in flight finish (bounded by shutdown_grace), idle ones close.
 //
-// Threads: with a redis:// cache, one I/O thread per core (io_threads)
+// Threads: with a Redis cache (redis:// or rediss://, standalone or cluster), one I/O thread per core (io_threads)
 // answers cached reads without blocking (a pipelined Redis connection per
 // thread) and hands every other request to `threads` workers, since the
 // Service blocks on its backends. Otherwise `threads` I/O threads call the
@@ -22,6 +22,7 @@
 #include <memory>
 #include <string>
 
+#include "redis/client.h"
 #include "rowcache/service.h"
 #include "rowcache/status.h"
 
@@ -36,11 +37,10 @@ struct ServerOptions {
   std::chrono::seconds idle_timeout{30};    // Read/idle timeout per connection. Default: 30 s.
   std::chrono::seconds shutdown_grace{10};  // Longest wait for in-flight requests on Stop. Default: 10 s.
   // Cached reads answered on the I/O threads through a pipelined, non-blocking
-  // Redis connection per thread (src/http/async_redis.h): the service's cache
-  // URL (plain redis:// only; empty: off) and its timeout. Misses, other
+  // Redis connection per thread and node (src/redis/async_client.h): the
+  // Redis client under the service's cache (null: off). Misses, other
   // requests and any failure take the normal path.
-  std::string fast_read_cache_url;
-  std::chrono::milliseconds fast_read_timeout{250};
+  std::shared_ptr<redis::Client> fast_read_redis;
   // Busy polling: an I/O thread that ran a handler less than busy_poll ago,
   // or that has waited less than busy_poll_redis for its own Redis replies,
   // polls its sockets instead of blocking in epoll_wait, so the next request

@@ -9,7 +9,7 @@
 #include <memory>
 #include <string>
 
-#include "cache/transport.h"
+#include "net/transport.h"
 #include "rowcache/status.h"
 
 namespace rowcache {

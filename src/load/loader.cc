@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "load/csv.h"
+#include "rowcache/service.h"
 
 namespace rowcache {
 
@@ -162,7 +163,7 @@ Result<LoadReport> LoadCsv(ByteSource& src, Store& store, const LoadOptions& opt
       std::vector<std::pair<std::string, std::string>> kg;
       kg.reserve(batch.size());
       for (const Row& row : batch) {
-        std::string k = opts.key_prefix + std::to_string(row.id);
+        std::string k = CacheKeyFor(opts.key_prefix, row.id);
         kg.emplace_back(k, k + opts.guard_suffix);
       }
       Status c = opts.cache->Invalidate(kg, opts.guard_ttl_seconds);

@@ -138,14 +138,14 @@ TEST_F(LoaderTest, BadRowsAreSkippedOrStopAStrictLoad) {
 
 TEST_F(LoaderTest, InvalidatesTheLoadedIdsInACache) {
   auto cache = NewMemoryCache(100);
-  ASSERT_TRUE(cache->SetMany(std::vector<CacheEntry>{{"rowcache:heroes:1", "old", 100}, {"other:1", "x", 100}}).ok());
+  ASSERT_TRUE(cache->SetMany(std::vector<CacheEntry>{{"rowcache:heroes:{1}", "old", 100}, {"other:1", "x", 100}}).ok());
   LoadOptions o;
   o.mode = LoadMode::kReplace;
   o.cache = cache.get();
   auto r = LoadCsv(*Write("1,new,b,c,1,d\n"), *store_, o);
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(r->invalidated, 1);
-  auto v = cache->MGet(std::vector<std::string>{"rowcache:heroes:1", "rowcache:heroes:1:gen", "other:1"});
+  auto v = cache->MGet(std::vector<std::string>{"rowcache:heroes:{1}", "rowcache:heroes:{1}:gen", "other:1"});
   EXPECT_FALSE((*v)[0]);
   EXPECT_EQ((*v)[1], "1");  // guard bumped: a fill from before the load cannot land
   EXPECT_EQ((*v)[2], "x");

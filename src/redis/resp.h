@@ -1,7 +1,9 @@
-// RESP2 request encoding (replies are parsed by hiredis's redisReader).
+// RESP2: request encoding, and helpers for replies (parsed by hiredis's
+// redisReader, which works standalone).
 #pragma once
 
 #include <initializer_list>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
@@ -11,6 +13,15 @@
 struct redisReply;
 
 namespace rowcache {
+
+struct ReplyDeleter {
+  void operator()(redisReply* r) const;
+};
+// One parsed reply; owns the tree.
+using Reply = std::unique_ptr<redisReply, ReplyDeleter>;
+
+// The text of an error reply, or "" if r is not one.
+std::string_view ReplyError(const redisReply* r);
 
 // Appends "*<n>\r\n" then each argument as "$<len>\r\n<bytes>\r\n". Binary safe.
 void AppendArrayHeader(std::string& out, size_t n);

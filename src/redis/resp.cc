@@ -1,10 +1,17 @@
-#include "cache/resp.h"
+#include "redis/resp.h"
 
 #include <hiredis/hiredis.h>
 
 #include <charconv>
 
 namespace rowcache {
+
+void ReplyDeleter::operator()(redisReply* r) const { freeReplyObject(r); }
+
+std::string_view ReplyError(const redisReply* r) {
+  if (!r || r->type != REDIS_REPLY_ERROR) return {};
+  return std::string_view(r->str, r->len);
+}
 
 static void AppendLen(std::string& out, char tag, size_t n) {
   char buf[24];

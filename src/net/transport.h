@@ -1,7 +1,12 @@
 // Transport: a byte stream to a server with deadlines on every operation.
-// Plain TCP (non-blocking socket + poll) or TLS (OpenSSL over the same socket).
-// Used by the Redis cache; small on purpose.
+// Plain TCP (blocking socket with SO_RCVTIMEO/SO_SNDTIMEO) or TLS (OpenSSL
+// over a non-blocking socket + poll). Used by the Redis client and the HTTPS
+// client; small on purpose. Also the TLS settings an asynchronous client
+// (Boost.Asio's ssl::stream) shares, so that every TLS connection verifies
+// the same way.
 #pragma once
+
+#include <openssl/ssl.h>
 
 #include <chrono>
 #include <memory>
@@ -33,6 +38,14 @@ struct TlsOptions {
   std::string ca_file;  // empty: the system's CA store
   std::string sni;      // host name to send and verify; default the host
 };
+
+// A client TLS context for o (verification on unless o.verify is false; CA
+// from o.ca_file or the system store; TLS 1.2 or newer). The caller owns one
+// reference (SSL_CTX_free). Null with *err set on failure.
+SSL_CTX* NewTlsClientContext(const TlsOptions& o, std::string* err);
+// Sets SNI (for a host name) and the name or IP address the certificate must
+// match on ssl, for a connection to host.
+void ConfigureTlsPeer(SSL* ssl, const std::string& host, const TlsOptions& o);
 
 // Connects to host:port before the deadline. `what` names the peer in errors.
 Result<std::unique_ptr<Transport>> ConnectTransport(const std::string& host, int port, const TlsOptions& tls,

@@ -1,6 +1,7 @@
-#include "cache/transport.h"
+#include "net/transport.h"
 
 #include <fcntl.h>
+#include <arpa/inet.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -13,6 +14,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <map>
 #include <mutex>
 
 namespace rowcache {
@@ -114,37 +116,6 @@ class TcpTransport : public Transport {
   int rcv_ms_ = 0, snd_ms_ = 0;
 };
 
-SSL_CTX* SharedContext(const TlsOptions& o, std::string* err) {
-  // One context per (verify, ca_file) pair is enough; keep the common one.
-  static std::mutex mu;
-  static SSL_CTX* verified = nullptr;
-  static SSL_CTX* unverified = nullptr;
-  std::lock_guard l(mu);
-  if (!o.ca_file.empty()) {
-    SSL_CTX* ctx = SSL_CTX_new(TLS_client_method());
-    if (!ctx || SSL_CTX_load_verify_locations(ctx, o.ca_file.c_str(), nullptr) != 1) {
-      *err = "cannot load CA file " + o.ca_file;
-      if (ctx) SSL_CTX_free(ctx);
-      return nullptr;
-    }
-    SSL_CTX_set_verify(ctx, o.verify ? SSL_VERIFY_PEER : SSL_VERIFY_NONE, nullptr);
-    return ctx;  // owned by the caller
-  }
-  SSL_CTX*& slot = o.verify ? verified : unverified;
-  if (!slot) {
-    slot = SSL_CTX_new(TLS_client_method());
-    if (!slot) {
-      *err = "cannot create a TLS context";
-      return nullptr;
-    }
-    SSL_CTX_set_min_proto_version(slot, TLS1_2_VERSION);
-    SSL_CTX_set_default_verify_paths(slot);
-    SSL_CTX_set_verify(slot, o.verify ? SSL_VERIFY_PEER : SSL_VERIFY_NONE, nullptr);
-  }
-  SSL_CTX_up_ref(slot);
-  return slot;
-}
-
 std::string SslError(const char* what) {
   unsigned long e = ERR_get_error();
   char buf[256];
@@ -184,7 +155,13 @@ class TlsTransport : public Transport {
 
   Status Handshake(Deadline d) {
     auto r = Drive([&] { return SSL_connect(ssl_); }, d, "TLS handshake");
-    return r.ok() ? Status::OK() : r.status();
+    if (r.ok()) return Status::OK();
+    long v = SSL_get_verify_result(ssl_);
+    if (v != X509_V_OK) {
+      return Status::Unavailable(std::string("TLS handshake: certificate verification failed: ") +
+                                 X509_verify_cert_error_string(v));
+    }
+    return r.status();
   }
 
   Status WriteAll(const char* buf, size_t len, Deadline d) override {
@@ -212,6 +189,50 @@ class TlsTransport : public Transport {
 };
 
 }  // namespace
+
+SSL_CTX* NewTlsClientContext(const TlsOptions& o, std::string* err) {
+  // One context per (verify, ca_file) pair: loading a CA store is costly and
+  // every connection of a process verifies the same way.
+  static std::mutex mu;
+  static std::map<std::pair<bool, std::string>, SSL_CTX*> contexts;
+  std::lock_guard l(mu);
+  SSL_CTX*& slot = contexts[{o.verify, o.ca_file}];
+  if (!slot) {
+    SSL_CTX* ctx = SSL_CTX_new(TLS_client_method());
+    if (!ctx) {
+      *err = "TLS: cannot create a context";
+      return nullptr;
+    }
+    SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+    bool loaded = o.ca_file.empty() ? SSL_CTX_set_default_verify_paths(ctx) == 1
+                                    : SSL_CTX_load_verify_locations(ctx, o.ca_file.c_str(), nullptr) == 1;
+    if (!loaded && !o.ca_file.empty()) {
+      *err = "TLS: cannot load CA file " + o.ca_file;
+      SSL_CTX_free(ctx);
+      return nullptr;
+    }
+    SSL_CTX_set_verify(ctx, o.verify ? SSL_VERIFY_PEER : SSL_VERIFY_NONE, nullptr);
+    slot = ctx;
+  }
+  SSL_CTX_up_ref(slot);
+  return slot;
+}
+
+void ConfigureTlsPeer(SSL* ssl, const std::string& host, const TlsOptions& o) {
+  const std::string& name = o.sni.empty() ? host : o.sni;
+  in6_addr a6;
+  in_addr a4;
+  bool ip = inet_pton(AF_INET, name.c_str(), &a4) == 1 || inet_pton(AF_INET6, name.c_str(), &a6) == 1;
+  if (!ip) SSL_set_tlsext_host_name(ssl, name.c_str());  // SNI carries host names only
+  if (!o.verify) return;
+  X509_VERIFY_PARAM* param = SSL_get0_param(ssl);
+  if (ip) {
+    X509_VERIFY_PARAM_set1_ip_asc(param, name.c_str());
+  } else {
+    X509_VERIFY_PARAM_set_hostflags(param, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+    SSL_set1_host(ssl, name.c_str());
+  }
+}
 
 Result<std::unique_ptr<Transport>> ConnectTransport(const std::string& host, int port, const TlsOptions& tls,
                                                     Deadline deadline) {
@@ -261,7 +282,7 @@ Result<std::unique_ptr<Transport>> ConnectTransport(const std::string& host, int
   }
 
   std::string err;
-  SSL_CTX* ctx = SharedContext(tls, &err);
+  SSL_CTX* ctx = NewTlsClientContext(tls, &err);
   if (!ctx) return Status::Unavailable(err);
   SSL* ssl = SSL_new(ctx);
   if (!ssl) {
@@ -269,9 +290,7 @@ Result<std::unique_ptr<Transport>> ConnectTransport(const std::string& host, int
     return Status::Unavailable(SslError("SSL_new"));
   }
   SSL_set_fd(ssl, tcp->fd());
-  std::string sni = tls.sni.empty() ? host : tls.sni;
-  SSL_set_tlsext_host_name(ssl, sni.c_str());
-  if (tls.verify) SSL_set1_host(ssl, sni.c_str());
+  ConfigureTlsPeer(ssl, host, tls);
   auto t = std::make_unique<TlsTransport>(std::move(tcp), ctx, ssl);
   Status s = t->Handshake(deadline);
   if (!s.ok()) return s;

@@ -1,0 +1,529 @@
+#include "redis/client.h"
+
+#include <hiredis/hiredis.h>
+
+#include <condition_variable>
+#include <map>
+#include <unordered_map>
+
+namespace rowcache::redis {
+
+int64_t SteadyNanos() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+std::string Options::Describe() const {
+  return std::string(tls.enabled ? "rediss://" : "redis://") + seed.host + ":" + std::to_string(seed.port) + "/" +
+         std::to_string(db);
+}
+
+Result<Options> OptionsFromUrl(const Url& url) {
+  auto bad = [&](const std::string& why) { return Status::InvalidArgument("cache URL '" + url.Redacted() + "': " + why); };
+  if (url.scheme != "redis" && url.scheme != "rediss") return bad("scheme must be redis:// or rediss://");
+  if (url.host.empty()) return bad("missing host");
+  Options o;
+  o.seed = NodeAddress{url.host, url.port ? url.port : 6379};
+  o.tls.enabled = url.scheme == "rediss";
+  o.user = url.user;
+  o.password = url.password;
+  if (!o.user.empty() && o.password.empty()) return bad("a user needs a password");
+  if (!url.path.empty()) {
+    if (url.path.size() > 9) return bad("database must be a number");
+    for (char ch : url.path) {
+      if (ch < '0' || ch > '9') return bad("database must be a number");
+    }
+    o.db = std::stoi(url.path);
+  }
+  for (const auto& [k, v] : url.query) {
+    if (k == "insecure") {
+      if (v != "0" && v != "1") return bad("insecure must be 0 or 1");
+      o.tls.verify = v != "1";
+    } else if (k == "ca") {
+      o.tls.ca_file = v;
+    } else if (k == "sni") {
+      o.tls.sni = v;
+    } else {
+      return bad("unknown parameter '" + k + "' (known: ca, sni, insecure)");
+    }
+  }
+  if (!o.tls.enabled && (!o.tls.ca_file.empty() || !o.tls.sni.empty() || !o.tls.verify)) {
+    return bad("ca, sni and insecure need rediss://");
+  }
+  return o;
+}
+
+Command MakeCommand(std::initializer_list<std::string_view> args, std::string_view key) {
+  Command c;
+  AppendCommand(c.wire, args);
+  c.slot = KeySlot(key);
+  return c;
+}
+
+MGetPlan PlanMGet(std::span<const std::string> keys, bool cluster) {
+  MGetPlan plan;
+  if (keys.empty()) return plan;
+  if (!cluster) {
+    MGetPlan::Part p;
+    AppendMGet(p.wire, keys);
+    p.positions.resize(keys.size());
+    for (size_t i = 0; i < keys.size(); ++i) p.positions[i] = static_cast<uint32_t>(i);
+    plan.parts.push_back(std::move(p));
+    return plan;
+  }
+  // Group by slot, in first-seen order (a handful of keys: linear search).
+  for (size_t i = 0; i < keys.size(); ++i) {
+    int slot = KeySlot(keys[i]);
+    size_t j = 0;
+    while (j < plan.parts.size() && plan.parts[j].slot != slot) ++j;
+    if (j == plan.parts.size()) plan.parts.push_back(MGetPlan::Part{slot, {}, {}});
+    plan.parts[j].positions.push_back(static_cast<uint32_t>(i));
+  }
+  for (auto& p : plan.parts) {
+    AppendArrayHeader(p.wire, p.positions.size() + 1);
+    AppendBulk(p.wire, "MGET");
+    for (uint32_t pos : p.positions) AppendBulk(p.wire, keys[pos]);
+  }
+  return plan;
+}
+
+struct Client::Conn {
+  std::unique_ptr<Transport> t;
+  redisReader* reader = redisReaderCreate();
+  std::string out;
+  std::chrono::steady_clock::time_point released;
+  ~Conn() { redisReaderFree(reader); }
+};
+
+struct Client::Pool {
+  NodeAddress addr;
+  std::mutex mu;
+  std::condition_variable cv;
+  std::vector<std::unique_ptr<Conn>> idle;
+  int open = 0;
+};
+
+Client::Client(Options opts) : opts_(std::move(opts)) {}
+Client::~Client() = default;
+
+Status Client::Fail(ErrorClass cls, const std::string& where, const std::string& what) {
+  health_.Failure(cls, SteadyNanos());
+  return Status::Unavailable("redis " + where + ": " + ErrorClassName(cls) + ": " + what);
+}
+
+std::shared_ptr<const Topology> Client::topology() const {
+  std::lock_guard l(topo_mu_);
+  return topo_;
+}
+
+void Client::MarkTopologyStale() {
+  std::lock_guard l(topo_mu_);
+  stale_ = true;
+}
+
+Status Client::Start() {
+  Deadline deadline = std::chrono::steady_clock::now() + opts_.timeout;
+  MarkTopologyStale();
+  {
+    std::lock_guard l(topo_mu_);
+    last_discovery_ = 0;
+  }
+  auto t = EnsureTopology(deadline);
+  if (!t.ok()) return t.status();
+  // In a cluster, also reach (and authenticate to) every master.
+  for (const NodeAddress& n : (*t)->nodes) {
+    Pool& p = PoolFor(n);
+    auto c = Acquire(p, deadline);
+    if (!c.ok()) return c.status();
+    Release(p, std::move(c.value()), true);
+  }
+  return Status::OK();
+}
+
+Result<std::shared_ptr<const Topology>> Client::EnsureTopology(Deadline deadline) {
+  {
+    std::lock_guard l(topo_mu_);
+    // Refresh at most every 100 ms: a burst of failures during a failover
+    // must not turn into a burst of CLUSTER SLOTS.
+    bool due = !topo_ || (stale_ && SteadyNanos() - last_discovery_ > 100'000'000);
+    if (!due) return topo_;
+  }
+  std::unique_lock d(discover_mu_, std::defer_lock);
+  if (!d.try_lock_until(deadline)) {
+    auto t = topology();
+    if (t) return t;
+    return Fail(ErrorClass::kTimeout, opts_.seed.Id(), "waiting for the slot map");
+  }
+  {
+    std::lock_guard l(topo_mu_);
+    bool due = !topo_ || (stale_ && SteadyNanos() - last_discovery_ > 100'000'000);
+    if (!due) return topo_;
+  }
+  Status s = Discover(deadline);
+  auto t = topology();
+  if (!s.ok() && !t) return s;
+  return t;  // a failed refresh keeps the map we had: most of it is still right
+}
+
+Status Client::Discover(Deadline deadline) {
+  {
+    std::lock_guard l(topo_mu_);
+    last_discovery_ = SteadyNanos();
+  }
+  // The seed first (a configuration endpoint resolves to a live node), then
+  // the masters we know of.
+  std::vector<NodeAddress> candidates{opts_.seed};
+  if (auto t = topology()) {
+    for (const auto& n : t->nodes) {
+      if (!(n == opts_.seed)) candidates.push_back(n);
+    }
+  }
+  Status last;
+  for (const NodeAddress& addr : candidates) {
+    Pool& pool = PoolFor(addr);
+    auto c = Acquire(pool, deadline);
+    if (!c.ok()) {
+      last = c.status();
+      if (std::chrono::steady_clock::now() >= deadline) break;
+      continue;
+    }
+    Conn& conn = **c;
+    conn.out.clear();
+    AppendCommand(conn.out, {"CLUSTER", "SLOTS"});
+    std::vector<Reply> replies;
+    Status s = Exchange(conn, 1, &replies, deadline);
+    Release(pool, std::move(c.value()), s.ok());
+    if (!s.ok()) {
+      last = s;
+      continue;
+    }
+    std::string_view err = ReplyError(replies[0].get());
+    Topology topo;
+    if (!err.empty()) {
+      if (err.find("cluster support disabled") == std::string_view::npos) {
+        last = Fail(ClassifyReplyError(err), addr.Id(), "CLUSTER SLOTS: " + std::string(err));
+        continue;
+      }
+      topo = StandaloneTopology(addr);
+    } else {
+      auto parsed = TopologyFromClusterSlots(replies[0].get(), addr);
+      if (!parsed.ok()) {
+        last = Fail(ErrorClass::kProtocol, addr.Id(), parsed.status().message());
+        continue;
+      }
+      topo = std::move(parsed.value());
+      if (opts_.db != 0) {
+        return Status::InvalidArgument("cache URL: database " + std::to_string(opts_.db) +
+                                       " requested, but a Redis Cluster has only database 0");
+      }
+    }
+    std::lock_guard l(topo_mu_);
+    topo_ = std::make_shared<const Topology>(std::move(topo));
+    stale_ = false;
+    return Status::OK();
+  }
+  return last.ok() ? Status::Unavailable("redis: no node to ask for the slot map") : last;
+}
+
+Client::Pool& Client::PoolFor(const NodeAddress& addr) {
+  std::lock_guard l(pools_mu_);
+  for (auto& p : pools_) {
+    if (p->addr == addr) return *p;
+  }
+  pools_.push_back(std::make_unique<Pool>());
+  pools_.back()->addr = addr;
+  return *pools_.back();
+}
+
+Result<std::unique_ptr<Client::Conn>> Client::Acquire(Pool& pool, Deadline deadline) {
+  {
+    std::unique_lock l(pool.mu);
+    if (!pool.cv.wait_until(l, deadline, [&] { return !pool.idle.empty() || pool.open < opts_.max_connections; })) {
+      return Fail(ErrorClass::kTimeout, pool.addr.Id(),
+                  "all " + std::to_string(opts_.max_connections) + " connections busy");
+    }
+    while (!pool.idle.empty()) {
+      auto c = std::move(pool.idle.back());
+      pool.idle.pop_back();
+      // A connection the server closed while it sat idle (server timeout,
+      // restart, failover, or a Lambda environment frozen between events) is
+      // replaced here rather than failing the call that drew it. Checked
+      // only after a pause, so a busy pool pays no extra syscall.
+      if (std::chrono::steady_clock::now() - c->released < std::chrono::milliseconds(100) || c->t->IdleAndOpen()) {
+        return c;
+      }
+      --pool.open;
+    }
+    ++pool.open;
+  }
+  auto c = Connect(pool.addr, deadline);
+  if (!c.ok()) {
+    std::lock_guard l(pool.mu);
+    --pool.open;
+    pool.cv.notify_one();
+  }
+  return c;
+}
+
+void Client::Release(Pool& pool, std::unique_ptr<Conn> c, bool reusable) {
+  std::lock_guard l(pool.mu);
+  if (reusable) {
+    c->released = std::chrono::steady_clock::now();
+    pool.idle.push_back(std::move(c));
+  } else {
+    --pool.open;
+    c.reset();
+  }
+  pool.cv.notify_one();
+}
+
+Result<std::unique_ptr<Client::Conn>> Client::Connect(const NodeAddress& addr, Deadline deadline) {
+  auto t = ConnectTransport(addr.host, addr.port, opts_.tls, deadline);
+  if (!t.ok()) return Fail(ClassifyTransportError(t.status().message()), addr.Id(), t.status().message());
+  auto c = std::make_unique<Conn>();
+  c->t = std::move(t.value());
+  size_t n = 0;
+  if (!opts_.password.empty()) {
+    if (opts_.user.empty()) {
+      AppendCommand(c->out, {"AUTH", opts_.password});
+    } else {
+      AppendCommand(c->out, {"AUTH", opts_.user, opts_.password});
+    }
+    ++n;
+  }
+  if (opts_.db != 0) {
+    AppendCommand(c->out, {"SELECT", std::to_string(opts_.db)});
+    ++n;
+  }
+  if (n > 0) {
+    std::vector<Reply> replies;
+    Status s = Exchange(*c, n, &replies, deadline);
+    if (!s.ok()) return s;
+    for (size_t i = 0; i < replies.size(); ++i) {
+      std::string_view err = ReplyError(replies[i].get());
+      if (err.empty()) continue;
+      bool auth = !opts_.password.empty() && i == 0;
+      ErrorClass cls = ClassifyReplyError(err);
+      if (cls == ErrorClass::kOther) cls = ErrorClass::kAuth;  // AUTH or SELECT refused
+      return Fail(cls, addr.Id(), std::string(auth ? "AUTH" : "SELECT") + " refused: " + std::string(err));
+    }
+  }
+  return c;
+}
+
+Status Client::Exchange(Conn& c, size_t n, std::vector<Reply>* replies, Deadline deadline) {
+  Status s = c.t->WriteAll(c.out.data(), c.out.size(), deadline);
+  if (!s.ok()) return s;
+  replies->reserve(replies->size() + n);
+  size_t want = replies->size() + n;
+  char buf[16384];
+  while (replies->size() < want) {
+    void* r = nullptr;
+    if (redisReaderGetReply(c.reader, &r) != REDIS_OK) return Status::Unavailable("protocol error");
+    if (r) {
+      replies->emplace_back(static_cast<redisReply*>(r));
+      continue;
+    }
+    auto got = c.t->ReadSome(buf, sizeof buf, deadline);
+    if (!got.ok()) return got.status();
+    if (redisReaderFeed(c.reader, buf, *got) != REDIS_OK) return Status::Unavailable("protocol error");
+  }
+  return Status::OK();
+}
+
+namespace {
+
+// "MOVED 3999 127.0.0.1:6381" / "ASK 3999 host:6381" -> the address.
+std::optional<NodeAddress> RedirectTarget(std::string_view err) {
+  size_t sp1 = err.find(' ');
+  if (sp1 == std::string_view::npos) return std::nullopt;
+  size_t sp2 = err.find(' ', sp1 + 1);
+  if (sp2 == std::string_view::npos) return std::nullopt;
+  std::string_view hp = err.substr(sp2 + 1);
+  size_t colon = hp.rfind(':');
+  if (colon == std::string_view::npos || colon + 1 >= hp.size()) return std::nullopt;
+  NodeAddress a;
+  a.host = std::string(hp.substr(0, colon));
+  try {
+    a.port = std::stoi(std::string(hp.substr(colon + 1)));
+  } catch (...) {
+    return std::nullopt;
+  }
+  if (a.port <= 0 || a.port > 65535) return std::nullopt;
+  return a;
+}
+
+// Error replies the caller cannot act on: the call fails (and the cache
+// falls back to the database).
+bool FatalReplyClass(ErrorClass c) { return c != ErrorClass::kOther && c != ErrorClass::kRedirect; }
+
+}  // namespace
+
+Result<std::vector<Reply>> Client::Run(std::span<const Command> cmds) {
+  std::vector<Reply> out(cmds.size());
+  if (cmds.empty()) return out;
+  Deadline deadline = std::chrono::steady_clock::now() + opts_.timeout;
+  auto topo = EnsureTopology(deadline);
+  if (!topo.ok()) return topo.status();
+
+  struct Route {
+    size_t cmd;
+    bool asking;
+    NodeAddress addr;
+  };
+  std::vector<Route> todo;
+  todo.reserve(cmds.size());
+  for (size_t i = 0; i < cmds.size(); ++i) {
+    const NodeAddress* a = (*topo)->NodeFor(cmds[i].slot);
+    if (!a) {
+      MarkTopologyStale();
+      return Fail(ErrorClass::kClusterDown, opts_.seed.Id(), "no node serves slot " + std::to_string(cmds[i].slot));
+    }
+    todo.push_back(Route{i, false, *a});
+  }
+
+  bool refreshed = false;
+  for (int attempt = 0;; ++attempt) {
+    // Group by node, keeping each node's commands in order.
+    struct Group {
+      Pool* pool = nullptr;
+      std::vector<const Route*> routes;
+      std::unique_ptr<Conn> conn;
+      size_t expect = 0;
+      bool done = false;
+    };
+    std::vector<Group> groups;
+    for (const Route& r : todo) {
+      Group* g = nullptr;
+      for (auto& x : groups) {
+        if (x.pool->addr == r.addr) g = &x;
+      }
+      if (!g) {
+        groups.emplace_back();
+        g = &groups.back();
+        g->pool = &PoolFor(r.addr);
+      }
+      g->routes.push_back(&r);
+    }
+    Status failed;
+    auto release_all = [&] {
+      for (auto& g : groups) {
+        if (g.conn) Release(*g.pool, std::move(g.conn), g.done);
+      }
+    };
+    // Write to every node first, then read: the nodes work in parallel.
+    for (auto& g : groups) {
+      auto c = Acquire(*g.pool, deadline);
+      if (!c.ok()) {
+        failed = c.status();
+        break;
+      }
+      g.conn = std::move(c.value());
+      g.conn->out.clear();
+      for (const Route* r : g.routes) {
+        if (r->asking) {
+          AppendCommand(g.conn->out, {"ASKING"});
+          ++g.expect;
+        }
+        g.conn->out += cmds[r->cmd].wire;
+        ++g.expect;
+      }
+      Status s = g.conn->t->WriteAll(g.conn->out.data(), g.conn->out.size(), deadline);
+      if (!s.ok()) {
+        failed = Fail(ClassifyTransportError(s.message()), g.pool->addr.Id(), s.message());
+        break;
+      }
+    }
+    std::vector<Route> redo;
+    bool moved = false;
+    for (auto& g : groups) {
+      if (!failed.ok()) break;
+      std::vector<Reply> replies;
+      g.conn->out.clear();  // Exchange writes out: nothing more to write
+      Status s = Exchange(*g.conn, g.expect, &replies, deadline);
+      if (!s.ok()) {
+        failed = Fail(ClassifyTransportError(s.message()), g.pool->addr.Id(), s.message());
+        break;
+      }
+      g.done = true;
+      size_t k = 0;
+      for (const Route* r : g.routes) {
+        if (r->asking) ++k;  // ASKING's +OK (an error shows in the next reply)
+        Reply& reply = replies[k++];
+        std::string_view err = ReplyError(reply.get());
+        if (!err.empty()) {
+          ErrorClass cls = ClassifyReplyError(err);
+          if (err.substr(0, 5) == "MOVED" || err.substr(0, 4) == "ASK ") {
+            auto target = RedirectTarget(err);
+            if (!target) {
+              failed = Fail(ErrorClass::kProtocol, g.pool->addr.Id(), "bad redirect: " + std::string(err));
+              break;
+            }
+            if (target->host.empty()) target->host = g.pool->addr.host;
+            bool ask = err.substr(0, 3) == "ASK";
+            moved = moved || !ask;
+            redo.push_back(Route{r->cmd, ask, *target});
+            continue;
+          }
+          if (FatalReplyClass(cls)) {
+            if (cls == ErrorClass::kClusterDown || cls == ErrorClass::kReadOnly) MarkTopologyStale();
+            failed = Fail(cls, g.pool->addr.Id(), std::string(err));
+            break;
+          }
+        }
+        out[r->cmd] = std::move(reply);
+      }
+      if (!failed.ok()) break;
+    }
+    release_all();
+    if (!failed.ok()) {
+      if ((*topo)->cluster) MarkTopologyStale();
+      return failed;
+    }
+    if (redo.empty()) break;
+    if (attempt >= 1) {
+      MarkTopologyStale();
+      return Fail(ErrorClass::kRedirect, opts_.seed.Id(), "still redirected after a retry");
+    }
+    if (moved && !refreshed) {
+      // Later calls should go to the right node at once.
+      MarkTopologyStale();
+      refreshed = true;
+      (void)EnsureTopology(deadline);
+    }
+    todo = std::move(redo);
+  }
+  health_.Success(SteadyNanos());
+  return out;
+}
+
+Result<std::vector<std::optional<std::string>>> Client::MGet(std::span<const std::string> keys) {
+  std::vector<std::optional<std::string>> values(keys.size());
+  if (keys.empty()) return values;
+  auto topo = topology();
+  bool cluster = topo ? topo->cluster : false;
+  if (!topo) {
+    auto t = EnsureTopology(std::chrono::steady_clock::now() + opts_.timeout);
+    if (!t.ok()) return t.status();
+    cluster = (*t)->cluster;
+  }
+  MGetPlan plan = PlanMGet(keys, cluster);
+  std::vector<Command> cmds;
+  cmds.reserve(plan.parts.size());
+  for (auto& p : plan.parts) cmds.push_back(Command{std::move(p.wire), p.slot});
+  auto replies = Run(cmds);
+  if (!replies.ok()) return replies.status();
+  std::vector<std::optional<std::string>> part;
+  for (size_t i = 0; i < plan.parts.size(); ++i) {
+    const auto& positions = plan.parts[i].positions;
+    if (!MGetValues((*replies)[i].get(), positions.size(), &part)) {
+      std::string_view err = ReplyError((*replies)[i].get());
+      return Fail(err.empty() ? ErrorClass::kProtocol : ClassifyReplyError(err), opts_.seed.Id(),
+                  err.empty() ? "unexpected reply to MGET" : "MGET: " + std::string(err));
+    }
+    for (size_t k = 0; k < positions.size(); ++k) values[positions[k]] = std::move(part[k]);
+  }
+  return values;
+}
+
+}  // namespace rowcache::redis

@@ -1,0 +1,142 @@
+// The Redis client: every path that talks to Redis goes through this module.
+//
+//   Options        one URL's settings: TCP or TLS (verified), AUTH (password,
+//                  or user + password), SELECT, timeouts, pool size
+//   Client         blocking calls (the cache backend); pools of connections
+//                  per node; detects Redis Cluster from the one address given
+//   AsyncClient    (async_client.h) non-blocking lookups on an io_context (the
+//                  HTTP server's fast read path), over the same Options, slot
+//                  map and health
+//
+// Cluster mode: at the first call the client sends CLUSTER SLOTS to the seed.
+// A standalone server refuses it ("cluster support disabled") and every
+// command goes to the seed; a cluster (ElastiCache cluster mode, Serverless,
+// redis-server --cluster-enabled) answers with its slot map, and each command
+// goes to the master of its key's slot. A batch of commands touching several
+// nodes is written to all of them before any reply is read: one round trip
+// of wall time. MOVED: the command is retried once at the address given and
+// the slot map is refreshed; ASK: retried once with ASKING. A connection
+// failure or CLUSTERDOWN fails the call (the caller falls back to the
+// database) and the slot map is refreshed before the next call.
+//
+// Contract: thread-safe. No call blocks longer than the timeout (plus one
+// slot-map refresh after a redirect). Failures are Status::Unavailable with
+// a message that names the node and the error class, never a password.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "net/transport.h"
+#include "redis/health.h"
+#include "redis/resp.h"
+#include "redis/slots.h"
+#include "rowcache/status.h"
+#include "rowcache/url.h"
+
+namespace rowcache::redis {
+
+struct Options {
+  NodeAddress seed;       // the address given; port default 6379
+  TlsOptions tls;         // rediss://: enabled, verified against the system store or ?ca=FILE
+  std::string user;       // ACL user; empty: AUTH with the password only
+  std::string password;   // empty: no AUTH
+  int db = 0;             // SELECT; cluster mode allows only 0
+  // Connect and per-call timeout. Default: 250 ms.
+  std::chrono::milliseconds timeout{250};
+  // Most connections kept open per node. Default: 32.
+  int max_connections = 32;
+
+  // "rediss://host:port/db" (never the password).
+  std::string Describe() const;
+};
+
+// redis://[user:pass@]host[:port][/db][?ca=FILE&sni=NAME&insecure=1], rediss://...
+// InvalidArgument for anything else.
+Result<Options> OptionsFromUrl(const Url& url);
+
+// One command on the wire and the slot that routes it (-1: any node).
+struct Command {
+  std::string wire;
+  int slot = -1;
+};
+// Encodes args as a command routed by key's slot.
+Command MakeCommand(std::initializer_list<std::string_view> args, std::string_view key);
+
+// How a multi-key MGET is split so that no command spans two slots: in a
+// standalone server one MGET, in a cluster one MGET per slot. Shared by the
+// blocking and the asynchronous client.
+struct MGetPlan {
+  struct Part {
+    int slot = -1;
+    std::vector<uint32_t> positions;  // indices into the keys, in command order
+    std::string wire;
+  };
+  std::vector<Part> parts;
+};
+MGetPlan PlanMGet(std::span<const std::string> keys, bool cluster);
+
+class Client {
+ public:
+  explicit Client(Options opts);
+  ~Client();
+  Client(const Client&) = delete;
+  Client& operator=(const Client&) = delete;
+
+  // Connects to the seed, authenticates and learns the topology now (instead
+  // of at the first call). The error says what is wrong: unreachable,
+  // certificate, authentication, database index.
+  Status Start();
+
+  // Runs the commands, each on the node that serves its slot, pipelined per
+  // node; the replies in the order of cmds. Error replies other than
+  // redirects and cluster/auth states are returned for the caller to judge.
+  Result<std::vector<Reply>> Run(std::span<const Command> cmds);
+
+  // Values of keys in order (nullopt for a missing key), one round trip.
+  Result<std::vector<std::optional<std::string>>> MGet(std::span<const std::string> keys);
+
+  // The current slot map (standalone: one node); null before the first
+  // successful discovery.
+  std::shared_ptr<const Topology> topology() const;
+  // Asks for the slot map to be refreshed before the next call (what the
+  // asynchronous client does on a redirect or a lost connection).
+  void MarkTopologyStale();
+
+  const Options& options() const { return opts_; }
+  Health& health() { return health_; }
+  std::string Describe() const { return opts_.Describe(); }
+
+ private:
+  struct Conn;
+  struct Pool;
+  Result<std::shared_ptr<const Topology>> EnsureTopology(Deadline deadline);
+  Status Discover(Deadline deadline);
+  Pool& PoolFor(const NodeAddress& addr);
+  Result<std::unique_ptr<Conn>> Acquire(Pool& pool, Deadline deadline);
+  void Release(Pool& pool, std::unique_ptr<Conn> c, bool reusable);
+  Result<std::unique_ptr<Conn>> Connect(const NodeAddress& addr, Deadline deadline);
+  Status Exchange(Conn& c, size_t n, std::vector<Reply>* replies, Deadline deadline);
+  Status Fail(ErrorClass cls, const std::string& where, const std::string& what);
+
+  Options opts_;
+  Health health_;
+  mutable std::mutex topo_mu_;
+  std::shared_ptr<const Topology> topo_;
+  bool stale_ = false;
+  int64_t last_discovery_ = 0;  // steady ns
+  std::timed_mutex discover_mu_;  // one discovery at a time
+  std::mutex pools_mu_;
+  std::vector<std::unique_ptr<Pool>> pools_;
+};
+
+// Steady-clock nanoseconds (the clock Health is fed with).
+int64_t SteadyNanos();
+
+}  // namespace rowcache::redis
