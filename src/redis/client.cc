@@ -194,7 +194,7 @@ Status Client::Discover(Deadline deadline) {
     Status s = Exchange(conn, 1, &replies, deadline);
     Release(pool, std::move(c.value()), s.ok());
     if (!s.ok()) {
-      last = s;
+      last = Fail(ClassifyTransportError(s.message()), addr.Id(), s.message());
       continue;
     }
     std::string_view err = ReplyError(replies[0].get());
@@ -298,7 +298,7 @@ Result<std::unique_ptr<Client::Conn>> Client::Connect(const NodeAddress& addr, D
   if (n > 0) {
     std::vector<Reply> replies;
     Status s = Exchange(*c, n, &replies, deadline);
-    if (!s.ok()) return s;
+    if (!s.ok()) return Fail(ClassifyTransportError(s.message()), addr.Id(), s.message());
     for (size_t i = 0; i < replies.size(); ++i) {
       std::string_view err = ReplyError(replies[i].get());
       if (err.empty()) continue;
