@@ -11,7 +11,8 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(__file__))
-from rowcache_e2e import Checks, Redis, Server, args, free_port, mariadb, require_servers, unique  # noqa: E402
+from rowcache_e2e import (Checks, Redis, Server, args, entry_key, free_port, mariadb, require_servers,  # noqa: E402
+                          unique)
 
 EMOJI20 = "\U0001F600" * 20
 ROW = {"hero": "yes", "name": "fireman", "power": "fire", "color": "red", "xp": "10"}
@@ -47,6 +48,9 @@ def count_rows(srv, max_id):
 
 
 def suite(c, srv, tag, redis=None, prefix=None, ttl=100):
+    """Every rule of the API through `srv`. With `redis` (an inspector: anything with the cmd() of
+    rowcache_e2e.Redis, such as a RedisCluster) and the service's key prefix, also what the cache holds;
+    srv.table names the MariaDB table then."""
     p = f"[{tag}] "
     # Writes: ids assigned by the database, in order.
     code, doc = write(srv, [ROW, dict(ROW, name="waterman", xp=20)])
@@ -154,17 +158,17 @@ def suite(c, srv, tag, redis=None, prefix=None, ttl=100):
     # Write-through visible in Redis, with the configured TTL and jitter.
     code, doc = write(srv, [dict(ROW, name="cached")])
     wid = doc["ids"][0]
-    raw = redis.cmd("GET", f"{prefix}{wid}")
+    raw = redis.cmd("GET", entry_key(prefix, wid))
     c.check(p + "write-through: the row is in Redis as its JSON", raw is not None and
             __import__("json").loads(raw) == {"id": wid, "hero": "yes", "power": "fire", "name": "cached",
                                               "xp": 10, "color": "red"}, f"{raw}")
-    t = redis.cmd("TTL", f"{prefix}{wid}")
+    t = redis.cmd("TTL", entry_key(prefix, wid))
     c.check(p + f"TTL within {ttl}±10%", isinstance(t, int) and ttl * 0.9 - 1 <= t <= ttl * 1.1, f"{t}")
     code, doc = write(srv, [dict(ROW, name="nocache")], "False")
     nid = doc["ids"][0]
-    c.check(p + "USE_CACHE False write leaves Redis alone", redis.cmd("EXISTS", f"{prefix}{nid}") == 0)
+    c.check(p + "USE_CACHE False write leaves Redis alone", redis.cmd("EXISTS", entry_key(prefix, nid)) == 0)
     read(srv, [nid], "False")
-    c.check(p + "USE_CACHE False read does not fill", redis.cmd("EXISTS", f"{prefix}{nid}") == 0)
+    c.check(p + "USE_CACHE False read does not fill", redis.cmd("EXISTS", entry_key(prefix, nid)) == 0)
 
     # Lazy fill of a row inserted straight into the database.
     table = srv.table
@@ -173,14 +177,14 @@ def suite(c, srv, tag, redis=None, prefix=None, ttl=100):
     q0, h0 = srv.metric("rowcache_db_queries_total"), srv.metric("rowcache_cache_hits_total")
     code, doc = read(srv, [did])
     c.check(p + "a row inserted directly is read", code == 200 and doc["body"][0]["hero"] == "direct", f"{doc}")
-    c.check(p + "lazy loading filled the cache", redis.cmd("EXISTS", f"{prefix}{did}") == 1)
+    c.check(p + "lazy loading filled the cache", redis.cmd("EXISTS", entry_key(prefix, did)) == 1)
     q1 = srv.metric("rowcache_db_queries_total")
     read(srv, [did])
     c.check(p + "the second read is a hit and no query",
             srv.metric("rowcache_cache_hits_total") == h0 + 1 and srv.metric("rowcache_db_queries_total") == q1
             and q1 == q0 + 1, f"q {q0}->{q1}, h {h0}")
     # Reads really come from the cache.
-    redis.cmd("SET", f"{prefix}{did}", '{"id": %d, "hero": "planted", "power": "p", "name": "n", "xp": 5, '
+    redis.cmd("SET", entry_key(prefix, did), '{"id": %d, "hero": "planted", "power": "p", "name": "n", "xp": 5, '
               '"color": "c"}' % did, "EX", "100")
     c.check(p + "a cached read returns what the cache holds", read(srv, [did])[1]["body"][0]["hero"] == "planted")
     c.check(p + "USE_CACHE False returns the database row", read(srv, [did], "False")[1]["body"][0]["hero"]
@@ -256,7 +260,8 @@ def main():
             c.check("[outage] after recovery the rows are right", code == 200 and doc["body"][0]["hero"] == "during"
                     and doc["body"][1]["id"] == oid2, f"{doc}")
             r = Redis(rport)
-            c.check("[outage] after recovery the cache is used again", r.cmd("EXISTS", f"rowcache:heroes:{oid}") == 1)
+            c.check("[outage] after recovery the cache is used again",
+                    r.cmd("EXISTS", entry_key("rowcache:heroes:", oid)) == 1)
         finally:
             srv.stop()
             rproc.kill()

@@ -19,7 +19,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from fake_lambda import FakeRuntime  # noqa: E402
-from rowcache_e2e import Checks, Redis, args, mariadb, require_servers, unique  # noqa: E402
+from rowcache_e2e import Checks, Redis, args, entry_key, mariadb, require_servers, unique  # noqa: E402
 
 ROW = {"hero": "yes", "power": "fly", "name": "batman", "xp": "100", "color": "black"}
 
@@ -88,7 +88,7 @@ def main():
                 kind == "response" and doc.get("statusCode") == 200 and doc.get("body") == "write success"
                 and isinstance(doc.get("ids"), list) and len(doc["ids"]) == 2, f"{kind} {doc}")
         ids = doc.get("ids", [0, 0]) if doc else [0, 0]
-        c.check("write-through: the rows are in Redis", redis.cmd("EXISTS", f"{prefix}{ids[0]}") == 1)
+        c.check("write-through: the rows are in Redis", redis.cmd("EXISTS", entry_key(prefix, ids[0])) == 1)
         before = connections()
         kind, doc = call(rt, {"USE_CACHE": "True", "REQUEST": "read", "SQLS": [ids[1], 999999, ids[0]]},
                          trace_id="Root=1-5759e988-bd862e3fe1be46a994272793;Sampled=1")
@@ -132,7 +132,7 @@ def main():
         c.check("after a freeze with killed connections: the write succeeds", kind == "response" and
                 doc.get("statusCode") == 200, f"{kind} {doc}")
         new_id = doc["ids"][0] if doc and doc.get("ids") else 0
-        c.check("... and was written through to Redis", redis.cmd("EXISTS", f"{prefix}{new_id}") == 1)
+        c.check("... and was written through to Redis", redis.cmd("EXISTS", entry_key(prefix, new_id)) == 1)
         kind, doc = call(rt, {"USE_CACHE": "True", "REQUEST": "read", "SQLS": [new_id]})
         c.check("... and reads back", kind == "response" and doc["body"][0]["name"] == "thawed", f"{doc}")
 

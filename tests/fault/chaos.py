@@ -25,7 +25,7 @@ ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(ROOT, "tests", "e2e"))
 sys.path.insert(0, HERE)
 from faultproxy import FaultProxy  # noqa: E402
-from rowcache_e2e import Checks, Redis, Server, free_port  # noqa: E402
+from rowcache_e2e import Checks, Redis, Server, entry_key, free_port  # noqa: E402
 
 CACHE_TIMEOUT_MS, TTL, DB_READ_BOUND_MS = 100, 10, 300
 
@@ -36,8 +36,9 @@ class Env:
     def __init__(self):
         self.dir = tempfile.mkdtemp(prefix="rowcache-chaos-")
         os.chmod(self.dir, 0o755)
+        # Only MariaDB and the single Redis: the TLS server and the clusters of servers.sh have fixed ports.
         self.env = dict(os.environ, ROWCACHE_RUN_DIR=self.dir, ROWCACHE_MYSQL_PORT=str(free_port()),
-                        ROWCACHE_REDIS_PORT=str(free_port()))
+                        ROWCACHE_REDIS_PORT=str(free_port()), ROWCACHE_SERVERS="mysql redis")
         self.mysql_port = int(self.env["ROWCACHE_MYSQL_PORT"])
         self.redis_port = int(self.env["ROWCACHE_REDIS_PORT"])
         self.start()
@@ -220,7 +221,7 @@ def chaos(c, binary, duration, clients, out):
             if v is None:
                 continue
             row = json.loads(v)
-            if db.get(row["id"]) != row["name"]:
+            if k != entry_key(prefix, row["id"]) or db.get(row["id"]) != row["name"]:
                 mismatched.append((k, row["name"], db.get(row["id"])))
         if not mismatched or time.time() > deadline:
             break
