@@ -17,6 +17,7 @@
 #include <memory>
 #include <optional>
 #include <span>
+#include <string_view>
 #include <string>
 #include <utility>
 #include <vector>
@@ -31,14 +32,29 @@ struct CacheEntry {
   int ttl_seconds = 0;  // > 0
 };
 
-// An entry stored only if the value at guard_key still equals expected_guard
-// (nullopt: the guard key must be absent) -- checked and set atomically.
-struct GuardedEntry {
+// A row's entry and its guard. The guard key holds a lease: a token that a
+// reader (on a miss) or a writer (before its commit) sets, and that a fill
+// must still find there to land. Invalidation deletes both keys, so any fill
+// whose lease predates it is refused -- and so is a fill whose lease was lost
+// (evicted, flushed, a restart): a fill lands only on positive proof.
+struct KeyAndGuard {
+  std::string key;
+  std::string guard_key;
+};
+
+// What a lookup that may take a lease found.
+struct LeasedLookup {
+  std::optional<std::string> value;  // the entry, if present
+  bool leased = false;               // missing, and this caller's token now holds the guard
+};
+
+// An entry stored only if guard_key still holds lease (atomically).
+struct LeasedEntry {
   std::string key;
   std::string value;
   int ttl_seconds = 0;
   std::string guard_key;
-  std::optional<std::string> expected_guard;
+  std::string lease;
 };
 
 // What a cache reports of its own health (remote caches; see /healthz).
@@ -57,23 +73,31 @@ class Cache {
   // Values for keys, in the same order; nullopt for a missing/expired key.
   virtual Result<std::vector<std::optional<std::string>>> MGet(std::span<const std::string> keys) = 0;
 
-  // SET key value EX ttl for each entry, pipelined.
+  // For each pair, atomically: the entry if present; else SET guard_key
+  // token only if guard_key is absent (NX), with a lifetime of lease_ms.
+  virtual Result<std::vector<LeasedLookup>> GetOrLease(std::span<const KeyAndGuard> keys, std::string_view token,
+                                                       int lease_ms) = 0;
+
+  // SET guard_key token for each guard key, whatever it held (a writer's
+  // lease, taken before its commit), with a lifetime of lease_ms.
+  virtual Status Lease(std::span<const std::string> guard_keys, std::string_view token, int lease_ms) = 0;
+
+  // For each entry, atomically: if guard_key holds entry.lease, SET key value
+  // EX ttl and delete the guard (the lease is used up). Entries whose lease
+  // is gone are skipped (that is the point). Returns how many were stored;
+  // errors are only failures to talk to the cache.
+  virtual Result<size_t> SetIfLeaseHeld(std::span<const LeasedEntry> entries) = 0;
+
+  // For each pair, atomically: DEL key guard_key. A fill under any earlier
+  // lease can then no longer land.
+  virtual Status Invalidate(std::span<const KeyAndGuard> keys) = 0;
+
+  // SET key value EX ttl for each entry, pipelined (unconditional: tools and
+  // tests only; the service's writes are all conditional).
   virtual Status SetMany(std::span<const CacheEntry> entries) = 0;
 
   // DEL keys (missing keys are fine).
   virtual Status Del(std::span<const std::string> keys) = 0;
-
-  // For each entry, atomically: SET key value EX ttl only if GET guard_key
-  // equals expected_guard. Entries whose guard changed are skipped (that is
-  // the point). Returns how many were stored; errors are only failures to
-  // talk to the cache.
-  virtual Result<size_t> SetIfGuardUnchanged(std::span<const GuardedEntry> entries) = 0;
-
-  // For each (key, guard_key) pair, atomically: DEL key, INCR guard_key,
-  // EXPIRE guard_key guard_ttl_seconds. A fill guarded by the old guard value
-  // can then no longer land.
-  virtual Status Invalidate(std::span<const std::pair<std::string, std::string>> key_and_guard,
-                            int guard_ttl_seconds) = 0;
 
   virtual Status Ping() = 0;
 

@@ -21,13 +21,17 @@
 // database only.
 //
 // Consistency (see docs/reliability.md): every id has a guard key beside its
-// entry; invalidation deletes the entry and bumps the guard, and a lazy fill
-// is stored only if the guard is what it was when the read looked the entry
-// up, so a fill that raced a change cannot install old data. Invalidations
-// that fail (cache down) are remembered and retried; until they succeed those
-// ids bypass the cache in this process. Concurrent misses on one id share one
-// database query (single-flight), unless a write to that id was acknowledged
-// after the shared query began.
+// entry, holding a lease. A read that misses takes a lease (a token of its
+// own, set only if the guard is free) in the same round trip as its lookup;
+// an insert takes one before its COMMIT. A fill or write-through lands only
+// if the guard still holds that token, and invalidation (after every update
+// and delete, and after any write whose outcome is unknown) deletes entry and
+// guard, so a fill that raced a change -- or whose lease was evicted or
+// flushed -- cannot install old data. Invalidations that fail (cache down)
+// are remembered and retried; until they succeed those ids bypass the cache
+// in this process. Concurrent misses on one id share one database query
+// (single-flight), unless a write to that id was acknowledged after the
+// shared query began; only the reader that led the query fills.
 //
 // The Service does no I/O of its own beyond the Store and Cache it is given,
 // starts no threads and reads no environment. Handle() is thread-safe.
@@ -71,6 +75,21 @@ struct ServiceOptions {
   bool default_use_cache = true;
   // Least time between retries of failed invalidations. Default: 200 ms.
   int64_t invalidation_retry_nanos = 200'000'000;
+  // Lifetime of a cache lease (a reader's, from its miss to its fill; a
+  // writer's, from before its commit to its write-through). A fill after it
+  // is refused, so it must exceed a database read or write. Default: 15 s.
+  int lease_ms = 15'000;
+  // A write whose outcome is unknown (the connection was lost after COMMIT
+  // was sent) is invalidated at once and again this long after, when the
+  // database has surely finished with it; its ids bypass the cache in this
+  // process meanwhile. Default: 12 s (serve sets 2 x --db-timeout + 2 s).
+  int64_t unknown_outcome_delay_nanos = 12'000'000'000;
+  // Test builds only (ROWCACHE_TEST_MUTATIONS): turns one safeguard off so
+  // the consistency checker can show it would notice. "" (default): none.
+  // "insert-guard": inserts write through unconditionally; "fill-guard":
+  // fills ignore the lease; "unknown-outcome": writes with an unknown
+  // outcome are not invalidated.
+  std::string test_mutation;
   // Most ids remembered for retried invalidation; past it, the cache is not
   // read at all until the backlog clears. Default: 1,000,000.
   size_t max_pending_invalidations = 1'000'000;
@@ -147,13 +166,24 @@ class Service {
   class PendingSet;
 
   int TtlWithJitter();
-  int GuardTtl() const;
+  std::string NewLeaseToken();
+  std::vector<KeyAndGuard> KeysOf(std::span<const int64_t> ids) const;
   // Rows for distinct missing ids from the database, sharing concurrent
   // queries for the same ids (single-flight).
-  Status FetchMisses(std::span<const int64_t> ids, std::vector<std::optional<Row>>* out);
+  // led_by_us[i]: this call ran the query for ids[i] (did not join another's).
+  Status FetchMisses(std::span<const int64_t> ids, std::vector<std::optional<Row>>* out,
+                     std::vector<char>* led_by_us);
+  // Longest an entry written now can live (TTL with jitter, plus a second).
+  int64_t MaxEntryLifeNanos() const;
   void BumpWriteSeq(int64_t id);
   // Invalidate keys for ids; on failure remember them for retry.
   void InvalidateOrRemember(std::span<const int64_t> ids);
+  // After a write whose outcome is unknown: invalidate now, and again
+  // unknown_outcome_delay_nanos later; the ids bypass the cache meanwhile.
+  void InvalidateUnknownOutcome(std::span<const int64_t> ids);
+  // Whether cache reads are suspended for some ids (pending invalidations,
+  // or all of them after the pending set overflowed).
+  bool CacheBypassActive() const;
 
   Store* store_;
   Cache* cache_;

@@ -8,13 +8,17 @@
 // - All methods are safe to call from many threads at once (implementations
 //   pool or serialise connections internally).
 // - A backend that cannot be reached, drops the connection or times out
-//   answers Status::Unavailable; the next call tries to reconnect.
+//   answers Status::Unavailable; the next call tries to reconnect. For a
+//   write, Unavailable or Internal may mean the outcome is unknown (the
+//   connection was lost after COMMIT was sent): the caller must treat the
+//   write as possibly committed.
 // - Values are bound as parameters, never spliced into SQL text.
 // - Callers validate rows (lengths, ranges) before calling; a store may still
 //   reject a value with InvalidArgument.
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <span>
@@ -58,8 +62,11 @@ class Store {
 
   // Inserts rows (their id fields are ignored) in the given order in ONE
   // transaction: all or nothing. Returns the ids the database assigned, in
-  // the same order.
-  virtual Result<std::vector<int64_t>> Insert(std::span<const Row> rows) = 0;
+  // the same order. before_commit, if set, is called with those ids after
+  // the rows are inserted and before COMMIT (while no other transaction can
+  // see or change them): the service takes its cache leases there.
+  using BeforeCommit = std::function<void(std::span<const int64_t> ids)>;
+  virtual Result<std::vector<int64_t>> Insert(std::span<const Row> rows, const BeforeCommit& before_commit = {}) = 0;
 
   // Applies the updates in order in ONE transaction. If any id has no row,
   // nothing changes and the result is NotFound naming the first such id.

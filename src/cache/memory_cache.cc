@@ -1,6 +1,5 @@
 #include "cache/memory_cache.h"
 
-#include <cstdlib>
 #include <list>
 #include <mutex>
 #include <unordered_map>
@@ -35,29 +34,48 @@ class MemoryCache final : public Cache {
     return Status::OK();
   }
 
-  Result<size_t> SetIfGuardUnchanged(std::span<const GuardedEntry> entries) override {
+  Result<std::vector<LeasedLookup>> GetOrLease(std::span<const KeyAndGuard> keys, std::string_view token,
+                                               int lease_ms) override {
+    std::vector<LeasedLookup> out(keys.size());
+    auto now = now_();
+    std::lock_guard lock(mu_);
+    for (size_t i = 0; i < keys.size(); ++i) {
+      if (const std::string* v = GetLocked(keys[i].key, now)) {
+        out[i].value = *v;
+      } else if (!GetLocked(keys[i].guard_key, now)) {
+        PutLocked(keys[i].guard_key, std::string(token), now + std::chrono::milliseconds(lease_ms));
+        out[i].leased = true;
+      }
+    }
+    return out;
+  }
+
+  Status Lease(std::span<const std::string> guard_keys, std::string_view token, int lease_ms) override {
+    auto now = now_();
+    std::lock_guard lock(mu_);
+    for (const auto& g : guard_keys) PutLocked(g, std::string(token), now + std::chrono::milliseconds(lease_ms));
+    return Status::OK();
+  }
+
+  Result<size_t> SetIfLeaseHeld(std::span<const LeasedEntry> entries) override {
     auto now = now_();
     size_t stored = 0;
     std::lock_guard lock(mu_);
     for (const auto& e : entries) {
       const std::string* guard = GetLocked(e.guard_key, now);
-      bool unchanged = e.expected_guard ? (guard && *guard == *e.expected_guard) : guard == nullptr;
-      if (!unchanged) continue;
+      if (!guard || *guard != e.lease) continue;
+      EraseLocked(e.guard_key);
       PutLocked(e.key, e.value, now + std::chrono::seconds(e.ttl_seconds));
       ++stored;
     }
     return stored;
   }
 
-  Status Invalidate(std::span<const std::pair<std::string, std::string>> key_and_guard,
-                    int guard_ttl_seconds) override {
-    auto now = now_();
+  Status Invalidate(std::span<const KeyAndGuard> keys) override {
     std::lock_guard lock(mu_);
-    for (const auto& [key, guard_key] : key_and_guard) {
-      EraseLocked(key);
-      const std::string* guard = GetLocked(guard_key, now);
-      long long next = guard ? std::atoll(guard->c_str()) + 1 : 1;
-      PutLocked(guard_key, std::to_string(next), now + std::chrono::seconds(guard_ttl_seconds));
+    for (const auto& k : keys) {
+      EraseLocked(k.key);
+      EraseLocked(k.guard_key);
     }
     return Status::OK();
   }

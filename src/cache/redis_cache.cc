@@ -7,16 +7,22 @@ namespace rowcache {
 
 namespace {
 
-// Stores the entry only if the guard holds the expected value (ARGV[4] = '1')
-// or is absent (ARGV[4] = '0'). KEYS[1] and KEYS[2] share a hash tag.
-constexpr std::string_view kFillScript =
-    "local g = redis.call('GET', KEYS[2]) "
-    "if ARGV[4] == '0' then if g then return 0 end elseif g ~= ARGV[3] then return 0 end "
-    "redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2]) return 1";
+// For each (entry, guard) pair in KEYS: the entry if present, else 1 if the
+// guard was absent and now holds ARGV[1] for ARGV[2] ms (a lease), else 0.
+constexpr std::string_view kGetOrLeaseScript =
+    "local out = {} "
+    "for i = 1, #KEYS, 2 do "
+    "local v = redis.call('GET', KEYS[i]) "
+    "if v then out[#out + 1] = v "
+    "elseif redis.call('SET', KEYS[i + 1], ARGV[1], 'NX', 'PX', ARGV[2]) then out[#out + 1] = 1 "
+    "else out[#out + 1] = 0 end "
+    "end return out";
 
-// Deletes the entry and bumps its guard, atomically.
-constexpr std::string_view kInvalidateScript =
-    "redis.call('DEL', KEYS[1]) redis.call('INCR', KEYS[2]) redis.call('EXPIRE', KEYS[2], ARGV[1]) return 1";
+// Stores the entry only if the guard still holds the lease ARGV[3], and uses
+// the lease up. KEYS[1] and KEYS[2] share a hash tag.
+constexpr std::string_view kFillScript =
+    "if redis.call('GET', KEYS[2]) ~= ARGV[3] then return 0 end "
+    "redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2]) redis.call('DEL', KEYS[2]) return 1";
 
 class RedisCache final : public Cache {
  public:
@@ -42,14 +48,69 @@ class RedisCache final : public Cache {
     return Check(client_->Run(cmds), "DEL", nullptr);
   }
 
-  Result<size_t> SetIfGuardUnchanged(std::span<const GuardedEntry> entries) override {
+  Result<std::vector<LeasedLookup>> GetOrLease(std::span<const KeyAndGuard> keys, std::string_view token,
+                                               int lease_ms) override {
+    std::vector<LeasedLookup> out(keys.size());
+    if (keys.empty()) return out;
+    std::string ms = std::to_string(lease_ms);
+    // One script per slot: the whole batch on a standalone server; in a
+    // cluster each id has its own hash tag, so one script per id, pipelined.
+    auto topo = client_->topology();
+    bool cluster = topo && topo->cluster;
+    std::vector<redis::Command> cmds;
+    std::vector<std::pair<size_t, size_t>> ranges;  // [first, last) of keys per command
+    size_t step = cluster ? 1 : keys.size();
+    for (size_t first = 0; first < keys.size(); first += step) {
+      size_t last = std::min(keys.size(), first + step);
+      redis::Command c;
+      AppendArrayHeader(c.wire, 5 + 2 * (last - first));
+      AppendBulk(c.wire, "EVAL");
+      AppendBulk(c.wire, kGetOrLeaseScript);
+      AppendBulk(c.wire, std::to_string(2 * (last - first)));
+      for (size_t i = first; i < last; ++i) {
+        AppendBulk(c.wire, keys[i].key);
+        AppendBulk(c.wire, keys[i].guard_key);
+      }
+      AppendBulk(c.wire, token);
+      AppendBulk(c.wire, ms);
+      c.slot = redis::KeySlot(keys[first].key);
+      cmds.push_back(std::move(c));
+      ranges.emplace_back(first, last);
+    }
+    auto replies = client_->Run(cmds);
+    if (!replies.ok()) return replies.status();
+    for (size_t k = 0; k < cmds.size(); ++k) {
+      const redisReply* r = (*replies)[k].get();
+      auto [first, last] = ranges[k];
+      if (r->type != REDIS_REPLY_ARRAY || r->elements != last - first) return Bad("EVAL", r);
+      for (size_t i = first; i < last; ++i) {
+        const redisReply* e = r->element[i - first];
+        if (e->type == REDIS_REPLY_STRING) {
+          out[i].value.emplace(e->str, e->len);
+        } else if (e->type == REDIS_REPLY_INTEGER) {
+          out[i].leased = e->integer == 1;
+        } else {
+          return Bad("EVAL", r);
+        }
+      }
+    }
+    return out;
+  }
+
+  Status Lease(std::span<const std::string> guard_keys, std::string_view token, int lease_ms) override {
+    std::string ms = std::to_string(lease_ms);
+    std::vector<redis::Command> cmds;
+    cmds.reserve(guard_keys.size());
+    for (const auto& g : guard_keys) cmds.push_back(redis::MakeCommand({"SET", g, token, "PX", ms}, g));
+    return Check(client_->Run(cmds), "SET", nullptr);
+  }
+
+  Result<size_t> SetIfLeaseHeld(std::span<const LeasedEntry> entries) override {
     std::vector<redis::Command> cmds;
     cmds.reserve(entries.size());
     for (const auto& e : entries) {
       cmds.push_back(redis::MakeCommand(
-          {"EVAL", kFillScript, "2", e.key, e.guard_key, e.value, std::to_string(e.ttl_seconds),
-           e.expected_guard ? std::string_view(*e.expected_guard) : std::string_view(), e.expected_guard ? "1" : "0"},
-          e.key));
+          {"EVAL", kFillScript, "2", e.key, e.guard_key, e.value, std::to_string(e.ttl_seconds), e.lease}, e.key));
     }
     size_t stored = 0;
     Status s = Check(client_->Run(cmds), "EVAL", &stored);
@@ -57,12 +118,12 @@ class RedisCache final : public Cache {
     return stored;
   }
 
-  Status Invalidate(std::span<const std::pair<std::string, std::string>> key_and_guard, int guard_ttl) override {
-    std::string ttl = std::to_string(guard_ttl);
+  Status Invalidate(std::span<const KeyAndGuard> keys) override {
     std::vector<redis::Command> cmds;
-    cmds.reserve(key_and_guard.size());
-    for (const auto& [k, g] : key_and_guard) cmds.push_back(redis::MakeCommand({"EVAL", kInvalidateScript, "2", k, g, ttl}, k));
-    return Check(client_->Run(cmds), "EVAL", nullptr);
+    cmds.reserve(keys.size());
+    // One DEL of both keys: they share a hash tag, so it is one slot.
+    for (const auto& k : keys) cmds.push_back(redis::MakeCommand({"DEL", k.key, k.guard_key}, k.key));
+    return Check(client_->Run(cmds), "DEL", nullptr);
   }
 
   Status Ping() override {
@@ -92,6 +153,14 @@ class RedisCache final : public Cache {
   }
 
  private:
+  Status Bad(const char* cmd, const redisReply* r) {
+    std::string_view err = ReplyError(r);
+    client_->health().Failure(err.empty() ? redis::ErrorClass::kProtocol : redis::ClassifyReplyError(err),
+                              redis::SteadyNanos());
+    return Status::Unavailable(client_->Describe() + ": " + cmd + ": " +
+                               (err.empty() ? std::string("unexpected reply") : std::string(err)));
+  }
+
   // Every reply must be a success; with `stored`, integer replies are summed
   // as 0/1 results of the fill script.
   Status Check(Result<std::vector<Reply>> replies, const char* cmd, size_t* stored) {

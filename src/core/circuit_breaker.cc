@@ -24,14 +24,24 @@ class BreakerCache final : public Cache {
     return Call([&] { return inner_->SetMany(entries); });
   }
   Status Del(std::span<const std::string> keys) override { return Call([&] { return inner_->Del(keys); }); }
-  Result<size_t> SetIfGuardUnchanged(std::span<const GuardedEntry> entries) override {
+  Result<std::vector<LeasedLookup>> GetOrLease(std::span<const KeyAndGuard> keys, std::string_view token,
+                                               int lease_ms) override {
     if (!Admit()) return Refused();
-    auto r = inner_->SetIfGuardUnchanged(entries);
+    auto r = inner_->GetOrLease(keys, token, lease_ms);
     Record(r.ok());
     return r;
   }
-  Status Invalidate(std::span<const std::pair<std::string, std::string>> kg, int ttl) override {
-    return Call([&] { return inner_->Invalidate(kg, ttl); });
+  Status Lease(std::span<const std::string> guard_keys, std::string_view token, int lease_ms) override {
+    return Call([&] { return inner_->Lease(guard_keys, token, lease_ms); });
+  }
+  Result<size_t> SetIfLeaseHeld(std::span<const LeasedEntry> entries) override {
+    if (!Admit()) return Refused();
+    auto r = inner_->SetIfLeaseHeld(entries);
+    Record(r.ok());
+    return r;
+  }
+  Status Invalidate(std::span<const KeyAndGuard> keys) override {
+    return Call([&] { return inner_->Invalidate(keys); });
   }
   // Ping always reaches the cache (health checks must see the truth) and
   // counts like any call, so a successful ping may close the breaker.

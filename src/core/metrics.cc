@@ -108,8 +108,11 @@ std::string Metrics::Render() const {
   RenderCounter(out, "rowcache_cache_invalidations_total", "Keys invalidated after updates and deletes.",
                 v(cache_invalidations));
   RenderCounter(out, "rowcache_cache_fills_refused_total",
-                "Lazy-loading fills not stored because a write changed the row meanwhile.",
+                "Fills and write-throughs not stored because their lease was gone (a write raced them, or the lease was lost).",
                 v(cache_fills_refused));
+  RenderCounter(out, "rowcache_writes_unknown_outcome_total",
+                "Writes whose commit outcome was unknown (lost connection): invalidated at once and again later.",
+                v(writes_unknown_outcome));
   out += "# HELP rowcache_pending_invalidations Keys whose invalidation failed and is retried.\n"
          "# TYPE rowcache_pending_invalidations gauge\nrowcache_pending_invalidations " +
          std::to_string(pending_invalidations.load(std::memory_order_relaxed)) + "\n";

@@ -57,41 +57,55 @@ class Service::FlightTable {
   std::array<std::atomic<uint64_t>, kStripes> seq_{};
 };
 
-// Ids whose cache invalidation failed: retried, and bypassed until it works.
+// Ids whose cache invalidation failed (retried), or whose write had an
+// unknown outcome (invalidated again once due); bypassed until done. Each
+// entry carries a generation, so a retry that succeeds removes only what it
+// sent: an id added again meanwhile (a newer write that also failed to
+// invalidate) stays until a later retry covers it.
 class Service::PendingSet {
  public:
   bool Contains(int64_t id, int64_t now) {
-    if (size_.load(std::memory_order_acquire) == 0 && !overflowed_.load(std::memory_order_acquire)) return false;
+    if (!Active()) return false;
     std::lock_guard l(mu_);
     if (overflowed_ && now < bypass_all_until_) return true;
     return ids_.count(id) > 0;
   }
+  bool Active() const {
+    return size_.load(std::memory_order_acquire) != 0 || overflowed_.load(std::memory_order_acquire);
+  }
   // Past max ids, no id can be tracked any more: the whole cache is bypassed
   // until every entry that could be stale has expired (bypass_nanos).
-  void Add(std::span<const int64_t> ids, size_t max, int64_t now, int64_t bypass_nanos) {
+  void Add(std::span<const int64_t> ids, size_t max, int64_t now, int64_t bypass_nanos, int64_t due) {
     std::lock_guard l(mu_);
     for (int64_t id : ids) {
-      if (ids_.size() >= max) {
+      auto it = ids_.find(id);
+      if (it == ids_.end() && ids_.size() >= max) {
         overflowed_ = true;
-        bypass_all_until_ = now + bypass_nanos;
-        break;
+        bypass_all_until_ = std::max(bypass_all_until_, std::max(now + bypass_nanos, due));
+        continue;
       }
-      ids_.insert(id);
+      Item& item = ids_[id];
+      item.gen = ++next_gen_;
+      item.due = std::max(item.due, due);
     }
     size_.store(ids_.size(), std::memory_order_release);
   }
-  std::vector<int64_t> Snapshot(size_t max) {
+  // Up to max ids whose invalidation is due, with their generations.
+  std::vector<std::pair<int64_t, uint64_t>> Due(int64_t now, size_t max) {
     std::lock_guard l(mu_);
-    std::vector<int64_t> out;
-    for (int64_t id : ids_) {
+    std::vector<std::pair<int64_t, uint64_t>> out;
+    for (const auto& [id, item] : ids_) {
       if (out.size() >= max) break;
-      out.push_back(id);
+      if (item.due <= now) out.emplace_back(id, item.gen);
     }
     return out;
   }
-  void Remove(std::span<const int64_t> ids, int64_t now) {
+  void Remove(std::span<const std::pair<int64_t, uint64_t>> done, int64_t now) {
     std::lock_guard l(mu_);
-    for (int64_t id : ids) ids_.erase(id);
+    for (const auto& [id, gen] : done) {
+      auto it = ids_.find(id);
+      if (it != ids_.end() && it->second.gen == gen) ids_.erase(it);
+    }
     size_.store(ids_.size(), std::memory_order_release);
     if (overflowed_ && now >= bypass_all_until_) overflowed_ = false;
   }
@@ -101,8 +115,13 @@ class Service::PendingSet {
   int64_t next_retry = 0;     // guarded by retry_mu
 
  private:
+  struct Item {
+    uint64_t gen = 0;
+    int64_t due = 0;  // steady ns: invalidate at or after
+  };
   std::mutex mu_;
-  std::unordered_set<int64_t> ids_;
+  std::unordered_map<int64_t, Item> ids_;
+  uint64_t next_gen_ = 0;
   std::atomic<size_t> size_{0};
   std::atomic<bool> overflowed_{false};
   int64_t bypass_all_until_ = 0;
@@ -151,15 +170,33 @@ int Service::TtlWithJitter() {
   return std::max(1, static_cast<int>(std::lround(ttl)));
 }
 
-// A guard must outlive every read that saw its old value; reads last seconds,
-// guards last at least a minute and twice the longest entry TTL.
-int Service::GuardTtl() const {
-  return std::max(60, static_cast<int>(std::ceil(2.0 * opts_.ttl_seconds * (1.0 + opts_.ttl_jitter))));
+// 128 random bits in hex: unique among every reader and writer of the cache.
+std::string Service::NewLeaseToken() {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string t(32, '0');
+  for (int half = 0; half < 2; ++half) {
+    uint64_t r = rand_();
+    for (int i = 0; i < 16; ++i) t[static_cast<size_t>(half * 16 + i)] = kHex[(r >> (4 * i)) & 0xF];
+  }
+  return t;
+}
+
+std::vector<KeyAndGuard> Service::KeysOf(std::span<const int64_t> ids) const {
+  std::vector<KeyAndGuard> kg;
+  kg.reserve(ids.size());
+  for (int64_t id : ids) {
+    std::string k = CacheKey(id);
+    std::string g = k + opts_.guard_suffix;
+    kg.push_back(KeyAndGuard{std::move(k), std::move(g)});
+  }
+  return kg;
 }
 
 void Service::BumpWriteSeq(int64_t id) { flights_->Bump(id); }
 
-Status Service::FetchMisses(std::span<const int64_t> ids, std::vector<std::optional<Row>>* out) {
+Status Service::FetchMisses(std::span<const int64_t> ids, std::vector<std::optional<Row>>* out,
+                            std::vector<char>* led_by_us) {
+  led_by_us->assign(ids.size(), 0);
   std::vector<std::shared_ptr<Flight>> led, joined;
   std::vector<size_t> led_pos, joined_pos;
   std::vector<int64_t> led_ids;
@@ -182,6 +219,7 @@ Status Service::FetchMisses(std::span<const int64_t> ids, std::vector<std::optio
       led.push_back(f);
       led_pos.push_back(i);
       led_ids.push_back(ids[i]);
+      (*led_by_us)[i] = 1;
     }
   }
 
@@ -269,30 +307,27 @@ Result<std::vector<std::optional<Row>>> Service::Read(std::span<const int64_t> i
   std::vector<std::optional<Row>> found(distinct.size());
   std::vector<int64_t> misses;        // distinct ids not answered by the cache
   std::vector<size_t> miss_pos;       // their index in distinct
-  std::vector<std::optional<std::string>> miss_guard;  // guard value seen with the miss
-  std::vector<char> fillable;         // whether the miss may be filled
+  std::vector<char> fillable;         // whether this read holds the miss's lease
   bool use = use_cache && cache_ != nullptr && !distinct.empty();
   bool looked_up = false;
+  std::string token;
   if (use) {
-    // One MGET: entry and guard of each id, interleaved.
-    std::vector<std::string> keys;
-    keys.reserve(2 * distinct.size());
-    for (int64_t id : distinct) {
-      keys.push_back(CacheKey(id));
-      keys.push_back(keys.back() + opts_.guard_suffix);
-    }
-    auto got = cache_->MGet(keys);
+    // One round trip: each id's entry, or (on a miss) a lease on its guard
+    // for this read's token, which the fill below must still find there.
+    token = NewLeaseToken();
+    auto got = cache_->GetOrLease(KeysOf(distinct), token, opts_.lease_ms);
     if (!got.ok()) {
       metrics_->cache_errors.fetch_add(1, std::memory_order_relaxed);
     } else {
       looked_up = true;
       int64_t now = now_nanos_();
       uint64_t hits = 0;
+      bool ignore_leases = opts_.test_mutation == "fill-guard";
       for (size_t i = 0; i < distinct.size(); ++i) {
         bool bypass = pending_->Contains(distinct[i], now);
-        const auto& v = got.value()[2 * i];
-        if (v && !bypass) {
-          auto row = RowFromJson(*v);
+        const LeasedLookup& v = got.value()[i];
+        if (v.value && !bypass) {
+          auto row = RowFromJson(*v.value);
           if (row && row->id == distinct[i]) {
             found[i] = std::move(*row);
             ++hits;
@@ -302,8 +337,7 @@ Result<std::vector<std::optional<Row>>> Service::Read(std::span<const int64_t> i
         }
         misses.push_back(distinct[i]);
         miss_pos.push_back(i);
-        miss_guard.push_back(std::move(got.value()[2 * i + 1]));
-        fillable.push_back(!bypass);
+        fillable.push_back(!bypass && (v.leased || ignore_leases));
       }
       metrics_->cache_hits.fetch_add(hits, std::memory_order_relaxed);
       metrics_->cache_misses.fetch_add(misses.size(), std::memory_order_relaxed);
@@ -319,20 +353,31 @@ Result<std::vector<std::optional<Row>>> Service::Read(std::span<const int64_t> i
 
   if (!misses.empty()) {
     std::vector<std::optional<Row>> rows(misses.size());
-    Status s = FetchMisses(misses, &rows);
+    std::vector<char> led;
+    Status s = FetchMisses(misses, &rows, &led);
     if (!s.ok()) return s;
-    std::vector<GuardedEntry> entries;
+    std::vector<LeasedEntry> entries;
     int64_t now = now_nanos_();
     for (size_t k = 0; k < misses.size(); ++k) {
       if (!rows[k]) continue;  // unknown ids are never cached
-      if (looked_up && fillable[k] && !pending_->Contains(misses[k], now)) {
-        entries.push_back(GuardedEntry{CacheKey(misses[k]), RowToJson(*rows[k]), TtlWithJitter(),
-                                       GuardKey(misses[k]), std::move(miss_guard[k])});
+      // Only a query this read led began after its lease was taken; a shared
+      // one may have begun before, so its rows are answered, not filled.
+      if (looked_up && fillable[k] && led[k] && !pending_->Contains(misses[k], now)) {
+        entries.push_back(LeasedEntry{CacheKey(misses[k]), RowToJson(*rows[k]), TtlWithJitter(),
+                                      GuardKey(misses[k]), token});
       }
       found[miss_pos[k]] = std::move(rows[k]);
     }
     if (!entries.empty()) {
-      auto stored = cache_->SetIfGuardUnchanged(entries);
+      Result<size_t> stored = Status::Internal("not run");
+      if (opts_.test_mutation == "fill-guard") {
+        std::vector<CacheEntry> plain;
+        for (auto& e : entries) plain.push_back(CacheEntry{e.key, e.value, e.ttl_seconds});
+        Status ps = cache_->SetMany(plain);
+        stored = ps.ok() ? Result<size_t>(plain.size()) : Result<size_t>(ps);
+      } else {
+        stored = cache_->SetIfLeaseHeld(entries);
+      }
       if (stored.ok()) {
         metrics_->cache_fills.fetch_add(*stored, std::memory_order_relaxed);
         metrics_->cache_fills_refused.fetch_add(entries.size() - *stored, std::memory_order_relaxed);
@@ -349,34 +394,59 @@ Result<std::vector<std::optional<Row>>> Service::Read(std::span<const int64_t> i
   return out;
 }
 
+int64_t Service::MaxEntryLifeNanos() const {
+  return static_cast<int64_t>(opts_.ttl_seconds * (1.0 + opts_.ttl_jitter) * 1e9) + 1'000'000'000;
+}
+
 void Service::InvalidateOrRemember(std::span<const int64_t> ids) {
   if (cache_ == nullptr || ids.empty()) return;
-  std::vector<std::pair<std::string, std::string>> kg;
-  kg.reserve(ids.size());
-  for (int64_t id : ids) kg.emplace_back(CacheKey(id), GuardKey(id));
-  Status s = cache_->Invalidate(kg, GuardTtl());
+  Status s = cache_->Invalidate(KeysOf(ids));
   if (s.ok()) {
     metrics_->cache_invalidations.fetch_add(ids.size(), std::memory_order_relaxed);
     return;
   }
   metrics_->cache_errors.fetch_add(1, std::memory_order_relaxed);
-  int64_t max_ttl_nanos = static_cast<int64_t>(opts_.ttl_seconds * (1.0 + opts_.ttl_jitter) * 1e9) + 1'000'000'000;
-  pending_->Add(ids, opts_.max_pending_invalidations, now_nanos_(), max_ttl_nanos);
+  int64_t now = now_nanos_();
+  pending_->Add(ids, opts_.max_pending_invalidations, now, MaxEntryLifeNanos(), now);
   metrics_->pending_invalidations.store(pending_->size(), std::memory_order_relaxed);
 }
 
+void Service::InvalidateUnknownOutcome(std::span<const int64_t> ids) {
+  if (cache_ == nullptr || ids.empty() || opts_.test_mutation == "unknown-outcome") return;
+  metrics_->writes_unknown_outcome.fetch_add(1, std::memory_order_relaxed);
+  // The commit may have happened, or may still happen while the database
+  // finishes with the lost connection: invalidate now, and again once it
+  // surely has; until then the ids bypass the cache here.
+  int64_t now = now_nanos_();
+  pending_->Add(ids, opts_.max_pending_invalidations, now, MaxEntryLifeNanos(),
+                now + opts_.unknown_outcome_delay_nanos);
+  metrics_->pending_invalidations.store(pending_->size(), std::memory_order_relaxed);
+  if (cache_->Invalidate(KeysOf(ids)).ok()) {
+    metrics_->cache_invalidations.fetch_add(ids.size(), std::memory_order_relaxed);
+  } else {
+    metrics_->cache_errors.fetch_add(1, std::memory_order_relaxed);
+  }
+}
+
+bool Service::CacheBypassActive() const { return pending_->Active(); }
+
 void Service::RetryPendingInvalidations() {
-  if (pending_->size() == 0 || cache_ == nullptr) return;
+  if (!pending_->Active() || cache_ == nullptr) return;
   std::unique_lock l(pending_->retry_mu, std::try_to_lock);
   if (!l.owns_lock()) return;
   int64_t now = now_nanos_();
   if (now < pending_->next_retry) return;
-  std::vector<int64_t> ids = pending_->Snapshot(1000);
-  std::vector<std::pair<std::string, std::string>> kg;
-  kg.reserve(ids.size());
-  for (int64_t id : ids) kg.emplace_back(CacheKey(id), GuardKey(id));
-  if (cache_->Invalidate(kg, GuardTtl()).ok()) {
-    pending_->Remove(ids, now);
+  auto due = pending_->Due(now, 1000);
+  if (due.empty()) {
+    pending_->Remove(due, now);  // ends an overflow whose time is up
+    pending_->next_retry = now + opts_.invalidation_retry_nanos;
+    return;
+  }
+  std::vector<int64_t> ids;
+  ids.reserve(due.size());
+  for (const auto& d : due) ids.push_back(d.first);
+  if (cache_->Invalidate(KeysOf(ids)).ok()) {
+    pending_->Remove(due, now);
     metrics_->cache_invalidations.fetch_add(ids.size(), std::memory_order_relaxed);
   } else {
     pending_->next_retry = now + opts_.invalidation_retry_nanos;
@@ -388,8 +458,24 @@ size_t Service::PendingInvalidations() const { return pending_->size(); }
 
 Result<std::vector<int64_t>> Service::Write(std::span<const Row> rows, bool use_cache) {
   if (rows.empty()) return std::vector<int64_t>{};
-  auto ids = store_->Insert(rows);
+  bool cached = use_cache && cache_ != nullptr;
+  bool unconditional = opts_.test_mutation == "insert-guard";
+  std::string token = cached ? NewLeaseToken() : std::string();
+  bool leased = false;
+  // The writer's lease is taken before COMMIT, while no one else can see or
+  // change the new rows: any write to them after the commit is after the
+  // lease, and its invalidation removes it.
+  auto before_commit = [&](std::span<const int64_t> new_ids) {
+    if (!cached || unconditional) return;
+    std::vector<std::string> guards;
+    guards.reserve(new_ids.size());
+    for (int64_t id : new_ids) guards.push_back(GuardKey(id));
+    leased = cache_->Lease(guards, token, opts_.lease_ms).ok();
+  };
+  auto ids = store_->Insert(rows, before_commit);
   if (!ids.ok()) {
+    // Even with an unknown outcome nothing needs invalidating: no entry was
+    // written, and a lease lets only this writer fill.
     metrics_->db_errors.fetch_add(1, std::memory_order_relaxed);
     return ids.status();
   }
@@ -401,23 +487,33 @@ Result<std::vector<int64_t>> Service::Write(std::span<const Row> rows, bool use_
   metrics_->db_transactions.fetch_add(1, std::memory_order_relaxed);
   metrics_->rows_written.fetch_add(rows.size(), std::memory_order_relaxed);
 
-  if (use_cache && cache_ != nullptr) {
-    std::vector<CacheEntry> entries;
+  if (cached) {
+    std::vector<LeasedEntry> entries;
     entries.reserve(rows.size());
     for (size_t i = 0; i < rows.size(); ++i) {
       Row r = rows[i];
       r.id = (*ids)[i];
-      entries.push_back(CacheEntry{CacheKey(r.id), RowToJson(r), TtlWithJitter()});
+      entries.push_back(LeasedEntry{CacheKey(r.id), RowToJson(r), TtlWithJitter(), GuardKey(r.id), token});
     }
-    Status s = cache_->SetMany(entries);
-    if (s.ok()) {
-      metrics_->write_through_rows.fetch_add(entries.size(), std::memory_order_relaxed);
+    Result<size_t> stored = Status::Unavailable("the lease could not be taken");
+    if (unconditional) {
+      std::vector<CacheEntry> plain;
+      for (auto& e : entries) plain.push_back(CacheEntry{e.key, e.value, e.ttl_seconds});
+      Status ps = cache_->SetMany(plain);
+      stored = ps.ok() ? Result<size_t>(plain.size()) : Result<size_t>(ps);
+    } else if (leased) {
+      stored = cache_->SetIfLeaseHeld(entries);
+    }
+    if (stored.ok()) {
+      metrics_->write_through_rows.fetch_add(*stored, std::memory_order_relaxed);
+      // Refused: a write to the row after our commit got there first.
+      metrics_->cache_fills_refused.fetch_add(entries.size() - *stored, std::memory_order_relaxed);
     } else {
-      // The commit stands and is reported as a success. No entry may contradict
-      // it: the ids are new (never reused), unknown ids are never cached, and
-      // any SET that did land holds the committed row. Invalidating the keys
-      // also clears whatever an earlier incarnation of the table left under
-      // them; if even that fails, the ids bypass the cache until it works.
+      // The commit stands and is reported as a success. No entry may
+      // contradict it: nothing was written under our lease, and
+      // invalidating the keys also clears whatever an earlier incarnation of
+      // the table left under them; if even that fails, the ids bypass the
+      // cache here until it works.
       metrics_->write_through_failures.fetch_add(1, std::memory_order_relaxed);
       metrics_->cache_errors.fetch_add(1, std::memory_order_relaxed);
       InvalidateOrRemember(*ids);
@@ -428,14 +524,17 @@ Result<std::vector<int64_t>> Service::Write(std::span<const Row> rows, bool use_
 
 Status Service::Update(std::span<const RowUpdate> updates) {
   if (updates.empty()) return Status::OK();
-  Status s = store_->Update(updates);
-  if (!s.ok()) {
-    if (!s.IsNotFound() && !s.IsInvalidArgument()) metrics_->db_errors.fetch_add(1, std::memory_order_relaxed);
-    return s;
-  }
   std::vector<int64_t> ids;
   ids.reserve(updates.size());
   for (const auto& u : updates) ids.push_back(u.id);
+  Status s = store_->Update(updates);
+  if (!s.ok()) {
+    if (!s.IsNotFound() && !s.IsInvalidArgument()) {
+      metrics_->db_errors.fetch_add(1, std::memory_order_relaxed);
+      InvalidateUnknownOutcome(ids);  // it may have committed
+    }
+    return s;
+  }
   for (int64_t id : ids) BumpWriteSeq(id);
   metrics_->db_transactions.fetch_add(1, std::memory_order_relaxed);
   metrics_->rows_written.fetch_add(updates.size(), std::memory_order_relaxed);
@@ -448,6 +547,7 @@ Result<std::vector<int64_t>> Service::Delete(std::span<const int64_t> ids) {
   auto deleted = store_->Delete(ids);
   if (!deleted.ok()) {
     metrics_->db_errors.fetch_add(1, std::memory_order_relaxed);
+    if (!deleted.status().IsInvalidArgument()) InvalidateUnknownOutcome(ids);  // it may have committed
     return deleted.status();
   }
   for (int64_t id : *deleted) BumpWriteSeq(id);
@@ -506,7 +606,7 @@ Response Service::Execute(const Request& req) {
 
 std::optional<std::vector<std::string>> Service::CacheOnlyKeys(const Request& req) const {
   if (req.kind != Request::Kind::kRead || !req.use_cache || cache_ == nullptr || req.ids.empty() ||
-      req.ids.size() > 64 || PendingInvalidations() > 0) {
+      req.ids.size() > 64 || CacheBypassActive()) {
     return std::nullopt;
   }
   std::vector<std::string> keys;
@@ -518,7 +618,7 @@ std::optional<Response> Service::AnswerFromEntries(const Request& req,
                                                    std::span<const std::optional<std::string>> entries,
                                                    int64_t start_nanos) {
   auto [distinct, slot] = DistinctIds(req.ids);
-  if (entries.size() != distinct.size() || PendingInvalidations() > 0) return std::nullopt;
+  if (entries.size() != distinct.size() || CacheBypassActive()) return std::nullopt;
   std::vector<Row> rows;
   rows.reserve(distinct.size());
   for (size_t i = 0; i < distinct.size(); ++i) {

@@ -1,5 +1,8 @@
 #include "exe/config.h"
 
+#include <algorithm>
+#include <cstdlib>
+
 #include "cache/cache_factory.h"
 
 #include "rowcache/url.h"
@@ -34,6 +37,23 @@ Result<ServiceConfig> ServiceConfigFromFlags(const Flags& f) {
   auto dbt = ParseIntFlag("db-timeout", f.Get("db-timeout", "ROWCACHE_DB_TIMEOUT", "5"), 1, 3600);
   if (!dbt.ok()) return dbt.status();
   c.store.timeout_seconds = static_cast<int>(*dbt);
+  // A lease must outlive a database read or commit (Connector/C may take up
+  // to three read timeouts); a write with an unknown outcome is surely
+  // finished by the database two timeouts after we gave up on it.
+  c.service.lease_ms = std::max(15'000, static_cast<int>(*dbt) * 3000 + 1000);
+  c.service.unknown_outcome_delay_nanos = (2 * *dbt + 2) * 1'000'000'000LL;
+  if (const char* m = std::getenv("ROWCACHE_TEST_MUTATION"); m && *m) {
+#ifdef ROWCACHE_TEST_MUTATIONS
+    std::string mut = m;
+    if (mut != "insert-guard" && mut != "fill-guard" && mut != "unknown-outcome") {
+      return Status::InvalidArgument("ROWCACHE_TEST_MUTATION: expected insert-guard, fill-guard or unknown-outcome");
+    }
+    c.service.test_mutation = mut;
+#else
+    return Status::InvalidArgument(
+        "ROWCACHE_TEST_MUTATION is set, but this build has no test mutations (cmake -DROWCACHE_TEST_MUTATIONS=ON)");
+#endif
+  }
   auto dbp = ParseIntFlag("db-pool", f.Get("db-pool", "ROWCACHE_DB_POOL", "16"), 1, 1024);
   if (!dbp.ok()) return dbp.status();
   c.store.max_connections = static_cast<int>(*dbp);

@@ -160,13 +160,13 @@ Result<LoadReport> LoadCsv(ByteSource& src, Store& store, const LoadOptions& opt
     rep.replaced += r->replaced;
     rep.skipped += r->skipped;
     if (opts.cache) {
-      std::vector<std::pair<std::string, std::string>> kg;
+      std::vector<KeyAndGuard> kg;
       kg.reserve(batch.size());
       for (const Row& row : batch) {
         std::string k = CacheKeyFor(opts.key_prefix, row.id);
-        kg.emplace_back(k, k + opts.guard_suffix);
+        kg.push_back(KeyAndGuard{k, k + opts.guard_suffix});
       }
-      Status c = opts.cache->Invalidate(kg, opts.guard_ttl_seconds);
+      Status c = opts.cache->Invalidate(kg);
       if (!c.ok()) {
         return Status::Unavailable("rows committed but their cache entries could not be invalidated: " +
                                    c.message());

@@ -33,11 +33,11 @@ struct LoadOptions {
   bool strict = false;
   size_t batch_rows = 50000;
   // When set, the cache entries of every loaded id are invalidated (entry
-  // deleted, guard bumped) so a running service cannot serve the old row.
+  // and guard deleted, so no fill under an earlier lease can land) so a
+  // running service cannot serve the old row.
   Cache* cache = nullptr;
   std::string key_prefix = "rowcache:heroes:";
   std::string guard_suffix = ":gen";
-  int guard_ttl_seconds = 660;
   std::function<void(const LoadProgress&)> progress;  // called after each batch
 };
 

@@ -189,7 +189,7 @@ class MysqlStore final : public Store {
     return rows;
   }
 
-  Result<std::vector<int64_t>> Insert(std::span<const Row> rows) override {
+  Result<std::vector<int64_t>> Insert(std::span<const Row> rows, const BeforeCommit& before_commit) override {
     std::vector<int64_t> ids;
     Status s = Transaction([&](Conn& c) -> Status {
       ids.clear();
@@ -210,6 +210,7 @@ class MysqlStore final : public Store {
         if (mysql_stmt_bind_param(c.insert, b) || mysql_stmt_execute(c.insert)) return StmtError(c, c.insert);
         ids.push_back(static_cast<int64_t>(mysql_stmt_insert_id(c.insert)));
       }
+      if (before_commit) before_commit(ids);
       return Status::OK();
     });
     if (!s.ok()) return s;

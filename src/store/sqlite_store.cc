@@ -62,7 +62,7 @@ class SqliteStore final : public Store {
     return rows;
   }
 
-  Result<std::vector<int64_t>> Insert(std::span<const Row> rows) override {
+  Result<std::vector<int64_t>> Insert(std::span<const Row> rows, const BeforeCommit& before_commit) override {
     std::vector<int64_t> ids;
     ids.reserve(rows.size());
     std::lock_guard lock(mu_);
@@ -81,6 +81,7 @@ class SqliteStore final : public Store {
       }
       ids.push_back(sqlite3_last_insert_rowid(db_));
     }
+    if (before_commit) before_commit(ids);
     s = Exec("COMMIT");
     if (!s.ok()) {
       Exec("ROLLBACK");

@@ -8,7 +8,7 @@
 #include <random>
 #include <thread>
 
-#include "cache/transport.h"
+#include "net/transport.h"
 #include "rowcache/cache.h"
 #include "support/test_env.h"
 
@@ -67,28 +67,62 @@ TEST_F(RedisCacheTest, MGetInOrderWithHitsAndMissesAndBinarySafeValues) {
   EXPECT_TRUE(cache_->MGet(std::vector<std::string>{}).ok());
 }
 
-TEST_F(RedisCacheTest, GuardedFillsAndInvalidation) {
-  std::string k = p_ + "7", g = p_ + "7:gen";
-  // No guard yet: a fill expecting "absent" lands.
-  auto s = cache_->SetIfGuardUnchanged(std::vector<GuardedEntry>{{k, "v1", 100, g, std::nullopt}});
+TEST_F(RedisCacheTest, LeasedFillsAndInvalidation) {
+  std::string k = p_ + "{7}", g = p_ + "{7}:gen";
+  std::vector<KeyAndGuard> kg{{k, g}};
+  // A miss takes the lease; a second reader's miss does not.
+  auto a = cache_->GetOrLease(kg, "tokA", 5000);
+  ASSERT_TRUE(a.ok()) << a.status().ToString();
+  EXPECT_FALSE((*a)[0].value);
+  EXPECT_TRUE((*a)[0].leased);
+  EXPECT_EQ(RedisCli("GET " + g), "tokA");
+  int pttl = std::stoi(RedisCli("PTTL " + g));
+  EXPECT_GT(pttl, 4000);
+  EXPECT_LE(pttl, 5000);
+  auto b = cache_->GetOrLease(kg, "tokB", 5000);
+  ASSERT_TRUE(b.ok());
+  EXPECT_FALSE((*b)[0].leased);
+  // Only the holder's fill lands, and it uses the lease up.
+  auto s = cache_->SetIfLeaseHeld(std::vector<LeasedEntry>{{k, "stale", 100, g, "tokB"}});
   ASSERT_TRUE(s.ok()) << s.status().ToString();
+  EXPECT_EQ(*s, 0u);
+  s = cache_->SetIfLeaseHeld(std::vector<LeasedEntry>{{k, "v1", 100, g, "tokA"}});
+  ASSERT_TRUE(s.ok());
   EXPECT_EQ(*s, 1u);
-  ASSERT_TRUE(cache_->Invalidate(std::vector<std::pair<std::string, std::string>>{{k, g}}, 600).ok());
-  EXPECT_EQ(RedisCli("GET " + g), "1");
+  EXPECT_EQ(RedisCli("GET " + k), "v1");
+  EXPECT_EQ(RedisCli("EXISTS " + g), "0");
+  // A hit returns the entry and takes no lease.
+  auto hit = cache_->GetOrLease(kg, "tokC", 5000);
+  ASSERT_TRUE(hit.ok());
+  EXPECT_EQ((*hit)[0].value, "v1");
+  EXPECT_FALSE((*hit)[0].leased);
+  EXPECT_EQ(RedisCli("EXISTS " + g), "0");
+  // Invalidation deletes entry and guard: a fill under a lease taken before it is refused.
+  ASSERT_TRUE(cache_->Invalidate(kg).ok());
+  auto c = cache_->GetOrLease(kg, "tokD", 5000);
+  ASSERT_TRUE(c.ok());
+  EXPECT_TRUE((*c)[0].leased);
+  ASSERT_TRUE(cache_->Invalidate(kg).ok());
   EXPECT_EQ(RedisCli("EXISTS " + k), "0");
-  int gttl = std::stoi(RedisCli("TTL " + g));
-  EXPECT_GT(gttl, 590);
-  // A fill that saw no guard (before the invalidation) is refused now.
-  s = cache_->SetIfGuardUnchanged(std::vector<GuardedEntry>{{k, "stale", 100, g, std::nullopt}});
+  EXPECT_EQ(RedisCli("EXISTS " + g), "0");
+  s = cache_->SetIfLeaseHeld(std::vector<LeasedEntry>{{k, "stale", 100, g, "tokD"}});
+  ASSERT_TRUE(s.ok());
+  EXPECT_EQ(*s, 0u);
+  // A lost lease (evicted, flushed) refuses the fill too: absence is never proof.
+  ASSERT_TRUE(cache_->Lease(std::vector<std::string>{g}, "tokW", 5000).ok());
+  EXPECT_EQ(RedisCli("GET " + g), "tokW");
+  RedisCli("DEL " + g);
+  s = cache_->SetIfLeaseHeld(std::vector<LeasedEntry>{{k, "v2", 100, g, "tokW"}});
   ASSERT_TRUE(s.ok());
   EXPECT_EQ(*s, 0u);
   EXPECT_EQ(RedisCli("EXISTS " + k), "0");
-  // A fill that saw the current guard lands.
-  s = cache_->SetIfGuardUnchanged(std::vector<GuardedEntry>{{k, "v2", 100, g, std::string("1")},
-                                                            {p_ + "8", "x", 100, p_ + "8:gen", std::string("5")}});
+  // A writer's lease overrides a reader's.
+  ASSERT_TRUE(cache_->GetOrLease(kg, "tokR", 5000).ok());
+  ASSERT_TRUE(cache_->Lease(std::vector<std::string>{g}, "tokW2", 5000).ok());
+  s = cache_->SetIfLeaseHeld(std::vector<LeasedEntry>{{k, "w", 100, g, "tokW2"}, {k, "r", 100, g, "tokR"}});
   ASSERT_TRUE(s.ok());
   EXPECT_EQ(*s, 1u);
-  EXPECT_EQ(RedisCli("GET " + k), "v2");
+  EXPECT_EQ(RedisCli("GET " + k), "w");
 }
 
 TEST_F(RedisCacheTest, UnavailableQuicklyOnAClosedPort) {

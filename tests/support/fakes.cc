@@ -15,20 +15,26 @@ Result<std::vector<Row>> FaultyStore::Get(std::span<const int64_t> ids) {
   return inner_->Get(ids);
 }
 
-Result<std::vector<int64_t>> FaultyStore::Insert(std::span<const Row> rows) {
+Result<std::vector<int64_t>> FaultyStore::Insert(std::span<const Row> rows, const BeforeCommit& before_commit) {
   ++insert_calls;
   if (ShouldFail("insert")) return Status::Unavailable("injected: database down");
-  return inner_->Insert(rows);
+  auto r = inner_->Insert(rows, before_commit);
+  if (r.ok() && ShouldFail("commit_unknown")) return Status::Unavailable("injected: connection lost after COMMIT");
+  return r;
 }
 
 Status FaultyStore::Update(std::span<const RowUpdate> updates) {
   if (ShouldFail("update")) return Status::Unavailable("injected: database down");
-  return inner_->Update(updates);
+  Status s = inner_->Update(updates);
+  if (s.ok() && ShouldFail("commit_unknown")) return Status::Unavailable("injected: connection lost after COMMIT");
+  return s;
 }
 
 Result<std::vector<int64_t>> FaultyStore::Delete(std::span<const int64_t> ids) {
   if (ShouldFail("delete")) return Status::Unavailable("injected: database down");
-  return inner_->Delete(ids);
+  auto r = inner_->Delete(ids);
+  if (r.ok() && ShouldFail("commit_unknown")) return Status::Unavailable("injected: connection lost after COMMIT");
+  return r;
 }
 
 Result<LoadResult> FaultyStore::Load(std::span<const Row> rows, LoadMode mode) {
@@ -65,17 +71,33 @@ Status FaultyCache::Del(std::span<const std::string> keys) {
   return inner_->Del(keys);
 }
 
-Result<size_t> FaultyCache::SetIfGuardUnchanged(std::span<const GuardedEntry> entries) {
-  ++guarded_set_calls;
-  if (before_guarded_set) before_guarded_set();
-  if (ShouldFail("guarded_set")) return Status::Unavailable("injected: cache down");
-  return inner_->SetIfGuardUnchanged(entries);
+Result<std::vector<LeasedLookup>> FaultyCache::GetOrLease(std::span<const KeyAndGuard> keys, std::string_view token,
+                                                          int lease_ms) {
+  ++mget_calls;
+  if (ShouldFail("mget")) return Status::Unavailable("injected: cache down");
+  return inner_->GetOrLease(keys, token, lease_ms);
 }
 
-Status FaultyCache::Invalidate(std::span<const std::pair<std::string, std::string>> key_and_guard, int ttl) {
+Status FaultyCache::Lease(std::span<const std::string> guard_keys, std::string_view token, int lease_ms) {
+  ++lease_calls;
+  if (ShouldFail("set")) return Status::Unavailable("injected: cache down");
+  return inner_->Lease(guard_keys, token, lease_ms);
+}
+
+Result<size_t> FaultyCache::SetIfLeaseHeld(std::span<const LeasedEntry> entries) {
+  ++guarded_set_calls;
+  if (!entries.empty()) last_ttl = entries.back().ttl_seconds;
+  if (before_guarded_set) before_guarded_set();
+  if (ShouldFail("guarded_set")) return Status::Unavailable("injected: cache down");
+  return inner_->SetIfLeaseHeld(entries);
+}
+
+Status FaultyCache::Invalidate(std::span<const KeyAndGuard> keys) {
   ++invalidate_calls;
   if (ShouldFail("invalidate")) return Status::Unavailable("injected: cache down");
-  return inner_->Invalidate(key_and_guard, ttl);
+  Status s = inner_->Invalidate(keys);
+  if (s.ok() && after_invalidate) after_invalidate();
+  return s;
 }
 
 Status FaultyCache::Ping() {

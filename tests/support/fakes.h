@@ -17,13 +17,16 @@ namespace rowcache::testing {
 // Fails an operation when its name is in the failing set ("get", "insert",
 // "update", "delete", "load", "ping"). before_get runs inside Get, before the
 // inner store is asked (to block a query or interleave a write with it).
+// Ops: "get", "insert", "update", "delete", "load", "ping" fail before the
+// database is touched; "commit_unknown" makes insert/update/delete run and
+// then fail as if the connection was lost after COMMIT (outcome unknown).
 class FaultyStore : public Store {
  public:
   explicit FaultyStore(std::unique_ptr<Store> inner) : inner_(std::move(inner)) {}
 
   Status EnsureSchema() override { return inner_->EnsureSchema(); }
   Result<std::vector<Row>> Get(std::span<const int64_t> ids) override;
-  Result<std::vector<int64_t>> Insert(std::span<const Row> rows) override;
+  Result<std::vector<int64_t>> Insert(std::span<const Row> rows, const BeforeCommit& before_commit = {}) override;
   Status Update(std::span<const RowUpdate> updates) override;
   Result<std::vector<int64_t>> Delete(std::span<const int64_t> ids) override;
   Result<LoadResult> Load(std::span<const Row> rows, LoadMode mode) override;
@@ -50,7 +53,8 @@ class FaultyStore : public Store {
   std::set<std::string> fail_;
 };
 
-// Ops: "mget", "set", "del", "guarded_set", "invalidate", "ping".
+// Ops: "mget" (MGet and GetOrLease), "set" (SetMany and Lease), "del",
+// "guarded_set" (SetIfLeaseHeld), "invalidate", "ping".
 class FaultyCache : public Cache {
  public:
   explicit FaultyCache(std::unique_ptr<Cache> inner) : inner_(std::move(inner)) {}
@@ -58,8 +62,11 @@ class FaultyCache : public Cache {
   Result<std::vector<std::optional<std::string>>> MGet(std::span<const std::string> keys) override;
   Status SetMany(std::span<const CacheEntry> entries) override;
   Status Del(std::span<const std::string> keys) override;
-  Result<size_t> SetIfGuardUnchanged(std::span<const GuardedEntry> entries) override;
-  Status Invalidate(std::span<const std::pair<std::string, std::string>> key_and_guard, int ttl) override;
+  Result<std::vector<LeasedLookup>> GetOrLease(std::span<const KeyAndGuard> keys, std::string_view token,
+                                               int lease_ms) override;
+  Status Lease(std::span<const std::string> guard_keys, std::string_view token, int lease_ms) override;
+  Result<size_t> SetIfLeaseHeld(std::span<const LeasedEntry> entries) override;
+  Status Invalidate(std::span<const KeyAndGuard> keys) override;
   Status Ping() override;
   std::string Describe() const override { return "faulty(" + inner_->Describe() + ")"; }
 
@@ -71,10 +78,13 @@ class FaultyCache : public Cache {
     std::lock_guard l(mu_);
     fail_.clear();
   }
-  // Runs before each guarded fill is passed on (to interleave a write with a fill).
+  // Runs before each leased fill is passed on (to interleave a write with a fill).
   std::function<void()> before_guarded_set;
+  // Runs after each successful invalidation (to interleave a write with a retry).
+  std::function<void()> after_invalidate;
   std::atomic<int> guarded_set_calls{0};
   std::atomic<int> invalidate_calls{0};
+  std::atomic<int> lease_calls{0};
   Cache& inner() { return *inner_; }
   std::atomic<int> mget_calls{0};
   std::atomic<int> set_calls{0};

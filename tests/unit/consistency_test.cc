@@ -79,7 +79,8 @@ TEST_F(ConsistencyTest, UpdateOfAMissingRowChangesNothing) {
 
 // The stale-set race: a reader misses, reads the old row from the database,
 // a writer updates the row and invalidates, and only then does the reader's
-// fill reach the cache. The guard makes the fill a no-op.
+// fill reach the cache. The invalidation deleted the reader's lease, so the
+// fill is a no-op.
 TEST_F(ConsistencyTest, AFillThatRacedAnUpdateDoesNotInstallOldData) {
   int64_t id = Insert("v1");
   ASSERT_TRUE(cache_->inner().Del(std::vector<std::string>{svc_->CacheKey(id)}).ok());
@@ -113,6 +114,130 @@ TEST_F(ConsistencyTest, FailedInvalidationsBypassTheCacheUntilRetriedSuccessfull
   EXPECT_EQ(HeroOf(id), "v2");
   EXPECT_EQ(HeroOf(id), "v2");
   EXPECT_GE(metrics_.cache_hits.load(), 1u);
+}
+
+// An insert's write-through raced by an update of the new row (possible once
+// the insert committed): the write-through must not land after the update's
+// invalidation. It is conditional on the writer's lease, taken before COMMIT.
+TEST_F(ConsistencyTest, AnInsertWriteThroughRacedByAnUpdateDoesNotLand) {
+  int64_t id = 0;
+  bool raced = false;
+  cache_->before_guarded_set = [&] {
+    if (raced) return;
+    raced = true;
+    auto rows = store_->Get(std::vector<int64_t>{1});  // the insert committed: the row is visible
+    ASSERT_TRUE(rows.ok());
+    ASSERT_EQ(rows->size(), 1u);
+    id = (*rows)[0].id;
+    ASSERT_TRUE(SetHero(id, "updated").ok());
+  };
+  int64_t inserted = Insert("inserted");
+  EXPECT_TRUE(raced);
+  EXPECT_EQ(inserted, id);
+  cache_->before_guarded_set = nullptr;
+  EXPECT_EQ(metrics_.cache_fills_refused.load(), 1u);
+  EXPECT_FALSE(cache_->inner().MGet(std::vector<std::string>{svc_->CacheKey(id)}).value()[0].has_value());
+  EXPECT_EQ(HeroOf(id), "updated");
+  EXPECT_EQ(HeroOf(id), "updated");
+}
+
+// A reader's lease lost between its lookup and its fill (evicted, flushed,
+// a restart without persistence) must refuse the fill: absence is never
+// taken as proof that nothing changed.
+TEST_F(ConsistencyTest, AFillWhoseLeaseWasLostIsRefused) {
+  int64_t id = Insert("v1");
+  ASSERT_TRUE(cache_->inner().Del(std::vector<std::string>{svc_->CacheKey(id)}).ok());
+  bool raced = false;
+  store_->before_get = [&] {
+    if (raced) return;
+    raced = true;
+    // Another process commits v2 and invalidates; then the guard key is
+    // lost (here: deleted, as an eviction or FLUSHALL would).
+    ASSERT_TRUE(store_->Update(std::vector<RowUpdate>{{id, std::string("v2"), {}, {}, {}, {}}}).ok());
+    ASSERT_TRUE(cache_->inner().Del(std::vector<std::string>{svc_->GuardKey(id)}).ok());
+  };
+  HeroOf(id);  // read before or after v2: either is right for this read
+  EXPECT_TRUE(raced);
+  store_->before_get = nullptr;
+  EXPECT_EQ(metrics_.cache_fills.load(), 0u);
+  EXPECT_EQ(HeroOf(id), "v2");
+}
+
+// A write whose COMMIT outcome is unknown (the connection was lost after it
+// was sent) may have committed: its ids are invalidated in the cache (so
+// other processes do not serve the old row) and bypassed here.
+TEST_F(ConsistencyTest, AWriteWithAnUnknownOutcomeIsInvalidated) {
+  int64_t id = Insert("v1");
+  int64_t gone = Insert("doomed");
+  EXPECT_EQ(HeroOf(id), "v1");
+  store_->FailOn("commit_unknown");
+  EXPECT_FALSE(SetHero(id, "v2").ok());
+  EXPECT_FALSE(svc_->Delete(std::vector<int64_t>{gone}).ok());
+  store_->Heal();
+  EXPECT_EQ(metrics_.writes_unknown_outcome.load(), 2u);
+  EXPECT_FALSE(cache_->inner().MGet(std::vector<std::string>{svc_->CacheKey(id)}).value()[0].has_value());
+  EXPECT_FALSE(cache_->inner().MGet(std::vector<std::string>{svc_->CacheKey(gone)}).value()[0].has_value());
+  // Another process sharing the cache sees the committed values.
+  Metrics other_metrics;
+  Service other(store_.get(), cache_.get(), ServiceOptions{}, &other_metrics);
+  auto rows = other.Read(std::vector<int64_t>{id, gone}, true);
+  ASSERT_TRUE(rows.ok());
+  EXPECT_EQ((*rows)[0]->hero, "v2");
+  EXPECT_FALSE((*rows)[1].has_value());
+  EXPECT_EQ(HeroOf(id), "v2");
+  EXPECT_GE(svc_->PendingInvalidations(), 1u);  // invalidated again once the database is surely done
+}
+
+// A retry of failed invalidations must not drop a newer failed invalidation
+// of the same id that arrived after the retry's own invalidation was sent.
+TEST_F(ConsistencyTest, ARetryKeepsANewerPendingInvalidation) {
+  int64_t id = Insert("v1");
+  cache_->FailOn("invalidate");
+  ASSERT_TRUE(SetHero(id, "v2").ok());
+  EXPECT_EQ(svc_->PendingInvalidations(), 1u);
+  cache_->Heal();
+  bool raced = false;
+  cache_->after_invalidate = [&] {
+    if (raced) return;
+    raced = true;
+    cache_->FailOn("invalidate");
+    ASSERT_TRUE(SetHero(id, "v3").ok());  // committed after the retry's invalidation; its own fails
+    cache_->Heal();
+  };
+  svc_->RetryPendingInvalidations();
+  cache_->after_invalidate = nullptr;
+  EXPECT_TRUE(raced);
+  EXPECT_EQ(svc_->PendingInvalidations(), 1u);  // v3's invalidation is still owed
+  svc_->RetryPendingInvalidations();
+  EXPECT_EQ(svc_->PendingInvalidations(), 0u);
+  EXPECT_EQ(HeroOf(id), "v3");
+}
+
+// Past max_pending_invalidations the whole cache is bypassed; the fast read
+// path (CacheOnlyKeys / AnswerFromEntries) must respect that too, not only
+// the count of tracked ids.
+TEST_F(ConsistencyTest, TheFastPathRespectsAnOverflowedPendingSet) {
+  ServiceOptions o;
+  o.max_pending_invalidations = 0;  // every failed invalidation overflows
+  Service svc(store_.get(), cache_.get(), o, &metrics_);
+  auto ids = svc.Write(std::vector<Row>{{0, "v1", "p", "n", 1, "c"}}, true);
+  ASSERT_TRUE(ids.ok());
+  auto req = ParseRequest("{\"REQUEST\": \"read\", \"SQLS\": [" + std::to_string((*ids)[0]) + "]}", o);
+  ASSERT_TRUE(req.ok());
+  EXPECT_TRUE(svc.CacheOnlyKeys(*req).has_value());
+  cache_->FailOn("invalidate");
+  RowUpdate u;
+  u.id = (*ids)[0];
+  u.hero = "v2";
+  ASSERT_TRUE(svc.Update(std::vector<RowUpdate>{u}).ok());
+  cache_->Heal();
+  EXPECT_EQ(svc.PendingInvalidations(), 0u);  // nothing tracked: overflowed
+  EXPECT_FALSE(svc.CacheOnlyKeys(*req).has_value());
+  std::vector<std::optional<std::string>> stale{RowToJson(Row{(*ids)[0], "v1", "p", "n", 1, "c"})};
+  EXPECT_FALSE(svc.AnswerFromEntries(*req, stale, 0).has_value());
+  auto rows = svc.Read(std::vector<int64_t>{(*ids)[0]}, true);
+  ASSERT_TRUE(rows.ok());
+  EXPECT_EQ((*rows)[0]->hero, "v2");
 }
 
 TEST_F(ConsistencyTest, ConcurrentMissesOnOneIdShareOneQuery) {
