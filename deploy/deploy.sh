@@ -10,7 +10,10 @@
 #                           created if missing, private and encrypted)
 #   -z, --zip FILE          Lambda package (env ROWCACHE_ZIP;
 #                           default build-lambda/lambda/rowcache-lambda.zip)
-#       --cache-tls true|false   CacheTransitEncryption (default: keep the stack's value, or false)
+#       --cache-mode MODE   CacheMode: single-shard, cluster or serverless (default: keep
+#                           the stack's value, or single-shard; see docs/deploy.md)
+#       --cache-tls true|false   CacheTransitEncryption (default: keep the stack's value, or
+#                           true; false also turns off the cache's AUTH token)
 #   -h, --help
 #   Anything after "--" is passed on as template parameters, e.g.
 #       -- DbInstanceClass=db.t3.medium CacheTtl=600
@@ -27,6 +30,7 @@ stack=${ROWCACHE_STACK:-rowcache}
 region=${AWS_REGION:-${AWS_DEFAULT_REGION:-us-east-1}}
 code_bucket=${ROWCACHE_CODE_BUCKET:-}
 zip=${ROWCACHE_ZIP:-$root/build-lambda/lambda/rowcache-lambda.zip}
+cache_mode=
 cache_tls=
 overrides=()
 
@@ -40,6 +44,10 @@ while [[ $# -gt 0 ]]; do
     -r | --region) need_arg "$@"; region=$2; shift 2 ;;
     -b | --code-bucket) need_arg "$@"; code_bucket=$2; shift 2 ;;
     -z | --zip) need_arg "$@"; zip=$2; shift 2 ;;
+    --cache-mode)
+      need_arg "$@"
+      [[ $2 =~ ^(single-shard|cluster|serverless)$ ]] || die "--cache-mode takes single-shard, cluster or serverless"
+      cache_mode=$2; shift 2 ;;
     --cache-tls)
       need_arg "$@"
       [[ $2 == true || $2 == false ]] || die "--cache-tls takes true or false"
@@ -100,6 +108,7 @@ fi
 
 # ------------------------------------------------------------------ stack
 params=("CodeBucket=$code_bucket" "CodeKey=$code_key")
+[[ -n $cache_mode ]] && params+=("CacheMode=$cache_mode")
 [[ -n $cache_tls ]] && params+=("CacheTransitEncryption=$cache_tls")
 params+=(${overrides[@]+"${overrides[@]}"})
 

@@ -24,7 +24,7 @@
 #   --secret-arn to skip that (a host in the stack's private subnets has no route to
 #   the CloudFormation API):
 #       --bucket NAME --db-host HOST --secret-arn ARN [--db-name rowcache] [--db-user admin]
-#       [--cache-url URL] [--ignore-lines N]
+#       [--cache-url URL] [--cache-secret-arn ARN] [--ignore-lines N]
 #       --db-port PORT        database port (default 3306; another one for a tunnel to the cluster)
 #   -h, --help
 #
@@ -33,6 +33,12 @@
 # LambdaSecurityGroupId attached (that group may reach the database, the cache
 # and the Secrets Manager endpoint). The password comes from the stack's
 # secret (JSON key "password") and is never put on a command line.
+#
+# --via rowcache also invalidates the loaded ids in the stack's cache
+# (CacheUrl). When the cache has a password (the stack's CacheSecretArn, or
+# --cache-secret-arn), it is read from that secret and put into the --cache URL
+# of `rowcache load`, which takes the cache only on its command line: the
+# token is visible to other users of that host (ps) while the load runs.
 #
 # --via api cannot choose ids: the database assigns them in order, so the CSV's
 # ids are kept only when the table is empty and they run 1, 2, 3, ... It first
@@ -58,6 +64,7 @@ secret_arn=
 db_name=
 db_user=
 cache_url=
+cache_secret_arn=
 ignore_lines=
 
 usage() { sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed '$d; s/^# \{0,1\}//'; }
@@ -89,6 +96,7 @@ while [[ $# -gt 0 ]]; do
     --db-name) need_arg "$@"; db_name=$2; shift 2 ;;
     --db-user) need_arg "$@"; db_user=$2; shift 2 ;;
     --cache-url) need_arg "$@"; cache_url=$2; shift 2 ;;
+    --cache-secret-arn) need_arg "$@"; cache_secret_arn=$2; shift 2 ;;
     --ignore-lines)
       need_arg "$@"
       [[ $2 =~ ^[0-9]+$ ]] || die "--ignore-lines takes a number"
@@ -176,6 +184,7 @@ if [[ -z $bucket || -z $db_host || -z $secret_arn ]]; then
   db_name=${db_name:-$(stack_output DatabaseName)}
   db_user=${db_user:-$(stack_output DbUsername)}
   cache_url=${cache_url:-$(stack_output CacheUrl)}
+  cache_secret_arn=${cache_secret_arn:-$(stack_output CacheSecretArn)}
 fi
 db_name=${db_name:-rowcache}
 db_user=${db_user:-admin}
@@ -227,6 +236,7 @@ SELECT COUNT(*) AS rows_in_heroes, MAX(id) AS max_id FROM heroes;"
 in_vpc_args="--region $region --no-upload --bucket $bucket --key $key --db-host $db_host --db-port $db_port"
 in_vpc_args+=" --secret-arn $secret_arn --db-name $db_name --db-user $db_user --ignore-lines $ignore_lines"
 [[ -n $cache_url ]] && in_vpc_args+=" --cache-url $cache_url"
+[[ -n $cache_url && -n $cache_secret_arn ]] && in_vpc_args+=" --cache-secret-arn $cache_secret_arn"
 ((replace)) && in_vpc_args+=" --replace"
 
 if [[ $via == print ]]; then
@@ -252,15 +262,19 @@ EOF
 fi
 
 # ------------------------------------------------------ the password
-secret_json=$(aws secretsmanager get-secret-value --secret-id "$secret_arn" --query SecretString --output text) ||
-  die "cannot read the secret $secret_arn"
-if command -v jq >/dev/null; then
-  password=$(jq -r .password <<<"$secret_json")
-else
-  password=$(sed -n 's/.*"password"[[:space:]]*:[[:space:]]*"\([^"]*\)".*/\1/p' <<<"$secret_json")
-fi
-unset secret_json
-[[ -n $password && $password != null ]] || die "the secret has no \"password\" key"
+secret_password() { # ARN: the secret's JSON key "password", or the whole secret if it is not JSON
+  local json
+  json=$(aws secretsmanager get-secret-value --secret-id "$1" --query SecretString --output text) || return 1
+  if [[ $json != \{* ]]; then
+    printf '%s' "$json"
+  elif command -v jq >/dev/null; then
+    jq -r '.password // empty' <<<"$json"
+  else
+    sed -n 's/.*"password"[[:space:]]*:[[:space:]]*"\([^"]*\)".*/\1/p' <<<"$json"
+  fi
+}
+password=$(secret_password "$secret_arn") || die "cannot read the secret $secret_arn"
+[[ -n $password ]] || die "the secret has no \"password\" key"
 
 if [[ $via == sql ]]; then
   client=$(command -v mysql || command -v mariadb || true)
@@ -281,16 +295,48 @@ fi
 
 # --via rowcache
 command -v "$rowcache_bin" >/dev/null || die "no rowcache binary ($rowcache_bin); pass --rowcache PATH"
+urlencode() { # everything but RFC 3986 unreserved characters as %XX, byte by byte
+  local LC_ALL=C s=$1 out='' c i
+  for ((i = 0; i < ${#s}; i++)); do
+    c=${s:i:1}
+    case $c in
+      [A-Za-z0-9._~-]) out+=$c ;;
+      *) printf -v c '%%%02X' "'$c"; out+=$c ;;
+    esac
+  done
+  printf '%s' "$out"
+}
 args=(load --from "$s3_uri" --region "$region")
 ((aurora_native)) && args+=(--aurora-native)
 ((replace)) && args+=(--replace)
+shown=("${args[@]}")
 # With --aurora-native the rows never pass through rowcache: nothing to invalidate.
-((!aurora_native)) && [[ -n $cache_url ]] && args+=(--cache "$cache_url")
+if ((!aurora_native)) && [[ -n $cache_url ]]; then
+  cache_arg=$cache_url
+  cache_shown=$cache_url
+  if [[ -n $cache_secret_arn ]]; then
+    # scheme://[user@]host... -> scheme://[user]:PASSWORD@host...
+    cache_password=$(secret_password "$cache_secret_arn") || die "cannot read the cache secret $cache_secret_arn"
+    [[ -n $cache_password ]] || die "the cache secret has no \"password\" key"
+    rest=${cache_url#*://}
+    user=
+    if [[ ${rest%%/*} == *@* ]]; then
+      user=${rest%%@*}
+      user=${user%%:*}
+      rest=${rest#*@}
+    fi
+    cache_arg="${cache_url%%://*}://$user:$(urlencode "$cache_password")@$rest"
+    cache_shown="${cache_url%%://*}://$user:***@$rest"
+    unset cache_password
+  fi
+  args+=(--cache "$cache_arg")
+  shown+=(--cache "$cache_shown")
+fi
 if [[ -z ${AWS_ACCESS_KEY_ID:-} ]]; then
   # rowcache reads S3 credentials from the environment only (with
   # --aurora-native, to look at the object's first lines).
   eval "$(aws configure export-credentials --format env)" ||
     die "no AWS credentials to hand to rowcache (aws configure export-credentials failed)"
 fi
-printf 'loading %s into %s/%s.heroes with %s %s\n' "$s3_uri" "$db_host" "$db_name" "$rowcache_bin" "${args[*]}"
+printf 'loading %s into %s/%s.heroes with %s %s\n' "$s3_uri" "$db_host" "$db_name" "$rowcache_bin" "${shown[*]}"
 ROWCACHE_DB="mysql://$db_user:$password@$db_host:$db_port/$db_name" "$rowcache_bin" "${args[@]}"

@@ -55,8 +55,9 @@ class RedisCache final : public Cache {
     std::string ms = std::to_string(lease_ms);
     // One script per slot: the whole batch on a standalone server; in a
     // cluster each id has its own hash tag, so one script per id, pipelined.
-    auto topo = client_->topology();
-    bool cluster = topo && topo->cluster;
+    auto topo = client_->LearnTopology();
+    if (!topo.ok()) return topo.status();
+    bool cluster = (*topo)->cluster;
     std::vector<redis::Command> cmds;
     std::vector<std::pair<size_t, size_t>> ranges;  // [first, last) of keys per command
     size_t step = cluster ? 1 : keys.size();
@@ -77,10 +78,14 @@ class RedisCache final : public Cache {
       cmds.push_back(std::move(c));
       ranges.emplace_back(first, last);
     }
-    auto replies = client_->Run(cmds);
+    // A node that fails leaves its ids as misses without a lease: they are
+    // read from the database and not filled, while the other nodes' ids are
+    // still served (a cluster during a failover).
+    auto replies = client_->Run(cmds, redis::Client::Partial::kAllowed);
     if (!replies.ok()) return replies.status();
     for (size_t k = 0; k < cmds.size(); ++k) {
       const redisReply* r = (*replies)[k].get();
+      if (!r) continue;
       auto [first, last] = ranges[k];
       if (r->type != REDIS_REPLY_ARRAY || r->elements != last - first) return Bad("EVAL", r);
       for (size_t i = first; i < last; ++i) {

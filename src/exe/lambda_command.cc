@@ -25,6 +25,10 @@ Configuration comes from the environment (the serve flags are accepted too):
                             plain string; read once at start-up with the function role
   ROWCACHE_TABLE            table name (default heroes)
   ROWCACHE_CACHE            cache URL: redis://, rediss:// (TLS), memory://, none (default memory://)
+  ROWCACHE_CACHE_SECRET_ARN Secrets Manager secret with the cache's AUTH token: a plain
+                            string, or a JSON object with "password" (and optionally
+                            "username", an RBAC user); read once at start-up and put
+                            into ROWCACHE_CACHE as user:password before it is opened
   ROWCACHE_KEY_PREFIX, ROWCACHE_TTL, ROWCACHE_TTL_JITTER, ROWCACHE_MAX_BATCH,
   ROWCACHE_DB_TIMEOUT, ROWCACHE_CACHE_TIMEOUT_MS    as for rowcache serve
   ROWCACHE_SECRETS_ENDPOINT override of https://secretsmanager.REGION.amazonaws.com
@@ -78,17 +82,33 @@ int LambdaMain(const std::vector<std::string>& args) {
   auto cfg = ServiceConfigFromFlags(*flags);
   if (!cfg.ok()) return init_fail("Runtime.ConfigInvalid", cfg.status().message());
   cfg->db_url = WithTable(cfg->db_url, Env("ROWCACHE_TABLE"));
-  if (std::string arn = Env("ROWCACHE_DB_SECRET_ARN"); !arn.empty()) {
+  // GetSecretValue with the function role's credentials; the region is the ARN's.
+  auto read_secret = [](const std::string& arn) {
     SecretsOptions so;
     so.endpoint = Env("ROWCACHE_SECRETS_ENDPOINT");
     so.region = RegionOfArn(arn);
     if (so.region.empty()) so.region = Env("AWS_REGION");
     so.creds = CredentialsFromEnvironment();
-    auto secret = GetSecretString(arn, so);
-    if (!secret.ok()) return init_fail("Runtime.SecretUnavailable", secret.status().message());
+    return GetSecretString(arn, so);
+  };
+  if (std::string arn = Env("ROWCACHE_DB_SECRET_ARN"); !arn.empty()) {
+    auto secret = read_secret(arn);
+    if (!secret.ok()) {
+      return init_fail("Runtime.SecretUnavailable", "ROWCACHE_DB_SECRET_ARN: " + secret.status().message());
+    }
     auto url = ApplyDbSecret(cfg->db_url, *secret);
     if (!url.ok()) return init_fail("Runtime.ConfigInvalid", url.status().message());
     cfg->db_url = *url;
+  }
+  if (std::string arn = Env("ROWCACHE_CACHE_SECRET_ARN"); !arn.empty()) {
+    auto secret = read_secret(arn);
+    if (!secret.ok()) {
+      return init_fail("Runtime.SecretUnavailable",
+                       "ROWCACHE_CACHE_SECRET_ARN: " + secret.status().message());
+    }
+    auto url = ApplyCacheSecret(cfg->cache_url, *secret);
+    if (!url.ok()) return init_fail("Runtime.ConfigInvalid", url.status().message());
+    cfg->cache_url = *url;
   }
 
   Metrics metrics;

@@ -88,26 +88,57 @@ Result<std::string> GetSecretString(const std::string& secret_id, const SecretsO
   return std::string(s->get_string());
 }
 
+namespace {
+
+struct SecretCredentials {
+  std::string user;  // empty: keep the URL's
+  std::string password;
+};
+
+// A secret string as a password: a JSON object with "password" (and optionally
+// "username"), or the plain string itself. `what` names the secret in errors.
+Result<SecretCredentials> ParseSecret(const std::string& secret_string, const std::string& what) {
+  SecretCredentials c;
+  c.password = secret_string;
+  if (secret_string.empty() || secret_string.front() != '{') return c;
+  json::value doc;
+  try {
+    doc = json::parse(secret_string);
+  } catch (const std::exception&) {
+    return Status::InvalidArgument(what + ": looks like JSON but does not parse");
+  }
+  auto* o = doc.if_object();
+  auto* p = o ? o->if_contains("password") : nullptr;
+  if (!p || !p->is_string()) return Status::InvalidArgument(what + ": no \"password\" string");
+  c.password = std::string(p->get_string());
+  if (auto* u = o->if_contains("username"); u && u->is_string()) c.user = std::string(u->get_string());
+  return c;
+}
+
+}  // namespace
+
 Result<std::string> ApplyDbSecret(const std::string& db_url, const std::string& secret_string) {
   auto url = ParseUrl(db_url);
   if (!url.ok()) return url.status();
-  std::string password = secret_string;
-  std::string user;
-  if (!secret_string.empty() && secret_string.front() == '{') {
-    json::value doc;
-    try {
-      doc = json::parse(secret_string);
-    } catch (const std::exception&) {
-      return Status::InvalidArgument("database secret: looks like JSON but does not parse");
-    }
-    auto* o = doc.if_object();
-    auto* p = o ? o->if_contains("password") : nullptr;
-    if (!p || !p->is_string()) return Status::InvalidArgument("database secret: no \"password\" string");
-    password = std::string(p->get_string());
-    if (auto* u = o->if_contains("username"); u && u->is_string()) user = std::string(u->get_string());
+  auto creds = ParseSecret(secret_string, "database secret");
+  if (!creds.ok()) return creds.status();
+  if (!creds->user.empty()) url->user = creds->user;
+  url->password = creds->password;
+  return url->ToString();
+}
+
+Result<std::string> ApplyCacheSecret(const std::string& cache_url, const std::string& secret_string) {
+  auto url = ParseUrl(cache_url);
+  if (!url.ok() || url->host.empty()) {
+    return Status::InvalidArgument("cache secret: the cache URL '" +
+                                   (url.ok() ? url->Redacted() : cache_url) +
+                                   "' names no server to authenticate to (expected redis:// or rediss://)");
   }
-  if (!user.empty()) url->user = user;
-  url->password = password;
+  auto creds = ParseSecret(secret_string, "cache secret");
+  if (!creds.ok()) return creds.status();
+  if (creds->password.empty()) return Status::InvalidArgument("cache secret: the password is empty");
+  if (!creds->user.empty()) url->user = creds->user;
+  url->password = creds->password;
   return url->ToString();
 }
 

@@ -1,6 +1,7 @@
-// The database password from AWS Secrets Manager, for the Lambda front door:
-// one signed GetSecretValue call at start-up (SigV4 over HTTPS, with the
-// function role's credentials from the environment).
+// The database password and the cache's AUTH token from AWS Secrets Manager,
+// for the Lambda front door: one signed GetSecretValue call per secret at
+// start-up (SigV4 over HTTPS, with the function role's credentials from the
+// environment).
 #pragma once
 
 #include <string>
@@ -31,5 +32,15 @@ Result<std::string> GetSecretString(const std::string& secret_id, const SecretsO
 // secret: a JSON object with "password" (and optionally "username"), as RDS
 // and Aurora store them, or a plain string that is the password itself.
 Result<std::string> ApplyDbSecret(const std::string& db_url, const std::string& secret_string);
+
+// cache_url (redis:// or rediss://) with the AUTH credentials taken from a
+// secret, the same two shapes: a plain string that is the password (an
+// ElastiCache AUTH token: the client sends AUTH <password>), or a JSON object
+// with "password" and optionally "username" (an RBAC user: AUTH <username>
+// <password>). They go into the URL's user info, percent-encoded: the password
+// replaces any in the URL, and so does a username from the secret (without
+// one the URL's user, usually none, stays). InvalidArgument for an empty password or a URL without a server
+// ("memory://", "none").
+Result<std::string> ApplyCacheSecret(const std::string& cache_url, const std::string& secret_string);
 
 }  // namespace rowcache

@@ -355,6 +355,10 @@ void AsyncClient::Enqueue(std::vector<std::string> keys, std::unique_ptr<Done> d
     return;
   }
   lookup->values.resize(keys.size());
+  if (keys.empty()) {
+    asio::post(ioc_, [lookup] { lookup->Finish(Entries{}); });
+    return;
+  }
   MGetPlan plan = PlanMGet(keys, topo->cluster);
   std::vector<Conn*> targets;
   for (const auto& part : plan.parts) {

@@ -121,6 +121,10 @@ void Client::MarkTopologyStale() {
   stale_ = true;
 }
 
+Result<std::shared_ptr<const Topology>> Client::LearnTopology() {
+  return EnsureTopology(std::chrono::steady_clock::now() + opts_.timeout);
+}
+
 Status Client::Start() {
   Deadline deadline = std::chrono::steady_clock::now() + opts_.timeout;
   MarkTopologyStale();
@@ -183,6 +187,7 @@ Status Client::Discover(Deadline deadline) {
     Pool& pool = PoolFor(addr);
     auto c = Acquire(pool, deadline);
     if (!c.ok()) {
+      if (c.status().IsInvalidArgument()) return c.status();
       last = c.status();
       if (std::chrono::steady_clock::now() >= deadline) break;
       continue;
@@ -303,6 +308,10 @@ Result<std::unique_ptr<Client::Conn>> Client::Connect(const NodeAddress& addr, D
       std::string_view err = ReplyError(replies[i].get());
       if (err.empty()) continue;
       bool auth = !opts_.password.empty() && i == 0;
+      if (!auth && err.find("not allowed in cluster mode") != std::string_view::npos) {
+        return Status::InvalidArgument("cache URL: database " + std::to_string(opts_.db) +
+                                       " requested, but a Redis Cluster has only database 0");
+      }
       ErrorClass cls = ClassifyReplyError(err);
       if (cls == ErrorClass::kOther) cls = ErrorClass::kAuth;  // AUTH or SELECT refused
       return Fail(cls, addr.Id(), std::string(auth ? "AUTH" : "SELECT") + " refused: " + std::string(err));
@@ -359,12 +368,13 @@ bool FatalReplyClass(ErrorClass c) { return c != ErrorClass::kOther && c != Erro
 
 }  // namespace
 
-Result<std::vector<Reply>> Client::Run(std::span<const Command> cmds) {
+Result<std::vector<Reply>> Client::Run(std::span<const Command> cmds, Partial partial) {
   std::vector<Reply> out(cmds.size());
   if (cmds.empty()) return out;
   Deadline deadline = std::chrono::steady_clock::now() + opts_.timeout;
   auto topo = EnsureTopology(deadline);
   if (!topo.ok()) return topo.status();
+  const bool allow_partial = partial == Partial::kAllowed;
 
   struct Route {
     size_t cmd;
@@ -373,24 +383,31 @@ Result<std::vector<Reply>> Client::Run(std::span<const Command> cmds) {
   };
   std::vector<Route> todo;
   todo.reserve(cmds.size());
+  Status first_failure;
+  size_t failed_cmds = 0;
   for (size_t i = 0; i < cmds.size(); ++i) {
     const NodeAddress* a = (*topo)->NodeFor(cmds[i].slot);
     if (!a) {
       MarkTopologyStale();
-      return Fail(ErrorClass::kClusterDown, opts_.seed.Id(), "no node serves slot " + std::to_string(cmds[i].slot));
+      Status s = Fail(ErrorClass::kClusterDown, opts_.seed.Id(), "no node serves slot " + std::to_string(cmds[i].slot));
+      if (!allow_partial) return s;
+      if (first_failure.ok()) first_failure = s;
+      ++failed_cmds;
+      continue;
     }
     todo.push_back(Route{i, false, *a});
   }
 
   bool refreshed = false;
-  for (int attempt = 0;; ++attempt) {
+  for (int attempt = 0; !todo.empty(); ++attempt) {
     // Group by node, keeping each node's commands in order.
     struct Group {
       Pool* pool = nullptr;
       std::vector<const Route*> routes;
       std::unique_ptr<Conn> conn;
       size_t expect = 0;
-      bool done = false;
+      bool done = false;    // every reply read: the connection can be reused
+      Status failure;       // this node failed (its commands have no reply)
     };
     std::vector<Group> groups;
     for (const Route& r : todo) {
@@ -405,18 +422,12 @@ Result<std::vector<Reply>> Client::Run(std::span<const Command> cmds) {
       }
       g->routes.push_back(&r);
     }
-    Status failed;
-    auto release_all = [&] {
-      for (auto& g : groups) {
-        if (g.conn) Release(*g.pool, std::move(g.conn), g.done);
-      }
-    };
     // Write to every node first, then read: the nodes work in parallel.
     for (auto& g : groups) {
       auto c = Acquire(*g.pool, deadline);
       if (!c.ok()) {
-        failed = c.status();
-        break;
+        g.failure = c.status();
+        continue;
       }
       g.conn = std::move(c.value());
       g.conn->out.clear();
@@ -429,24 +440,23 @@ Result<std::vector<Reply>> Client::Run(std::span<const Command> cmds) {
         ++g.expect;
       }
       Status s = g.conn->t->WriteAll(g.conn->out.data(), g.conn->out.size(), deadline);
-      if (!s.ok()) {
-        failed = Fail(ClassifyTransportError(s.message()), g.pool->addr.Id(), s.message());
-        break;
-      }
+      if (!s.ok()) g.failure = Fail(ClassifyTransportError(s.message()), g.pool->addr.Id(), s.message());
     }
     std::vector<Route> redo;
     bool moved = false;
     for (auto& g : groups) {
-      if (!failed.ok()) break;
+      if (!g.failure.ok()) continue;
       std::vector<Reply> replies;
       g.conn->out.clear();  // Exchange writes out: nothing more to write
       Status s = Exchange(*g.conn, g.expect, &replies, deadline);
       if (!s.ok()) {
-        failed = Fail(ClassifyTransportError(s.message()), g.pool->addr.Id(), s.message());
-        break;
+        g.failure = Fail(ClassifyTransportError(s.message()), g.pool->addr.Id(), s.message());
+        continue;
       }
       g.done = true;
       size_t k = 0;
+      std::vector<std::pair<size_t, Reply>> got;  // kept only if the whole node answered usably
+      std::vector<Route> node_redo;
       for (const Route* r : g.routes) {
         if (r->asking) ++k;  // ASKING's +OK (an error shows in the next reply)
         Reply& reply = replies[k++];
@@ -456,34 +466,43 @@ Result<std::vector<Reply>> Client::Run(std::span<const Command> cmds) {
           if (err.substr(0, 5) == "MOVED" || err.substr(0, 4) == "ASK ") {
             auto target = RedirectTarget(err);
             if (!target) {
-              failed = Fail(ErrorClass::kProtocol, g.pool->addr.Id(), "bad redirect: " + std::string(err));
+              g.failure = Fail(ErrorClass::kProtocol, g.pool->addr.Id(), "bad redirect: " + std::string(err));
               break;
             }
             if (target->host.empty()) target->host = g.pool->addr.host;
             bool ask = err.substr(0, 3) == "ASK";
             moved = moved || !ask;
-            redo.push_back(Route{r->cmd, ask, *target});
+            node_redo.push_back(Route{r->cmd, ask, *target});
             continue;
           }
           if (FatalReplyClass(cls)) {
             if (cls == ErrorClass::kClusterDown || cls == ErrorClass::kReadOnly) MarkTopologyStale();
-            failed = Fail(cls, g.pool->addr.Id(), std::string(err));
+            g.failure = Fail(cls, g.pool->addr.Id(), std::string(err));
             break;
           }
         }
-        out[r->cmd] = std::move(reply);
+        got.emplace_back(r->cmd, std::move(reply));
       }
-      if (!failed.ok()) break;
+      if (!g.failure.ok()) continue;
+      for (auto& [cmd, reply] : got) out[cmd] = std::move(reply);
+      for (auto& r : node_redo) redo.push_back(std::move(r));
     }
-    release_all();
-    if (!failed.ok()) {
+    for (auto& g : groups) {
+      if (g.conn) Release(*g.pool, std::move(g.conn), g.done);
+      if (g.failure.ok()) continue;
       if ((*topo)->cluster) MarkTopologyStale();
-      return failed;
+      if (!allow_partial) return g.failure;
+      if (first_failure.ok()) first_failure = g.failure;
+      failed_cmds += g.routes.size();
     }
     if (redo.empty()) break;
     if (attempt >= 1) {
       MarkTopologyStale();
-      return Fail(ErrorClass::kRedirect, opts_.seed.Id(), "still redirected after a retry");
+      Status s = Fail(ErrorClass::kRedirect, opts_.seed.Id(), "still redirected after a retry");
+      if (!allow_partial) return s;
+      if (first_failure.ok()) first_failure = s;
+      failed_cmds += redo.size();
+      break;
     }
     if (moved && !refreshed) {
       // Later calls should go to the right node at once.
@@ -493,6 +512,7 @@ Result<std::vector<Reply>> Client::Run(std::span<const Command> cmds) {
     }
     todo = std::move(redo);
   }
+  if (failed_cmds == cmds.size()) return first_failure;
   health_.Success(SteadyNanos());
   return out;
 }
@@ -511,11 +531,12 @@ Result<std::vector<std::optional<std::string>>> Client::MGet(std::span<const std
   std::vector<Command> cmds;
   cmds.reserve(plan.parts.size());
   for (auto& p : plan.parts) cmds.push_back(Command{std::move(p.wire), p.slot});
-  auto replies = Run(cmds);
+  auto replies = Run(cmds, Partial::kAllowed);
   if (!replies.ok()) return replies.status();
   std::vector<std::optional<std::string>> part;
   for (size_t i = 0; i < plan.parts.size(); ++i) {
     const auto& positions = plan.parts[i].positions;
+    if (!(*replies)[i]) continue;  // that node failed: its keys read as missing
     if (!MGetValues((*replies)[i].get(), positions.size(), &part)) {
       std::string_view err = ReplyError((*replies)[i].get());
       return Fail(err.empty() ? ErrorClass::kProtocol : ClassifyReplyError(err), opts_.seed.Id(),

@@ -97,14 +97,22 @@ class Client {
   // Runs the commands, each on the node that serves its slot, pipelined per
   // node; the replies in the order of cmds. Error replies other than
   // redirects and cluster/auth states are returned for the caller to judge.
-  Result<std::vector<Reply>> Run(std::span<const Command> cmds);
+  // kAllowed: a node that fails (down, CLUSTERDOWN, ...) leaves its
+  // commands' replies null instead of failing the call, unless every
+  // command failed -- for reads, which can treat those keys as missing
+  // while the rest of a cluster still answers (a failover).
+  enum class Partial { kNo, kAllowed };
+  Result<std::vector<Reply>> Run(std::span<const Command> cmds, Partial partial = Partial::kNo);
 
-  // Values of keys in order (nullopt for a missing key), one round trip.
+  // Values of keys in order (nullopt for a missing key), one round trip;
+  // keys on a node that failed read as missing (Partial::kAllowed).
   Result<std::vector<std::optional<std::string>>> MGet(std::span<const std::string> keys);
 
   // The current slot map (standalone: one node); null before the first
   // successful discovery.
   std::shared_ptr<const Topology> topology() const;
+  // The slot map, discovering it first if need be (one timeout at most).
+  Result<std::shared_ptr<const Topology>> LearnTopology();
   // Asks for the slot map to be refreshed before the next call (what the
   // asynchronous client does on a redirect or a lost connection).
   void MarkTopologyStale();

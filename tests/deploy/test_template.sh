@@ -4,8 +4,12 @@
 #   - deploy/template.yaml: validated by @aws/cloudformation-validate (AWS's
 #     offline CloudFormation validator: cfn-lint's rules and the resource
 #     schemas, compiled to WebAssembly, from npm) and checked for the
-#     structural facts of the design (tests/deploy/check_template.mjs);
-#   - cfn-lint (Python) as well, when it is on PATH (optional extra);
+#     structural facts of the design (tests/deploy/check_template.mjs), both
+#     as written and as the concrete template of each cache shape (CacheMode
+#     single-shard / cluster / serverless x CacheTransitEncryption x
+#     CacheAuth, the conditions resolved);
+#   - cfn-lint (Python) as well, on the template and on each shape, when it is
+#     on PATH (optional extra);
 #   - deploy/*.sh: bash -n, shellcheck when it is installed, and a run of
 #     deploy/load.sh and deploy/deploy.sh against a stand-in for the AWS CLI
 #     (tests/deploy/stub/aws; the deploy.sh part needs zip and zipinfo).
@@ -65,11 +69,12 @@ fi
 # ES modules resolve packages next to the importing file, so the check script
 # runs from a copy inside the install directory.
 runner=$(mktemp "$prefix/check.XXXXXX.mjs")
-trap 'rm -f "$runner"' EXIT
+shapes=$(mktemp -d)
+trap 'rm -f "$runner"; rm -rf "$shapes"' EXIT
 cp "$here/check_template.mjs" "$runner"
 say "== $template"
 set +e
-node "$runner" "$template" | tee "$runner.out"
+ROWCACHE_RENDERED_DIR=$shapes node "$runner" "$template" | tee "$runner.out"
 node_rc=${PIPESTATUS[0]}
 set -e
 summary=$(tail -n 1 "$runner.out")
@@ -84,8 +89,11 @@ fi
 
 # ------------------------------------------------------ optional cfn-lint
 if command -v cfn-lint >/dev/null; then
-  if out=$(cfn-lint --regions us-east-1 -- "$template" 2>&1); then
-    ok "cfn-lint $(cfn-lint --version 2>&1 | awk '{print $NF}'): no errors or warnings"
+  shopt -s nullglob
+  shape_files=("$shapes"/shape-*.yaml)
+  shopt -u nullglob
+  if out=$(cfn-lint --regions us-east-1 -- "$template" "${shape_files[@]}" 2>&1); then
+    ok "cfn-lint $(cfn-lint --version 2>&1 | awk '{print $NF}'): no errors or warnings (the template and ${#shape_files[@]} cache shapes)"
   else
     bad "cfn-lint:"
     say "$out" | sed 's/^/      /'
@@ -116,7 +124,7 @@ fi
 
 # ------------------------------- deploy scripts against a stub AWS CLI
 stub=$(mktemp -d)
-trap 'rm -f "$runner"; rm -rf "$stub"' EXIT
+trap 'rm -f "$runner"; rm -rf "$shapes" "$stub"' EXIT
 mkdir -p "$stub/bin"
 cp "$here/stub/aws" "$stub/bin/aws"
 stub_run() { # NAME SCRIPT ARGS...: run with the stub first on PATH; output in $stub/NAME.out
@@ -133,11 +141,33 @@ if stub_run load bash "$root/deploy/load.sh" --stack rowcache-test &&
   has load.out "LOAD DATA FROM S3 's3://stub-data-bucket/mp6input.csv'" &&
   has load.out "FIELDS TERMINATED BY ',' LINES TERMINATED BY '\n'" &&
   has load.out "IGNORE 1 LINES" &&
-  has load.out "(id, hero, power, name, xp, color);"; then
+  has load.out "(id, hero, power, name, xp, color);" &&
+  has load.out "--cache-url rediss://master.stub-cache.abc.use1.cache.amazonaws.com:6379 --cache-secret-arn arn:aws:secretsmanager:us-east-1:123456789012:secret:stub-cache-XyZ"; then
   ok "deploy/load.sh (stub AWS CLI): uploads data/mp6input.csv, prints LOAD DATA FROM S3 skipping its blank first line"
 else
   bad "deploy/load.sh (stub AWS CLI):"
   sed 's/^/      /' "$stub/load.out" "$stub/calls.log"
+fi
+
+# --via rowcache with a stand-in rowcache that records its arguments and
+# ROWCACHE_DB: the cache's AUTH token from the cache secret, percent-encoded
+# into the --cache URL, and never printed.
+# shellcheck disable=SC2016 # the stand-in's own text: expanded when it runs
+printf '%s\n' '#!/usr/bin/env bash' \
+  'printf "%s\n" "$@" >"$STUB_DIR/rowcache.args"' \
+  'printf "%s\n" "$ROWCACHE_DB" >"$STUB_DIR/rowcache.db"' >"$stub/bin/rowcache"
+chmod 755 "$stub/bin/rowcache"
+if stub_run rowcache env AWS_ACCESS_KEY_ID=AKIDSTUB AWS_SECRET_ACCESS_KEY=stub \
+  bash "$root/deploy/load.sh" --stack rowcache-test --via rowcache --rowcache "$stub/bin/rowcache" &&
+  has calls.log "aws secretsmanager get-secret-value --secret-id arn:aws:secretsmanager:us-east-1:123456789012:secret:stub-cache-XyZ" &&
+  has rowcache.args "rediss://:Cache%2BToken%2F0123456789%25@master.stub-cache.abc.use1.cache.amazonaws.com:6379" &&
+  has rowcache.db "mysql://admin:DbPassw0rd@stub-cluster.cluster-abc.us-east-1.rds.amazonaws.com:3306/rowcache" &&
+  has rowcache.out "--cache rediss://:***@master.stub-cache.abc.use1.cache.amazonaws.com:6379" &&
+  ! grep -qE 'Cache.Token|Cache%2BToken|DbPassw0rd' "$stub/rowcache.out"; then
+  ok "deploy/load.sh --via rowcache (stub AWS CLI): the cache password from CacheSecretArn, percent-encoded into --cache, not printed"
+else
+  bad "deploy/load.sh --via rowcache (stub AWS CLI):"
+  sed 's/^/      /' "$stub/rowcache.out" "$stub/calls.log" "$stub/rowcache.args" 2>&1
 fi
 
 if command -v zip >/dev/null && command -v zipinfo >/dev/null; then
@@ -147,12 +177,12 @@ if command -v zip >/dev/null && command -v zipinfo >/dev/null; then
   (cd "$stub/pkg" && zip -q ../good.zip bootstrap)
   chmod 644 "$stub/pkg/bootstrap"
   (cd "$stub/pkg" && zip -q ../noexec.zip bootstrap)
-  if stub_run deploy bash "$root/deploy/deploy.sh" -s rowcache-test -z "$stub/good.zip" -- CacheTtl=600 &&
+  if stub_run deploy bash "$root/deploy/deploy.sh" -s rowcache-test -z "$stub/good.zip" --cache-mode serverless -- CacheTtl=600 &&
     has calls.log "aws s3 cp --only-show-errors $stub/good.zip s3://rowcache-code-123456789012-us-east-1/rowcache/rowcache-lambda-" &&
     has calls.log "aws cloudformation deploy --stack-name rowcache-test --template-file $root/deploy/template.yaml" &&
     has calls.log "--capabilities CAPABILITY_IAM" &&
     has calls.log "--parameter-overrides CodeBucket=rowcache-code-123456789012-us-east-1 CodeKey=rowcache/rowcache-lambda-" &&
-    has calls.log ".zip CacheTtl=600" &&
+    has calls.log ".zip CacheMode=serverless CacheTtl=600" &&
     has deploy.out "https://abc123.execute-api.us-east-1.amazonaws.com/prod/"; then
     ok "deploy/deploy.sh (stub AWS CLI): uploads the package under a content-addressed key, runs cloudformation deploy, prints the outputs"
   else

@@ -6,7 +6,10 @@ invocations on one process with its connections reused, connections that went
 stale while the process was frozen (SIGSTOP) re-opened without failing the
 request, a passed deadline reported to /error, init failures reported to
 /runtime/init/error, the database password from a (fake, signature-checking)
-Secrets Manager, and an unconfigured `bootstrap` with an empty environment.
+Secrets Manager, the cache password from it too (ROWCACHE_CACHE_SECRET_ARN: a
+private redis-server --requirepass, and the TLS + AUTH Redis, its ACL user and
+the TLS cluster of scripts/servers.sh), and an unconfigured `bootstrap` with an
+empty environment.
 """
 import json
 import os
@@ -16,10 +19,11 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.parse
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from fake_lambda import FakeRuntime  # noqa: E402
-from rowcache_e2e import Checks, Redis, args, entry_key, mariadb, require_servers, unique  # noqa: E402
+from rowcache_e2e import Checks, Redis, args, entry_key, free_port, mariadb, require_servers, unique  # noqa: E402
 
 ROW = {"hero": "yes", "power": "fly", "name": "batman", "xp": "100", "color": "black"}
 
@@ -218,6 +222,119 @@ def main():
         if proc.poll() is None:
             proc.kill()
         rt.close()
+
+    # --- the cache password from Secrets Manager (ROWCACHE_CACHE_SECRET_ARN), as the stack
+    # deploys it: ROWCACHE_CACHE without a password, the secret holding it. A private
+    # redis-server --requirepass (a plain-string secret and {"password"} JSON, with characters
+    # that need percent-encoding), and, from scripts/servers.sh, the TLS + AUTH Redis (the
+    # replication group shape), its ACL user ({"username", "password"}: Serverless's RBAC user)
+    # and the TLS cluster (the cluster shape's configuration endpoint).
+    cache_arn = "arn:aws:secretsmanager:us-west-2:123456789012:secret:rowcache-cache-XyZ"
+    token = "Cache+Token/" + unique("pw") + "%@:"
+    rport = free_port()
+    rproc = subprocess.Popen(["redis-server", "--port", str(rport), "--bind", "127.0.0.1", "--save", "",
+                              "--appendonly", "no", "--requirepass", token],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    required = os.environ.get("ROWCACHE_REQUIRE_SERVERS") == "1"
+    try:
+        for _ in range(100):
+            try:
+                Redis(rport, password=token).close()
+                break
+            except OSError:
+                time.sleep(0.05)
+        own = f"redis://:{urllib.parse.quote(token, safe='')}@127.0.0.1:{rport}/0"
+        cases = [("requirepass, plain-string secret", f"redis://127.0.0.1:{rport}/0", token, own),
+                 ("requirepass, JSON secret", f"redis://127.0.0.1:{rport}/0", json.dumps({"password": token}), own)]
+        e = os.environ
+        tls_port, ca, pw = e.get("ROWCACHE_TEST_REDIS_TLS_PORT"), e.get("ROWCACHE_TEST_REDIS_CA"), \
+            e.get("ROWCACHE_TEST_REDIS_PASSWORD")
+        acl_user, acl_pw = e.get("ROWCACHE_TEST_REDIS_ACL_USER"), e.get("ROWCACHE_TEST_REDIS_ACL_PASSWORD")
+        cluster_tls = e.get("ROWCACHE_TEST_REDIS_CLUSTER_TLS")
+        more = [
+            ("TLS + AUTH token (single-shard shape)", tls_port and ca and pw,
+             f"rediss://localhost:{tls_port}/0?ca={ca}", json.dumps({"password": pw}),
+             e.get("ROWCACHE_TEST_REDIS_TLS")),
+            ("TLS + ACL user from the secret (Serverless RBAC shape)", tls_port and ca and acl_user and acl_pw,
+             f"rediss://localhost:{tls_port}/2?ca={ca}", json.dumps({"username": acl_user, "password": acl_pw}),
+             e.get("ROWCACHE_TEST_REDIS_TLS_USER")),
+            ("TLS cluster + AUTH token (cluster shape)", cluster_tls and pw,
+             (cluster_tls or "").replace(f":{pw}@", "", 1), json.dumps({"password": pw}), cluster_tls),
+        ]
+        for name, available, url, secret, inspect_url in more:
+            if available and inspect_url:
+                cases.append((name, url, secret, inspect_url))
+            elif required:
+                c.check(f"cache secret, {name}: the servers.sh variables are set (ROWCACHE_REQUIRE_SERVERS=1)", False)
+            else:
+                c.skip(f"cache secret, {name}", "scripts/servers.sh variables not set")
+        for name, url, secret, inspect_url in cases:
+            rt = FakeRuntime()
+            rt.secrets[cache_arn] = secret
+            rt.secret_creds = (creds["AWS_ACCESS_KEY_ID"], creds["AWS_SECRET_ACCESS_KEY"], "us-west-2")
+            proc = start(a.binary, rt, dict(env, ROWCACHE_CACHE=url, ROWCACHE_CACHE_SECRET_ARN=cache_arn,
+                                            ROWCACHE_SECRETS_ENDPOINT=f"http://{rt.api}", **creds))
+            try:
+                kind, doc = call(rt, {"USE_CACHE": "True", "REQUEST": "write", "SQLS": [dict(ROW, name="authed")]})
+                nid = doc["ids"][0] if doc and doc.get("ids") else 0
+                ok = kind == "response" and doc.get("statusCode") == 200
+                inspector = Redis.from_url(inspect_url) if ok else None
+                try:
+                    ok = ok and inspector.cmd("EXISTS", entry_key(prefix, nid)) == 1
+                finally:
+                    if inspector:
+                        inspector.close()
+                c.check(f"cache secret, {name}: the row is written through to the password-protected cache",
+                        ok, f"{kind} {doc} {rt.init_error}")
+                kind, doc = call(rt, {"USE_CACHE": "True", "REQUEST": "read", "SQLS": [nid]})
+                c.check(f"cache secret, {name}: ... and reads back", kind == "response"
+                        and doc.get("statusCode") == 200 and doc["body"][0]["name"] == "authed", f"{kind} {doc}")
+                c.check(f"cache secret, {name}: GetSecretValue for the cache secret, signed",
+                        any(b.get("SecretId") == cache_arn and "x-amz-security-token" in h.get("authorization", "")
+                            for h, b in ((h, json.loads(b or "{}")) for h, b in rt.secret_requests)),
+                        f"{rt.secret_requests}")
+            finally:
+                proc.kill()
+                proc.wait()
+                rt.close()
+
+        # A wrong password: the runtime reports an init error, without the password.
+        rt = FakeRuntime()
+        rt.secrets[cache_arn] = json.dumps({"password": "not-the-token-" + token})
+        rt.secret_creds = (creds["AWS_ACCESS_KEY_ID"], creds["AWS_SECRET_ACCESS_KEY"], "us-west-2")
+        proc = start(a.binary, rt, dict(env, ROWCACHE_CACHE=f"redis://127.0.0.1:{rport}/0",
+                                        ROWCACHE_CACHE_SECRET_ARN=cache_arn,
+                                        ROWCACHE_SECRETS_ENDPOINT=f"http://{rt.api}", **creds))
+        try:
+            got = rt.wait_init_error()
+            msg = json.loads(got[1]).get("errorMessage", "") if got else ""
+            c.check("cache secret with a wrong password: init error, the password not in it",
+                    got is not None and "not-the-token" not in msg and token not in msg, f"{got}")
+            proc.wait(20)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+            rt.close()
+        # A cache with no server to authenticate to.
+        rt = FakeRuntime()
+        rt.secrets[cache_arn] = token
+        rt.secret_creds = (creds["AWS_ACCESS_KEY_ID"], creds["AWS_SECRET_ACCESS_KEY"], "us-west-2")
+        proc = start(a.binary, rt, dict(env, ROWCACHE_CACHE="memory://", ROWCACHE_CACHE_SECRET_ARN=cache_arn,
+                                        ROWCACHE_SECRETS_ENDPOINT=f"http://{rt.api}", **creds))
+        try:
+            got = rt.wait_init_error()
+            doc = json.loads(got[1]) if got else {}
+            c.check("cache secret with ROWCACHE_CACHE=memory://: Runtime.ConfigInvalid",
+                    doc.get("errorType") == "Runtime.ConfigInvalid" and "names no server" in doc.get("errorMessage", ""),
+                    f"{got}")
+            proc.wait(20)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+            rt.close()
+    finally:
+        rproc.kill()
+        rproc.wait()
 
     # --- started as "bootstrap" with an empty environment: the embedded defaults
     d = tempfile.mkdtemp()

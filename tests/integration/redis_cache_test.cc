@@ -22,16 +22,7 @@ std::string Prefix() {
 
 std::string RedisCli(const std::string& args) {
   const char* port = std::getenv("ROWCACHE_TEST_REDIS_PORT");
-  std::string cmd = "redis-cli -p " + std::string(port ? port : "16379") + " " + args;
-  std::string out;
-  if (FILE* f = popen(cmd.c_str(), "r")) {
-    char buf[4096];
-    size_t n;
-    while ((n = fread(buf, 1, sizeof buf, f)) > 0) out.append(buf, n);
-    pclose(f);
-  }
-  while (!out.empty() && (out.back() == '\n' || out.back() == '\r')) out.pop_back();
-  return out;
+  return testing::RunShell("redis-cli -p " + std::string(port ? port : "16379") + " " + args);
 }
 
 class RedisCacheTest : public ::testing::Test {

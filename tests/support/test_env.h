@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdio>
 #include <cstdlib>
 #include <string>
 
@@ -24,5 +25,19 @@ namespace rowcache::testing {
     }                                                                                     \
     out = v_;                                                                             \
   } while (0)
+
+// Runs a shell command; its standard output (and error, with stderr), without
+// the trailing newlines.
+inline std::string RunShell(const std::string& cmd, bool with_stderr = false) {
+  std::string out;
+  if (FILE* f = popen((with_stderr ? cmd + " 2>&1" : cmd).c_str(), "r")) {
+    char buf[4096];
+    size_t n;
+    while ((n = fread(buf, 1, sizeof buf, f)) > 0) out.append(buf, n);
+    pclose(f);
+  }
+  while (!out.empty() && (out.back() == '\n' || out.back() == '\r')) out.pop_back();
+  return out;
+}
 
 }  // namespace rowcache::testing

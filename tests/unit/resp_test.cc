@@ -1,7 +1,7 @@
 #include <gtest/gtest.h>
 #include <hiredis/hiredis.h>
 
-#include "cache/resp.h"
+#include "redis/resp.h"
 
 namespace rowcache {
 namespace {
