@@ -7,7 +7,8 @@
 #
 # What `start` runs (each checked with a ping first and started only when it
 # does not answer):
-#   mysql        MariaDB on 127.0.0.1:13306 (database "rowcache", user rowcache/rowcache)
+#   mysql        MariaDB on 127.0.0.1:13306 (database "rowcache", user rowcache/rowcache),
+#                TLS offered (not required) with the servers' certificate below
 #   redis        plain Redis on 127.0.0.1:16379
 #   redis-tls    Redis over TLS only on 127.0.0.1:16380, AUTH required (password
 #                $ROWCACHE_REDIS_PASSWORD for the default user; ACL user rowcache/rowcachepw)
@@ -81,6 +82,11 @@ cli() {
 redis_ping() { [ "$(CLI_TIMEOUT=2 cli "$1" "$2" ping 2>/dev/null)" = PONG ]; }
 
 mysql_up() { mariadb-admin --socket="$SOCK" -uroot ping >/dev/null 2>&1; }
+# True when the running MariaDB offers TLS (a server started by an older
+# version of this script does not, and is restarted).
+mysql_tls_on() {
+  [ "$(mariadb --socket="$SOCK" -uroot -N -e 'SELECT @@have_ssl' 2>/dev/null)" = YES ]
+}
 redis_up() { redis_ping redis "$REDIS_PORT"; }
 
 # The pid in pid file $1 when it is alive and is one of our servers (never
@@ -116,8 +122,36 @@ stop_pidfiles() {
   rm -f "$@"
 }
 
+# The database and users (idempotent; again on every start).
+mysql_users() {
+  mariadb --socket="$SOCK" -uroot <<SQL
+CREATE DATABASE IF NOT EXISTS rowcache CHARACTER SET utf8mb4;
+CREATE USER IF NOT EXISTS 'rowcache'@'127.0.0.1' IDENTIFIED BY 'rowcache';
+CREATE USER IF NOT EXISTS 'rowcache'@'localhost' IDENTIFIED BY 'rowcache';
+GRANT ALL PRIVILEGES ON \`rowcache\`.* TO 'rowcache'@'127.0.0.1';
+GRANT ALL PRIVILEGES ON \`rowcache\\_%\`.* TO 'rowcache'@'127.0.0.1';
+GRANT ALL PRIVILEGES ON \`rowcache\`.* TO 'rowcache'@'localhost';
+GRANT ALL PRIVILEGES ON \`rowcache\\_%\`.* TO 'rowcache'@'localhost';
+-- A second user for tests that kill their own connections (and only those).
+CREATE USER IF NOT EXISTS 'rowcache_b'@'127.0.0.1' IDENTIFIED BY 'rowcache';
+GRANT ALL PRIVILEGES ON \`rowcache\`.* TO 'rowcache_b'@'127.0.0.1';
+-- A user the server admits only over TLS (REQUIRE SSL): proves a connection is encrypted.
+CREATE USER IF NOT EXISTS 'rowcache_tls'@'127.0.0.1' IDENTIFIED BY 'rowcache' REQUIRE SSL;
+GRANT ALL PRIVILEGES ON \`rowcache\`.* TO 'rowcache_tls'@'127.0.0.1';
+GRANT ALL PRIVILEGES ON \`rowcache\\_%\`.* TO 'rowcache_tls'@'127.0.0.1';
+FLUSH PRIVILEGES;
+SQL
+}
+
 start_mysql() {
-  if mysql_up; then return; fi
+  if mysql_up; then
+    if mysql_tls_on && [ "${CERTS_NEW:-0}" = 0 ]; then
+      mysql_users
+      return
+    fi
+    log "MariaDB without TLS or on an older certificate: restarting it"
+    stop_pidfiles "$RUN_DIR/mysql.pid"
+  fi
   mkdir -p "$RUN_DIR"
   chmod 755 "$RUN_DIR"
   if [ ! -d "$RUN_DIR/mysql-data/mysql" ]; then
@@ -133,6 +167,7 @@ start_mysql() {
   mariadbd --user=mysql --datadir="$RUN_DIR/mysql-data" --socket="$SOCK" \
     --port="$MYSQL_PORT" --bind-address=127.0.0.1 --pid-file="$RUN_DIR/mysql.pid" \
     --log-error="$RUN_DIR/mysql.err" --skip-name-resolve --local-infile=1 \
+    --ssl-cert="$TLS_DIR/redis.crt" --ssl-key="$TLS_DIR/redis.key" --ssl-ca="$CA" \
     --innodb-buffer-pool-size=256M --max-connections=500 --innodb-io-capacity=4000 --innodb-io-capacity-max=8000 \
     --innodb-flush-log-at-trx-commit=1 >/dev/null 2>&1 &
   for _ in $(seq 1 150); do
@@ -140,20 +175,9 @@ start_mysql() {
     sleep 0.2
   done
   mysql_up || { log "MariaDB did not start"; tail -20 "$RUN_DIR/mysql.err" >&2; exit 1; }
-  mariadb --socket="$SOCK" -uroot <<SQL
-CREATE DATABASE IF NOT EXISTS rowcache CHARACTER SET utf8mb4;
-CREATE USER IF NOT EXISTS 'rowcache'@'127.0.0.1' IDENTIFIED BY 'rowcache';
-CREATE USER IF NOT EXISTS 'rowcache'@'localhost' IDENTIFIED BY 'rowcache';
-GRANT ALL PRIVILEGES ON \`rowcache\`.* TO 'rowcache'@'127.0.0.1';
-GRANT ALL PRIVILEGES ON \`rowcache\\_%\`.* TO 'rowcache'@'127.0.0.1';
-GRANT ALL PRIVILEGES ON \`rowcache\`.* TO 'rowcache'@'localhost';
-GRANT ALL PRIVILEGES ON \`rowcache\\_%\`.* TO 'rowcache'@'localhost';
--- A second user for tests that kill their own connections (and only those).
-CREATE USER IF NOT EXISTS 'rowcache_b'@'127.0.0.1' IDENTIFIED BY 'rowcache';
-GRANT ALL PRIVILEGES ON \`rowcache\`.* TO 'rowcache_b'@'127.0.0.1';
-FLUSH PRIVILEGES;
-SQL
-  log "MariaDB on 127.0.0.1:$MYSQL_PORT (socket $SOCK)"
+  mysql_users
+  mysql_tls_on || { log "MariaDB started without TLS"; tail -20 "$RUN_DIR/mysql.err" >&2; exit 1; }
+  log "MariaDB on 127.0.0.1:$MYSQL_PORT (socket $SOCK), TLS offered"
 }
 
 # Waits up to $3 tenths of a second for `redis_ping KIND PORT`.
@@ -365,6 +389,9 @@ write_env() {
     if want redis; then echo "export ROWCACHE_TEST_REDIS=redis://127.0.0.1:$REDIS_PORT/0"; fi
     if want mysql; then
       echo "export ROWCACHE_TEST_MYSQL_SOCKET=$SOCK"
+      # Verified TLS (chain and host name: the certificate names 127.0.0.1).
+      echo "export ROWCACHE_TEST_MYSQL_TLS='mysql://rowcache:rowcache@127.0.0.1:$MYSQL_PORT/rowcache?ssl-mode=VERIFY_IDENTITY&ssl-ca=$CA'"
+      echo "export ROWCACHE_TEST_MYSQL_CA='$CA'"
     fi
     if want redis; then echo "export ROWCACHE_TEST_REDIS_PORT=$REDIS_PORT"; fi
     if want mysql; then echo "export ROWCACHE_TEST_MYSQL_PORT=$MYSQL_PORT"; fi
@@ -395,12 +422,13 @@ start_all() {
   mkdir -p "$RUN_DIR"
   chmod 755 "$RUN_DIR"
   local mysql_job=""
+  # The certificates first: MariaDB uses them too.
+  if want mysql || want redis-tls || want cluster-tls; then make_certs; fi
   # MariaDB starts in the background while the Redis servers start.
   if want mysql; then
     start_mysql &
     mysql_job=$!
   fi
-  if want redis-tls || want cluster-tls; then make_certs; fi
   if [ $CERTS_NEW = 1 ]; then
     # TLS servers still running on an older certificate: stop them all at once
     # (a cluster restarted node by node would mix certificates on its bus).

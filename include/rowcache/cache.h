@@ -46,6 +46,7 @@ struct KeyAndGuard {
 struct LeasedLookup {
   std::optional<std::string> value;  // the entry, if present
   bool leased = false;               // missing, and this caller's token now holds the guard
+  int64_t ttl_ms = -1;               // the entry's remaining lifetime (-1: unknown)
 };
 
 // An entry stored only if guard_key still holds lease (atomically).
@@ -73,8 +74,9 @@ class Cache {
   // Values for keys, in the same order; nullopt for a missing/expired key.
   virtual Result<std::vector<std::optional<std::string>>> MGet(std::span<const std::string> keys) = 0;
 
-  // For each pair, atomically: the entry if present; else SET guard_key
-  // token only if guard_key is absent (NX), with a lifetime of lease_ms.
+  // For each pair, atomically: the entry (and its remaining TTL) if present;
+  // else SET guard_key token only if guard_key is absent (NX), with a
+  // lifetime of lease_ms.
   virtual Result<std::vector<LeasedLookup>> GetOrLease(std::span<const KeyAndGuard> keys, std::string_view token,
                                                        int lease_ms) = 0;
 

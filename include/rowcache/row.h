@@ -6,6 +6,7 @@
 // "color":"black"} with id and xp as integers.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -17,6 +18,14 @@ inline constexpr int kMaxFieldChars = 20;  // VARCHAR(20): characters (code poin
 inline constexpr int64_t kMaxId = 2147483647;  // INT
 inline constexpr int64_t kMinXp = -2147483648LL;
 inline constexpr int64_t kMaxXp = 2147483647LL;
+
+// The longest JSON a valid row can have (AppendRowJson): an id of 10 digits,
+// an xp of 11 (-2147483648), and four strings of kMaxFieldChars characters
+// that each take 6 bytes escaped (a control character: \u001f; a 4-byte
+// UTF-8 character stays 4 bytes), plus quotes: 58 + 21 + 4 x 122 = 567.
+inline constexpr size_t kMaxRowJsonBytes =
+    sizeof("{\"id\": , \"hero\": , \"power\": , \"name\": , \"xp\": , \"color\": }") - 1 + 10 + 11 +
+    4 * (2 + 6 * kMaxFieldChars);
 
 struct Row {
   int64_t id = 0;  // 0 for a row not yet written: the database assigns ids

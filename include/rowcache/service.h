@@ -59,6 +59,20 @@ namespace rowcache {
 // slot, so the scripts that touch both run on one node.
 std::string CacheKeyFor(std::string_view prefix, int64_t id);
 
+// Whether value is exactly what the service stores for the row under key
+// (RowToJson of a row whose id is the key's): what a near cache may keep
+// and answer from without decoding.
+bool IsCanonicalEntry(std::string_view prefix, std::string_view key, std::string_view value);
+
+// Lambda's limit on a synchronous response (6 MB), and the size of the read
+// answer around its rows: {"statusCode": 200, "body": [ ... ]}.
+inline constexpr size_t kLambdaResponseLimit = 6 * 1024 * 1024;
+inline constexpr size_t kReadEnvelopeBytes = sizeof("{\"statusCode\": 200, \"body\": [") - 1 + sizeof("]}") - 1;
+// The most ids a read may ask for by default: n rows of kMaxRowJsonBytes
+// with n - 1 separators (", ") in the envelope fit in kLambdaResponseLimit.
+inline constexpr size_t kDefaultMaxReadBatch =
+    (kLambdaResponseLimit - kReadEnvelopeBytes + 2) / (kMaxRowJsonBytes + 2);
+
 struct ServiceOptions {
   // Cache key for row id N is key_prefix + "{N}". Default: "rowcache:heroes:".
   std::string key_prefix = "rowcache:heroes:";
@@ -69,8 +83,12 @@ struct ServiceOptions {
   // Each TTL is drawn uniformly from [ttl*(1-j), ttl*(1+j)] so entries filled
   // together do not expire together. Default: 0.1.
   double ttl_jitter = 0.1;
-  // Most ids in one read / rows in one write. Default: 1000.
+  // Most rows in one write / ids or rows in one update or delete. Default: 1000.
   size_t max_batch = 1000;
+  // Most ids in one read. Default: kDefaultMaxReadBatch, the most whose
+  // answer surely fits in a Lambda response (6 MiB) even if every row is as
+  // long as a row can be (kMaxRowJsonBytes).
+  size_t max_read_batch = kDefaultMaxReadBatch;
   // USE_CACHE when the event has none. Default: true.
   bool default_use_cache = true;
   // Least time between retries of failed invalidations. Default: 200 ms.
@@ -98,6 +116,11 @@ struct ServiceOptions {
 struct Response {
   int status = 200;  // HTTP status; equals "statusCode" in body
   std::string body;  // the JSON document to return
+  // A 5xx answer's body carries only a generic message and request_id; the
+  // details (backend messages: hosts, users, SQL errors) are here, for the
+  // front door to log under that id (ErrorLogLine). Both empty otherwise.
+  std::string request_id;
+  std::string error_detail;
 };
 
 // A parsed, validated request.
@@ -114,8 +137,20 @@ struct Request {
 Result<Request> ParseRequest(std::string_view event_json, const ServiceOptions& opts);
 
 // The response document for a failed request, e.g.
-// {"statusCode": 400, "body": {"error": "..."}}.
-Response ErrorResponse(const Status& s);
+// {"statusCode": 400, "body": {"error": "..."}}. A 5xx answer (Unavailable,
+// Internal) says only what failed, in general terms, and gives a request id:
+// {"statusCode": 503, "body": {"error": "the database is unavailable", "request_id": "..."}};
+// s's message goes to error_detail. request_id: the id to use (e.g. Lambda's
+// own); empty: a new random one (NewRequestId).
+Response ErrorResponse(const Status& s, std::string_view request_id = {});
+
+// 16 random hex digits.
+std::string NewRequestId();
+
+// The one log line for a response with error_detail, e.g.
+// "rowcache: request 3f9c...: 503: mysql 10.0.0.5:3306: Lost connection ..."
+// (no line breaks; the detail is cut at 2000 bytes), or "" if it has none.
+std::string ErrorLogLine(const Response& r);
 
 class Service {
  public:
@@ -126,8 +161,9 @@ class Service {
           std::function<int64_t()> now_nanos = {}, std::function<uint64_t()> rand = {});
   ~Service();
 
-  Response Handle(std::string_view event_json);
-  Response Execute(const Request& req);
+  // request_id: the id a 5xx answer carries (see ErrorResponse); empty: a new one.
+  Response Handle(std::string_view event_json, std::string_view request_id = {});
+  Response Execute(const Request& req, std::string_view request_id = {});
 
   // The results behind the responses, for tests and the bench tool.
   Result<std::vector<std::optional<Row>>> Read(std::span<const int64_t> ids, bool use_cache);
@@ -146,6 +182,12 @@ class Service {
   std::optional<std::vector<std::string>> CacheOnlyKeys(const Request& req) const;
   std::optional<Response> AnswerFromEntries(const Request& req, std::span<const std::optional<std::string>> entries,
                                             int64_t start_nanos);
+  // The same, for entries known to be canonical rows of the ids asked (a
+  // near cache stores only entries that passed CanonicalEntryFor): they are
+  // spliced into the answer without being decoded again.
+  std::optional<Response> AnswerFromTrustedEntries(const Request& req,
+                                                   std::span<const std::optional<std::string>> entries,
+                                                   int64_t start_nanos);
   int64_t NowNanos() const { return now_nanos_(); }
 
   // Retries failed invalidations now if any are due. Handle() calls this; a
@@ -171,8 +213,10 @@ class Service {
   // Rows for distinct missing ids from the database, sharing concurrent
   // queries for the same ids (single-flight).
   // led_by_us[i]: this call ran the query for ids[i] (did not join another's).
+  // A read joins another's query only if that query began after
+  // read_started (and after this process's last write to the id).
   Status FetchMisses(std::span<const int64_t> ids, std::vector<std::optional<Row>>* out,
-                     std::vector<char>* led_by_us);
+                     std::vector<char>* led_by_us, int64_t read_started);
   // Longest an entry written now can live (TTL with jitter, plus a second).
   int64_t MaxEntryLifeNanos() const;
   void BumpWriteSeq(int64_t id);

@@ -18,6 +18,7 @@
 #pragma once
 
 #include <cstdint>
+#include <cstddef>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -56,9 +57,20 @@ class Store {
   // Creates the table if it does not exist. Idempotent.
   virtual Status EnsureSchema() = 0;
 
-  // Rows for the given ids (callers pass distinct ids) in ONE query. Ids with
-  // no row are simply absent from the result; order is unspecified.
+  // Rows for the given ids (callers pass distinct ids, at most
+  // MaxIdsPerQuery() of them) in ONE query. Ids with no row are simply absent
+  // from the result; order is unspecified.
   virtual Result<std::vector<Row>> Get(std::span<const int64_t> ids) = 0;
+
+  // The most ids one Get binds: its statement's placeholder limit (the
+  // service splits larger reads into several Gets).
+  virtual size_t MaxIdsPerQuery() const { return 1000; }
+
+  // The most rows or ids one call to Insert, Update or Delete accepts (one
+  // transaction: it cannot be split), and hence the largest --max-batch;
+  // serve and the Lambda runtime refuse to start with a larger one.
+  // Default: no limit (the built-in stores run one statement per row).
+  virtual size_t MaxBatch() const { return SIZE_MAX; }
 
   // Inserts rows (their id fields are ignored) in the given order in ONE
   // transaction: all or nothing. Returns the ids the database assigned, in
@@ -86,11 +98,25 @@ class Store {
   virtual std::string Describe() const = 0;
 };
 
+// Credentials handed to a store by StoreOptions::refresh_credentials.
+struct StoreCredentials {
+  std::string user;  // empty: keep the user the store has
+  std::string password;
+};
+
 struct StoreOptions {
   // Seconds for connect/read/write on network stores. Default: 5.
   int timeout_seconds = 5;
   // Most connections a network store keeps open. Default: 16.
   int max_connections = 16;
+  // Called by a network store when the server refuses its credentials while
+  // it opens a connection (MySQL error 1045, access denied: e.g. a password
+  // rotated in Secrets Manager). It returns the current credentials, or
+  // nullopt if they cannot be had. If they differ from the store's, the store
+  // keeps them and tries that connection once more with them; otherwise the
+  // connection fails as before (and the next one calls this again). Unset:
+  // no second try. May be called from any thread that opens a connection.
+  std::function<std::optional<StoreCredentials>()> refresh_credentials;
 };
 
 // "sqlite:PATH" | "sqlite::memory:" | "mysql://user:pass@host:port/db[?table=T]".

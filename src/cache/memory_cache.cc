@@ -42,6 +42,7 @@ class MemoryCache final : public Cache {
     for (size_t i = 0; i < keys.size(); ++i) {
       if (const std::string* v = GetLocked(keys[i].key, now)) {
         out[i].value = *v;
+        out[i].ttl_ms = std::chrono::duration_cast<std::chrono::milliseconds>(map_.at(keys[i].key)->expires - now).count();
       } else if (!GetLocked(keys[i].guard_key, now)) {
         PutLocked(keys[i].guard_key, std::string(token), now + std::chrono::milliseconds(lease_ms));
         out[i].leased = true;

@@ -7,15 +7,16 @@ namespace rowcache {
 
 namespace {
 
-// For each (entry, guard) pair in KEYS: the entry if present, else 1 if the
-// guard was absent and now holds ARGV[1] for ARGV[2] ms (a lease), else 0.
+// For each (entry, guard) pair in KEYS, two elements: the entry and its PTTL
+// if present; else 1 if the guard was absent and now holds ARGV[1] for
+// ARGV[2] ms (a lease), else 0, and -2.
 constexpr std::string_view kGetOrLeaseScript =
     "local out = {} "
     "for i = 1, #KEYS, 2 do "
     "local v = redis.call('GET', KEYS[i]) "
-    "if v then out[#out + 1] = v "
-    "elseif redis.call('SET', KEYS[i + 1], ARGV[1], 'NX', 'PX', ARGV[2]) then out[#out + 1] = 1 "
-    "else out[#out + 1] = 0 end "
+    "if v then out[#out + 1] = v out[#out + 1] = redis.call('PTTL', KEYS[i]) "
+    "elseif redis.call('SET', KEYS[i + 1], ARGV[1], 'NX', 'PX', ARGV[2]) then out[#out + 1] = 1 out[#out + 1] = -2 "
+    "else out[#out + 1] = 0 out[#out + 1] = -2 end "
     "end return out";
 
 // Stores the entry only if the guard still holds the lease ARGV[3], and uses
@@ -23,6 +24,19 @@ constexpr std::string_view kGetOrLeaseScript =
 constexpr std::string_view kFillScript =
     "if redis.call('GET', KEYS[2]) ~= ARGV[3] then return 0 end "
     "redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2]) redis.call('DEL', KEYS[2]) return 1";
+
+// Most ids one get-or-lease script looks up (a read of more is split).
+constexpr size_t kMaxIdsPerScript = 256;
+
+// kFillScript for many entries: KEYS are (entry, guard) pairs, ARGV (value,
+// ttl, lease) triples; answers how many were stored.
+constexpr std::string_view kFillManyScript =
+    "local n = 0 "
+    "for i = 1, #KEYS, 2 do "
+    "local j = (i - 1) / 2 * 3 "
+    "if redis.call('GET', KEYS[i + 1]) == ARGV[j + 3] then "
+    "redis.call('SET', KEYS[i], ARGV[j + 1], 'EX', ARGV[j + 2]) redis.call('DEL', KEYS[i + 1]) n = n + 1 end "
+    "end return n";
 
 class RedisCache final : public Cache {
  public:
@@ -53,14 +67,17 @@ class RedisCache final : public Cache {
     std::vector<LeasedLookup> out(keys.size());
     if (keys.empty()) return out;
     std::string ms = std::to_string(lease_ms);
-    // One script per slot: the whole batch on a standalone server; in a
-    // cluster each id has its own hash tag, so one script per id, pipelined.
+    // One script per slot: the whole batch on a standalone server (in
+    // scripts of kMaxIdsPerScript); in a cluster each id has its own hash
+    // tag, so one script per id, pipelined.
     auto topo = client_->LearnTopology();
     if (!topo.ok()) return topo.status();
     bool cluster = (*topo)->cluster;
     std::vector<redis::Command> cmds;
     std::vector<std::pair<size_t, size_t>> ranges;  // [first, last) of keys per command
-    size_t step = cluster ? 1 : keys.size();
+    // A large read is several scripts, pipelined (still one round trip), so
+    // that no one script holds the server for long: Redis runs one at a time.
+    size_t step = cluster ? 1 : std::min(keys.size(), kMaxIdsPerScript);
     for (size_t first = 0; first < keys.size(); first += step) {
       size_t last = std::min(keys.size(), first + step);
       redis::Command c;
@@ -87,11 +104,14 @@ class RedisCache final : public Cache {
       const redisReply* r = (*replies)[k].get();
       if (!r) continue;
       auto [first, last] = ranges[k];
-      if (r->type != REDIS_REPLY_ARRAY || r->elements != last - first) return Bad("EVAL", r);
+      if (r->type != REDIS_REPLY_ARRAY || r->elements != 2 * (last - first)) return Bad("EVAL", r);
       for (size_t i = first; i < last; ++i) {
-        const redisReply* e = r->element[i - first];
+        const redisReply* e = r->element[2 * (i - first)];
+        const redisReply* ttl = r->element[2 * (i - first) + 1];
+        if (ttl->type != REDIS_REPLY_INTEGER) return Bad("EVAL", r);
         if (e->type == REDIS_REPLY_STRING) {
           out[i].value.emplace(e->str, e->len);
+          out[i].ttl_ms = ttl->integer;
         } else if (e->type == REDIS_REPLY_INTEGER) {
           out[i].leased = e->integer == 1;
         } else {
@@ -112,10 +132,37 @@ class RedisCache final : public Cache {
 
   Result<size_t> SetIfLeaseHeld(std::span<const LeasedEntry> entries) override {
     std::vector<redis::Command> cmds;
-    cmds.reserve(entries.size());
-    for (const auto& e : entries) {
-      cmds.push_back(redis::MakeCommand(
-          {"EVAL", kFillScript, "2", e.key, e.guard_key, e.value, std::to_string(e.ttl_seconds), e.lease}, e.key));
+    auto topo = client_->LearnTopology();
+    if (!topo.ok()) return topo.status();
+    if ((*topo)->cluster || entries.size() == 1) {
+      // One script per entry: in a cluster each id has a slot of its own.
+      cmds.reserve(entries.size());
+      for (const auto& e : entries) {
+        cmds.push_back(redis::MakeCommand(
+            {"EVAL", kFillScript, "2", e.key, e.guard_key, e.value, std::to_string(e.ttl_seconds), e.lease}, e.key));
+      }
+    } else {
+      // A standalone server: scripts of up to kMaxIdsPerScript entries,
+      // pipelined (a large read's fill would otherwise be one script per id).
+      for (size_t first = 0; first < entries.size(); first += kMaxIdsPerScript) {
+        size_t last = std::min(entries.size(), first + kMaxIdsPerScript);
+        redis::Command c;
+        AppendArrayHeader(c.wire, 3 + 5 * (last - first));
+        AppendBulk(c.wire, "EVAL");
+        AppendBulk(c.wire, kFillManyScript);
+        AppendBulk(c.wire, std::to_string(2 * (last - first)));
+        for (size_t i = first; i < last; ++i) {
+          AppendBulk(c.wire, entries[i].key);
+          AppendBulk(c.wire, entries[i].guard_key);
+        }
+        for (size_t i = first; i < last; ++i) {
+          AppendBulk(c.wire, entries[i].value);
+          AppendBulk(c.wire, std::to_string(entries[i].ttl_seconds));
+          AppendBulk(c.wire, entries[i].lease);
+        }
+        c.slot = redis::KeySlot(entries[first].key);
+        cmds.push_back(std::move(c));
+      }
     }
     size_t stored = 0;
     Status s = Check(client_->Run(cmds), "EVAL", &stored);
@@ -181,7 +228,7 @@ class RedisCache final : public Cache {
           client_->health().Failure(redis::ErrorClass::kProtocol, redis::SteadyNanos());
           return Status::Unavailable(client_->Describe() + ": " + cmd + ": unexpected reply type");
         }
-        *stored += r->integer == 1 ? 1 : 0;
+        *stored += r->integer > 0 ? static_cast<size_t>(r->integer) : 0;  // a fill script's count
       }
     }
     return Status::OK();

@@ -3,6 +3,7 @@
 
 #include <charconv>
 #include <cmath>
+#include <random>
 
 #include "core/request_internal.h"
 #include "rowcache/service.h"
@@ -248,9 +249,10 @@ Result<Request> ParseEvent(std::string_view event_json, const ServiceOptions& op
     return Status::InvalidArgument(std::string("SQLS: expected a list, got ") + TypeName(*sqls));
   }
   const json::array& items = sqls->get_array();
-  if (items.size() > opts.max_batch) {
+  size_t limit = req.kind == Request::Kind::kRead ? opts.max_read_batch : opts.max_batch;
+  if (items.size() > limit) {
     return Status::TooLarge("SQLS: " + std::to_string(items.size()) + " items, more than the limit of " +
-                            std::to_string(opts.max_batch));
+                            std::to_string(limit) + (req.kind == Request::Kind::kRead ? " for a read" : ""));
   }
   if (req.kind == Request::Kind::kRead || req.kind == Request::Kind::kDelete) {
     req.ids.resize(items.size());
@@ -279,13 +281,52 @@ Result<Request> ParseRequest(std::string_view event_json, const ServiceOptions& 
   return ParseEvent(event_json, opts, &kind);
 }
 
-Response ErrorResponse(const Status& s) {
+std::string NewRequestId() {
+  static constexpr char kHex[] = "0123456789abcdef";
+  thread_local std::mt19937_64 gen{std::random_device{}()};
+  uint64_t v = gen();
+  std::string id(16, '0');
+  for (int i = 0; i < 16; ++i) id[static_cast<size_t>(i)] = kHex[(v >> (4 * i)) & 0xF];
+  return id;
+}
+
+namespace {
+
+// What a 5xx answer says instead of the backend's message.
+const char* GenericMessage(const Status& s) {
+  // Every Unavailable the core answers comes from the database: a cache
+  // that fails is bypassed, never an error.
+  return s.IsUnavailable() ? "the database is unavailable" : "internal error";
+}
+
+}  // namespace
+
+Response ErrorResponse(const Status& s, std::string_view request_id) {
   Response r;
   r.status = HttpStatusFor(s);
   r.body = "{\"statusCode\": " + std::to_string(r.status) + ", \"body\": {\"error\": ";
-  AppendJsonString(r.body, s.message());
+  if (r.status < 500) {
+    AppendJsonString(r.body, s.message());
+  } else {
+    r.request_id = request_id.empty() ? NewRequestId() : std::string(request_id);
+    r.error_detail = s.message().empty() ? CodeName(s.code()) : s.message();
+    AppendJsonString(r.body, GenericMessage(s));
+    r.body += ", \"request_id\": ";
+    AppendJsonString(r.body, r.request_id);
+  }
   r.body += "}}";
   return r;
+}
+
+std::string ErrorLogLine(const Response& r) {
+  if (r.error_detail.empty()) return {};
+  std::string line = "rowcache: request " + r.request_id + ": " + std::to_string(r.status) + ": ";
+  std::string_view d = r.error_detail;
+  if (d.size() > 2000) d = d.substr(0, 2000);
+  for (char ch : d) line.push_back(ch == '\n' || ch == '\r' ? ' ' : ch);
+  if (r.error_detail.size() > 2000) line += "...";
+  line.push_back('\n');
+  return line;
 }
 
 }  // namespace rowcache

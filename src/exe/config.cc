@@ -12,7 +12,9 @@ namespace rowcache {
 const std::set<std::string>& ServiceFlagNames() {
   static const std::set<std::string> names = {"db",          "cache",      "key-prefix",       "ttl",
                                               "ttl-jitter",  "max-batch",  "db-timeout",       "db-pool",
-                                              "cache-timeout-ms", "cache-pool",  "cache-breaker-failures", "cache-breaker-open-ms"};
+                                              "max-read-batch",
+                                              "cache-timeout-ms", "cache-pool",  "cache-breaker-failures", "cache-breaker-open-ms",
+                                              "near-cache-entries", "near-cache-bytes", "near-cache-max-lag-ms"};
   return names;
 }
 
@@ -33,6 +35,11 @@ Result<ServiceConfig> ServiceConfigFromFlags(const Flags& f) {
   auto batch = ParseIntFlag("max-batch", f.Get("max-batch", "ROWCACHE_MAX_BATCH", "1000"), 1, 100000);
   if (!batch.ok()) return batch.status();
   c.service.max_batch = static_cast<size_t>(*batch);
+  auto read_batch = ParseIntFlag(
+      "max-read-batch", f.Get("max-read-batch", "ROWCACHE_MAX_READ_BATCH", std::to_string(kDefaultMaxReadBatch)), 1,
+      1'000'000);
+  if (!read_batch.ok()) return read_batch.status();
+  c.service.max_read_batch = static_cast<size_t>(*read_batch);
 
   auto dbt = ParseIntFlag("db-timeout", f.Get("db-timeout", "ROWCACHE_DB_TIMEOUT", "5"), 1, 3600);
   if (!dbt.ok()) return dbt.status();
@@ -72,7 +79,41 @@ Result<ServiceConfig> ServiceConfigFromFlags(const Flags& f) {
                          f.Get("cache-breaker-open-ms", "ROWCACHE_CACHE_BREAKER_OPEN_MS", "1000"), 1, 3600000);
   if (!bo.ok()) return bo.status();
   c.breaker.open_for = std::chrono::milliseconds(*bo);
+  const char* near_env = std::getenv("ROWCACHE_NEAR_CACHE");
+  std::string near_on = near_env ? near_env : "";
+  c.near_cache = f.Bool("near-cache") || near_on == "1" || near_on == "true";
+  auto ne = ParseIntFlag("near-cache-entries", f.Get("near-cache-entries", "ROWCACHE_NEAR_CACHE_ENTRIES", "100000"), 1,
+                         100'000'000);
+  if (!ne.ok()) return ne.status();
+  c.near.max_entries = static_cast<size_t>(*ne);
+  auto nb = ParseIntFlag("near-cache-bytes", f.Get("near-cache-bytes", "ROWCACHE_NEAR_CACHE_BYTES", "67108864"),
+                         1 << 16, 1LL << 40);
+  if (!nb.ok()) return nb.status();
+  c.near.max_bytes = static_cast<size_t>(*nb);
+  auto nl = ParseIntFlag("near-cache-max-lag-ms",
+                         f.Get("near-cache-max-lag-ms", "ROWCACHE_NEAR_CACHE_MAX_LAG_MS", "300"), 10, 60'000);
+  if (!nl.ok()) return nl.status();
+  c.near.max_lag_ms = *nl;
+  bool redis_url = c.cache_url.rfind("redis://", 0) == 0 || c.cache_url.rfind("rediss://", 0) == 0;
+  if (c.near_cache && !redis_url) {
+    return Status::InvalidArgument("--near-cache needs a redis:// or rediss:// cache (it is kept coherent by Redis)");
+  }
   return c;
+}
+
+Status CheckBatchLimits(const ServiceOptions& opts, const Store& store, bool lambda) {
+  if (opts.max_batch > store.MaxBatch()) {
+    return Status::InvalidArgument("--max-batch " + std::to_string(opts.max_batch) + ": more rows than " +
+                                   store.Describe() + " takes in one transaction (" +
+                                   std::to_string(store.MaxBatch()) + ")");
+  }
+  if (lambda && opts.max_read_batch > kDefaultMaxReadBatch) {
+    return Status::InvalidArgument(
+        "ROWCACHE_MAX_READ_BATCH " + std::to_string(opts.max_read_batch) + ": the answer to a read of that many ids " +
+        "can exceed Lambda's 6 MB response limit (at most " + std::to_string(kDefaultMaxReadBatch) + " ids of " +
+        std::to_string(kMaxRowJsonBytes) + "-byte rows fit)");
+  }
+  return Status::OK();
 }
 
 Result<Backends> OpenBackends(const ServiceConfig& cfg, bool ensure_schema, Metrics* metrics) {
@@ -102,6 +143,27 @@ Result<Backends> OpenBackends(const ServiceConfig& cfg, bool ensure_schema, Metr
   bool remote = cfg.cache_url.rfind("redis", 0) == 0;
   if (b.cache && remote && cfg.breaker.failures_to_open > 0) {
     b.cache = NewCircuitBreakerCache(std::move(b.cache), cfg.breaker, metrics);
+  }
+  if (cfg.near_cache && b.redis) {
+    // Outermost, so that this instance's own writes drop near entries even
+    // when the breaker refuses the Redis call.
+    b.near = std::make_shared<NearCache>(cfg.near);
+    std::weak_ptr<NearCache> near = b.near;
+    redis::Tracker::Callbacks cb;
+    cb.invalidate = [near](std::string_view key) {
+      if (auto n = near.lock()) n->Invalidate(key);
+    };
+    cb.reset = [near] {
+      if (auto n = near.lock()) n->SetServing(false);
+    };
+    cb.ready = [near] {
+      if (auto n = near.lock()) n->SetServing(true);
+    };
+    cb.coherent_as_of = [near](int64_t t) {
+      if (auto n = near.lock()) n->SetCoherentAsOf(t);
+    };
+    b.tracker = std::make_unique<redis::Tracker>(b.redis, cfg.service.key_prefix, std::move(cb));
+    b.cache = NewNearCachedCache(b.near, std::move(b.cache), cfg.service.key_prefix);
   }
   return b;
 }

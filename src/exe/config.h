@@ -6,8 +6,10 @@
 #include <set>
 #include <string>
 
+#include "cache/near_cache.h"
 #include "exe/flags.h"
 #include "redis/client.h"
+#include "redis/tracking.h"
 #include "rowcache/cache.h"
 #include "rowcache/circuit_breaker.h"
 #include "rowcache/service.h"
@@ -24,13 +26,25 @@ struct ServiceConfig {
   // A remote cache sits behind a circuit breaker: --cache-breaker-failures
   // (0 disables it), --cache-breaker-open-ms.
   BreakerOptions breaker;
+  // --near-cache (serve) or ROWCACHE_NEAR_CACHE=1: an in-process near cache
+  // in front of Redis, kept coherent by CLIENT TRACKING; sized by
+  // --near-cache-entries and --near-cache-bytes.
+  bool near_cache = false;
+  NearCacheOptions near;
 };
+
+// Whether the batch limits suit the store (--max-batch at most its
+// MaxBatch(): a write is one transaction) and, for the Lambda front door
+// (lambda), whether every read's answer fits in a Lambda response
+// (--max-read-batch at most kDefaultMaxReadBatch). InvalidArgument naming
+// the flag if not. Reads larger than the store's MaxIdsPerQuery() are split.
+Status CheckBatchLimits(const ServiceOptions& opts, const Store& store, bool lambda);
 
 // The value flags ServiceConfigFromFlags reads; add them to a command's own.
 const std::set<std::string>& ServiceFlagNames();
 
 // Flags win over environment variables (ROWCACHE_DB, ROWCACHE_CACHE,
-// ROWCACHE_KEY_PREFIX, ROWCACHE_TTL, ROWCACHE_TTL_JITTER, ROWCACHE_MAX_BATCH,
+// ROWCACHE_KEY_PREFIX, ROWCACHE_TTL, ROWCACHE_TTL_JITTER, ROWCACHE_MAX_BATCH, ROWCACHE_MAX_READ_BATCH,
 // ROWCACHE_DB_TIMEOUT, ROWCACHE_DB_POOL, ROWCACHE_CACHE_TIMEOUT_MS, ROWCACHE_CACHE_POOL,
 // ROWCACHE_CACHE_BREAKER_FAILURES, ROWCACHE_CACHE_BREAKER_OPEN_MS),
 // which win over the defaults.
@@ -50,6 +64,11 @@ struct Backends {
   // A remote cache that could not be reached at start (the service runs and
   // uses the database meanwhile); empty if it answered.
   std::string cache_warning;
+  // With the near cache: the near cache (also used by the HTTP fast path)
+  // and its invalidation tracker, which the caller must Poll (a thread in
+  // serve; at each invocation in Lambda).
+  std::shared_ptr<NearCache> near;
+  std::unique_ptr<redis::Tracker> tracker;
 };
 // metrics (may be null) receives the circuit breaker's counters.
 Result<Backends> OpenBackends(const ServiceConfig& cfg, bool ensure_schema = true, Metrics* metrics = nullptr);

@@ -2,6 +2,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <optional>
 
 #include "exe/commands.h"
 #include "exe/config.h"
@@ -22,15 +23,23 @@ Configuration comes from the environment (the serve flags are accepted too):
   ROWCACHE_DB               database URL (default sqlite:/tmp/rowcache.db)
   ROWCACHE_DB_SECRET_ARN    Secrets Manager secret with the database password: a JSON
                             object with "password" (and optionally "username"), or a
-                            plain string; read once at start-up with the function role
+                            plain string; read at start-up with the function role, and
+                            again when the database refuses the password (rotation)
   ROWCACHE_TABLE            table name (default heroes)
+  ROWCACHE_CREATE_TABLE     1 (default): CREATE TABLE IF NOT EXISTS at start-up; 0: not (for a
+                            database user that may only read and write the table)
   ROWCACHE_CACHE            cache URL: redis://, rediss:// (TLS), memory://, none (default memory://)
   ROWCACHE_CACHE_SECRET_ARN Secrets Manager secret with the cache's AUTH token: a plain
                             string, or a JSON object with "password" (and optionally
                             "username", an RBAC user); read once at start-up and put
                             into ROWCACHE_CACHE as user:password before it is opened
+  ROWCACHE_NEAR_CACHE=1     an in-process near cache, coherent through CLIENT TRACKING; pending
+                            invalidations are taken in at the start of each invocation
+                            (ROWCACHE_NEAR_CACHE_ENTRIES, ROWCACHE_NEAR_CACHE_BYTES)
   ROWCACHE_KEY_PREFIX, ROWCACHE_TTL, ROWCACHE_TTL_JITTER, ROWCACHE_MAX_BATCH,
-  ROWCACHE_DB_TIMEOUT, ROWCACHE_CACHE_TIMEOUT_MS    as for rowcache serve
+  ROWCACHE_MAX_READ_BATCH, ROWCACHE_DB_TIMEOUT, ROWCACHE_CACHE_TIMEOUT_MS    as for rowcache serve
+                            (ROWCACHE_MAX_READ_BATCH at most its default, 11056: the most ids
+                            whose answer surely fits in Lambda's 6 MB response)
   ROWCACHE_SECRETS_ENDPOINT override of https://secretsmanager.REGION.amazonaws.com
 )";
 
@@ -83,8 +92,9 @@ int LambdaMain(const std::vector<std::string>& args) {
   if (!cfg.ok()) return init_fail("Runtime.ConfigInvalid", cfg.status().message());
   cfg->db_url = WithTable(cfg->db_url, Env("ROWCACHE_TABLE"));
   // GetSecretValue with the function role's credentials; the region is the ARN's.
-  auto read_secret = [](const std::string& arn) {
+  auto read_secret = [](const std::string& arn, int timeout_ms = 5000) {
     SecretsOptions so;
+    so.timeout_ms = timeout_ms;
     so.endpoint = Env("ROWCACHE_SECRETS_ENDPOINT");
     so.region = RegionOfArn(arn);
     if (so.region.empty()) so.region = Env("AWS_REGION");
@@ -99,6 +109,27 @@ int LambdaMain(const std::vector<std::string>& args) {
     auto url = ApplyDbSecret(cfg->db_url, *secret);
     if (!url.ok()) return init_fail("Runtime.ConfigInvalid", url.status().message());
     cfg->db_url = *url;
+    // A rotated password: when the database refuses the one read above, the
+    // connection being opened reads the secret again (2 s at most, within the
+    // request's 3 s database timeout budget) and retries once with what it
+    // finds. Only that request waits; none fails if the secret already holds
+    // the new password, and the request after it uses the new one.
+    cfg->store.refresh_credentials = [arn, read_secret]() -> std::optional<StoreCredentials> {
+      auto fresh = read_secret(arn, 2000);
+      if (!fresh.ok()) {
+        std::fprintf(stderr, "rowcache lambda: the database refused the password; ROWCACHE_DB_SECRET_ARN: %s\n",
+                     fresh.status().message().c_str());
+        return std::nullopt;
+      }
+      auto creds = ParseDbSecret(*fresh);
+      if (!creds.ok()) {
+        std::fprintf(stderr, "rowcache lambda: the database refused the password; %s\n",
+                     creds.status().message().c_str());
+        return std::nullopt;
+      }
+      std::fprintf(stderr, "rowcache lambda: the database refused the password; read ROWCACHE_DB_SECRET_ARN again\n");
+      return StoreCredentials{creds->user, creds->password};
+    };
   }
   if (std::string arn = Env("ROWCACHE_CACHE_SECRET_ARN"); !arn.empty()) {
     auto secret = read_secret(arn);
@@ -112,10 +143,22 @@ int LambdaMain(const std::vector<std::string>& args) {
   }
 
   Metrics metrics;
-  auto backends = OpenBackends(*cfg, /*ensure_schema=*/true, &metrics);
+  // ROWCACHE_CREATE_TABLE=0: the table is not created at init (the deployed
+  // function's database user may only read and write it; the database is then
+  // first contacted by the first invocation).
+  std::string create_table = Env("ROWCACHE_CREATE_TABLE");
+  if (!create_table.empty() && create_table != "0" && create_table != "1" && create_table != "false" &&
+      create_table != "true") {
+    return init_fail("Runtime.ConfigInvalid", "ROWCACHE_CREATE_TABLE: expected 1 or 0, got '" + create_table + "'");
+  }
+  bool ensure_schema = create_table != "0" && create_table != "false";
+  auto backends = OpenBackends(*cfg, ensure_schema, &metrics);
   if (!backends.ok()) {
     return init_fail(backends.status().IsInvalidArgument() ? "Runtime.ConfigInvalid" : "Runtime.BackendUnavailable",
                      backends.status().ToString());
+  }
+  if (Status lim = CheckBatchLimits(cfg->service, *backends->store, /*lambda=*/true); !lim.ok()) {
+    return init_fail("Runtime.ConfigInvalid", lim.message());
   }
   Service service(backends->store.get(), backends->cache.get(), cfg->service, &metrics);
   auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start).count();
@@ -128,7 +171,22 @@ int LambdaMain(const std::vector<std::string>& args) {
     lo.max_invocations = std::strtoull(n.c_str(), nullptr, 10);
   }
   Status s = RunInvocationLoop(
-      *client, [&](const std::string& event) { return service.Handle(event).body; }, lo);
+      *client,
+      std::function<std::string(const Invocation&)>([&](const Invocation& inv) {
+        // The near cache: take in the invalidations that arrived while this
+        // environment was frozen (or find the channel lost, and flush)
+        // before answering, without waiting for more.
+        if (backends->tracker) backends->tracker->Poll(std::chrono::milliseconds(0));
+        // A 5xx answer carries Lambda's request id; its details go to the
+        // log (CloudWatch) under that id, never into the answer.
+        Response r = service.Handle(inv.event, inv.request_id);
+        if (std::string line = ErrorLogLine(r); !line.empty()) {
+          std::fwrite(line.data(), 1, line.size(), stderr);
+          std::fflush(stderr);
+        }
+        return std::move(r.body);
+      }),
+      lo);
   if (!s.ok()) {
     std::fprintf(stderr, "rowcache lambda: %s\n", s.message().c_str());
     return 1;

@@ -1,5 +1,14 @@
 // rowcache serve: the HTTP front door.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/stat.h>
+
+#include <atomic>
+#include <cctype>
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
+#include <thread>
 #include <iostream>
 
 #include "exe/commands.h"
@@ -32,16 +41,97 @@ constexpr const char* kHelp = R"(usage: rowcache serve [flags]
                             (env ROWCACHE_BUSY_POLL_US; default 100; 0: off)
   --busy-poll-redis-us N    ... and while it has waited less than N us for its own Redis replies
                             (env ROWCACHE_BUSY_POLL_REDIS_US; default 1000; 0: off)
+  --near-cache              an in-process near cache in front of Redis (env ROWCACHE_NEAR_CACHE=1), kept
+                            coherent by Redis's CLIENT TRACKING; served only while tracking is healthy
+  --near-cache-entries N, --near-cache-bytes B   its size (default 100000 entries, 64 MiB)
   --no-fast-reads           answer cached reads on the blocking path only (default: with redis://, cached reads
                             are looked up on the I/O threads through one pipelined connection per thread)
+  --max-read-batch N        most ids per read (env ROWCACHE_MAX_READ_BATCH; default 11056: the most whose answer
+                            surely fits in Lambda's 6 MB response); --max-batch is then the limit of writes,
+                            updates and deletes
+  --auth-token TOKEN        POST / and GET /metrics need "Authorization: Bearer TOKEN" (env ROWCACHE_AUTH_TOKEN);
+                            GET /healthz stays open. Without a token anyone who reaches the port can read and write
+  --auth-token-file PATH    the token from a file (env ROWCACHE_AUTH_TOKEN_FILE), so it is not on the command line
+  --metrics-public          GET /metrics without the token
+  --max-connections N       most connections open at once; past it a new one is answered 503 and closed
+                            (env ROWCACHE_MAX_CONNECTIONS; default: the open-files limit (ulimit -n) minus the
+                            descriptors the backends may need, at most 65536)
+  --max-queue N             most requests waiting for a --threads worker; past it 503 with Retry-After at once
+                            (env ROWCACHE_MAX_QUEUE; default 1024)
 )";
+
+// Whether host (an address, as --listen takes it) is a loopback address.
+bool IsLoopback(const std::string& host) {
+  unsigned char buf[sizeof(struct in6_addr)];
+  if (inet_pton(AF_INET, host.c_str(), buf) == 1) return buf[0] == 127;
+  if (inet_pton(AF_INET6, host.c_str(), buf) == 1) {
+    static const unsigned char kLoop6[16] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
+    static const unsigned char kMapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+    return std::memcmp(buf, kLoop6, 16) == 0 || (std::memcmp(buf, kMapped, 12) == 0 && buf[12] == 127);
+  }
+  return false;
+}
+
+// The bearer token from --auth-token / --auth-token-file (or their
+// environment variables): "" for none. Messages never contain the token.
+Result<std::string> AuthToken(const Flags& flags) {
+  std::string token, file;
+  bool flag_token = flags.Has("auth-token"), flag_file = flags.Has("auth-token-file");
+  if (flag_token && flag_file) {
+    return Status::InvalidArgument("--auth-token and --auth-token-file: give one of them");
+  }
+  if (flag_token || flag_file) {
+    token = flags.Get("auth-token");
+    file = flags.Get("auth-token-file");
+  } else {
+    token = flags.Get("auth-token", "ROWCACHE_AUTH_TOKEN");
+    file = flags.Get("auth-token-file", "ROWCACHE_AUTH_TOKEN_FILE");
+    if (!token.empty() && !file.empty()) {
+      return Status::InvalidArgument("ROWCACHE_AUTH_TOKEN and ROWCACHE_AUTH_TOKEN_FILE are both set: set one of them");
+    }
+  }
+  const char* what = "--auth-token";
+  if (!file.empty() || flag_file) {
+    what = "--auth-token-file";
+    std::FILE* f = std::fopen(file.c_str(), "rb");
+    if (!f) return Status::InvalidArgument("--auth-token-file " + file + ": " + std::strerror(errno));
+    char buf[4097];
+    size_t n = std::fread(buf, 1, sizeof buf, f);
+    bool err = std::ferror(f) != 0;
+    struct stat st;
+    bool open_to_others = fstat(fileno(f), &st) == 0 && (st.st_mode & 0077) != 0;
+    std::fclose(f);
+    if (err) return Status::InvalidArgument("--auth-token-file " + file + ": cannot be read");
+    if (n == sizeof buf) return Status::InvalidArgument("--auth-token-file " + file + ": longer than 4096 bytes");
+    token.assign(buf, n);
+    while (!token.empty() && std::isspace(static_cast<unsigned char>(token.back()))) token.pop_back();
+    if (open_to_others) {
+      std::fprintf(stderr, "rowcache serve: warning: --auth-token-file %s can be read by other users (chmod 600)\n",
+                   file.c_str());
+    }
+  } else if (flag_token && token.empty()) {
+    return Status::InvalidArgument("--auth-token: empty");
+  }
+  if (token.empty() && (flag_file || !file.empty())) {
+    return Status::InvalidArgument(std::string(what) + ": empty token");
+  }
+  if (token.size() > 4096) return Status::InvalidArgument(std::string(what) + ": longer than 4096 bytes");
+  for (char ch : token) {
+    if (ch < 0x21 || ch > 0x7e) {
+      return Status::InvalidArgument(std::string(what) +
+                                     ": the token may hold only visible ASCII characters (no spaces or line breaks)");
+    }
+  }
+  return token;
+}
 
 }  // namespace
 
 int ServeMain(const std::vector<std::string>& args) {
   std::set<std::string> value_flags = ServiceFlagNames();
-  value_flags.insert({"listen", "threads", "max-body-bytes", "idle-timeout", "busy-poll-us", "busy-poll-redis-us"});
-  auto flags = Flags::Parse(args, value_flags, {"help", "no-fast-reads"});
+  value_flags.insert({"listen", "threads", "max-body-bytes", "idle-timeout", "busy-poll-us", "busy-poll-redis-us",
+                      "auth-token", "auth-token-file", "max-connections", "max-queue"});
+  auto flags = Flags::Parse(args, value_flags, {"help", "no-fast-reads", "near-cache", "metrics-public"});
   if (!flags.ok()) {
     std::fprintf(stderr, "rowcache serve: %s\n\n%s", flags.status().message().c_str(), kHelp);
     return 2;
@@ -60,8 +150,13 @@ int ServeMain(const std::vector<std::string>& args) {
   auto busy_poll = ParseIntFlag("busy-poll-us", flags->Get("busy-poll-us", "ROWCACHE_BUSY_POLL_US", "100"), 0, 1000000);
   auto busy_poll_redis = ParseIntFlag(
       "busy-poll-redis-us", flags->Get("busy-poll-redis-us", "ROWCACHE_BUSY_POLL_REDIS_US", "1000"), 0, 1000000);
-  for (const Status& s :
-       {cfg.status(), threads.status(), body.status(), idle.status(), busy_poll.status(), busy_poll_redis.status()}) {
+  auto max_conns = ParseIntFlag("max-connections", flags->Get("max-connections", "ROWCACHE_MAX_CONNECTIONS", "0"), 0,
+                                10'000'000);
+  auto max_queue = ParseIntFlag("max-queue", flags->Get("max-queue", "ROWCACHE_MAX_QUEUE", "1024"), 0, 10'000'000);
+  auto token = AuthToken(*flags);
+  ::unsetenv("ROWCACHE_AUTH_TOKEN");  // not passed on to anything this process starts
+  for (const Status& s : {cfg.status(), threads.status(), body.status(), idle.status(), busy_poll.status(),
+                          busy_poll_redis.status(), max_conns.status(), max_queue.status(), token.status()}) {
     if (bad.ok() && !s.ok()) bad = s;
   }
   if (!bad.ok()) {
@@ -73,6 +168,9 @@ int ServeMain(const std::vector<std::string>& args) {
   sopts.idle_timeout = std::chrono::seconds(*idle);
   sopts.busy_poll = std::chrono::microseconds(*busy_poll);
   sopts.busy_poll_redis = std::chrono::microseconds(*busy_poll_redis);
+  sopts.auth_token = std::move(*token);
+  sopts.metrics_public = flags->Bool("metrics-public");
+  sopts.max_queue = static_cast<size_t>(*max_queue);
 
   Metrics metrics;
   auto backends = OpenBackends(*cfg, /*ensure_schema=*/true, &metrics);
@@ -81,7 +179,42 @@ int ServeMain(const std::vector<std::string>& args) {
     return backends.status().IsInvalidArgument() ? 2 : 1;
   }
   if (!backends->cache_warning.empty()) std::fprintf(stderr, "rowcache serve: warning: %s\n", backends->cache_warning.c_str());
+  if (Status lim = CheckBatchLimits(cfg->service, *backends->store, /*lambda=*/false); !lim.ok()) {
+    std::fprintf(stderr, "rowcache serve: %s\n", lim.message().c_str());
+    return 2;
+  }
+  // The connection limit: what the open-files limit leaves after the
+  // backends (database pool; per Redis node the cache pool and each I/O
+  // thread's connection) and a reserve for the rest.
+  if (*max_conns > 0) {
+    sopts.max_connections = static_cast<size_t>(*max_conns);
+  } else {
+    size_t nodes = 0;
+    if (backends->redis) {
+      auto topo = backends->redis->topology();
+      nodes = topo && !topo->nodes.empty() ? topo->nodes.size() : 1;
+    }
+    size_t io = std::max(1u, std::thread::hardware_concurrency());
+    sopts.max_connections = DefaultMaxConnections(64 + static_cast<size_t>(cfg->store.max_connections) +
+                                                  nodes * (static_cast<size_t>(cfg->cache.max_connections) + io));
+  }
+  if (sopts.auth_token.empty() && !IsLoopback(sopts.host)) {
+    std::fprintf(stderr,
+                 "rowcache serve: warning: listening on %s without --auth-token: anyone who can reach the port "
+                 "can read and change the table\n",
+                 sopts.host.c_str());
+  }
   if (!flags->Bool("no-fast-reads")) sopts.fast_read_redis = backends->redis;
+  sopts.near_cache = backends->near;
+  // The near cache's invalidation channel, read on a thread of its own.
+  std::atomic<bool> tracking_stop{false};
+  std::thread tracking;
+  if (backends->tracker) {
+    backends->tracker->Poll(std::chrono::milliseconds(0));  // serving from the first request when Redis is up
+    tracking = std::thread([&] {
+      while (!tracking_stop.load()) backends->tracker->Poll(std::chrono::milliseconds(50));
+    });
+  }
   Service service(backends->store.get(), backends->cache.get(), cfg->service, &metrics);
   HttpServer server(service, sopts);
   Status s = server.Start();
@@ -95,6 +228,8 @@ int ServeMain(const std::vector<std::string>& args) {
               backends->cache ? backends->cache->Describe().c_str() : "none");
   std::fflush(stdout);
   server.Wait(/*handle_signals=*/true);
+  tracking_stop = true;
+  if (tracking.joinable()) tracking.join();
   std::fprintf(stderr, "rowcache: stopped\n");
   return 0;
 }

@@ -7,11 +7,18 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
+#include <openssl/crypto.h>
+#include <openssl/sha.h>
+
 #include <sched.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <atomic>
+#include <cctype>
 #include <condition_variable>
 #include <mutex>
 #include <thread>
@@ -71,7 +78,85 @@ std::string ErrorJson(int status, std::string_view msg) {
   return body;
 }
 
+// A 5xx answer of the server's own: a generic message and a request id.
+std::string ServerErrorJson(int status, std::string_view msg, std::string_view request_id) {
+  std::string body = "{\"statusCode\": " + std::to_string(status) + ", \"body\": {\"error\": ";
+  AppendJsonString(body, msg);
+  body += ", \"request_id\": ";
+  AppendJsonString(body, request_id);
+  body += "}}";
+  return body;
+}
+
+// One line to stderr in one write (lines from several threads do not mix).
+void LogLine(const std::string& line) {
+  if (line.empty()) return;
+  ssize_t n = ::write(STDERR_FILENO, line.data(), line.size());
+  (void)n;
+}
+
+// A string body whose memory grows as the bytes arrive. Beast's string_body
+// reserves the announced Content-Length up front, so a client announcing a
+// large body and sending nothing would hold that much memory until the read
+// timeout; this one reserves at most 16 KiB ahead (the parser's body limit
+// still refuses a body over max_body_bytes at the header).
+struct GrowingStringBody {
+  using value_type = std::string;
+  static std::uint64_t size(const value_type& v) { return v.size(); }
+  class reader {
+   public:
+    template <bool isRequest, class Fields>
+    reader(http::header<isRequest, Fields>&, value_type& body) : body_(body) {}
+    void init(const boost::optional<std::uint64_t>& length, beast::error_code& ec) {
+      if (length) body_.reserve(static_cast<size_t>(std::min<std::uint64_t>(*length, 16 * 1024)));
+      ec = {};
+    }
+    template <class ConstBufferSequence>
+    std::size_t put(const ConstBufferSequence& buffers, beast::error_code& ec) {
+      size_t n = 0;
+      for (auto b : beast::buffers_range_ref(buffers)) {
+        body_.append(static_cast<const char*>(b.data()), b.size());
+        n += b.size();
+      }
+      ec = {};
+      return n;
+    }
+    void finish(beast::error_code& ec) { ec = {}; }
+
+   private:
+    value_type& body_;
+  };
+};
+
+using Sha256Digest = std::array<unsigned char, SHA256_DIGEST_LENGTH>;
+Sha256Digest Sha256Of(std::string_view s) {
+  Sha256Digest d{};
+  SHA256(reinterpret_cast<const unsigned char*>(s.data()), s.size(), d.data());
+  return d;
+}
+
+std::string_view PathOf(beast::string_view target) {
+  std::string_view t(target.data(), target.size());
+  if (auto q = t.find('?'); q != std::string_view::npos) t = t.substr(0, q);
+  return t;
+}
+
+bool IsOutOfDescriptors(const beast::error_code& ec) {
+  if (ec.category() != boost::system::system_category()) return false;
+  int v = ec.value();
+  return v == EMFILE || v == ENFILE || v == ENOBUFS || v == ENOMEM;
+}
+
 }  // namespace
+
+size_t DefaultMaxConnections(size_t reserved_fds) {
+  constexpr size_t kCap = 65536, kFloor = 16;
+  struct rlimit rl;
+  if (::getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY) return kCap;
+  size_t soft = static_cast<size_t>(rl.rlim_cur);
+  if (soft <= reserved_fds + kFloor) return kFloor;
+  return std::min(kCap, soft - reserved_fds);
+}
 
 struct HttpServer::Impl {
   // One io_context per thread: a connection lives on one thread, so a request
@@ -83,7 +168,7 @@ struct HttpServer::Impl {
   // `threads` workers. Without it, `threads` I/O threads call the Service
   // inline.
   Impl(Service& s, ServerOptions o) : svc(s), opts(std::move(o)) {
-    bool fast = opts.fast_read_redis != nullptr;
+    bool fast = opts.fast_read_redis != nullptr || opts.near_cache != nullptr;
     int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
     int io_threads = fast ? (opts.io_threads > 0 ? opts.io_threads : cores) : std::max(1, opts.threads);
     for (int i = 0; i < io_threads; ++i) {
@@ -94,7 +179,8 @@ struct HttpServer::Impl {
     ioc_conns = std::make_unique<std::atomic<int>[]>(iocs.size());
     on_workers = std::make_unique<std::atomic<int>[]>(iocs.size());
     for (auto& ioc : iocs) {
-      readers.push_back(fast ? std::make_unique<redis::AsyncClient>(*ioc, opts.fast_read_redis) : nullptr);
+      readers.push_back(opts.fast_read_redis ? std::make_unique<redis::AsyncClient>(*ioc, opts.fast_read_redis)
+                                             : nullptr);
     }
     if (fast) workers = std::make_unique<asio::thread_pool>(static_cast<size_t>(std::max(1, opts.threads)));
   }
@@ -103,15 +189,38 @@ struct HttpServer::Impl {
   // a response if every entry was in the cache, else nothing.
   asio::awaitable<std::optional<Response>> FastRead(size_t index, const std::string& body) {
     redis::AsyncClient* reader = readers[index].get();
-    if (!reader || !reader->Usable()) co_return std::nullopt;
+    NearCache* near = opts.near_cache.get();
+    bool near_on = near && near->serving();
+    if (!near_on && (!reader || !reader->Usable())) co_return std::nullopt;
     int64_t start = svc.NowNanos();
     auto req = ParseRequest(body, svc.options());
     if (!req.ok()) co_return std::nullopt;
     auto keys = svc.CacheOnlyKeys(*req);
     if (!keys) co_return std::nullopt;
-    Result<redis::Entries> entries = co_await reader->MGet(std::move(*keys), asio::use_awaitable);
-    if (!entries.ok()) co_return std::nullopt;
-    co_return svc.AnswerFromEntries(*req, *entries, start);
+    std::vector<NearCache::Ticket> tickets;
+    if (near_on) {
+      std::vector<std::optional<std::string>> values;
+      if (near->GetAll(*keys, &values)) co_return svc.AnswerFromTrustedEntries(*req, values, start);
+      // Taken before the Redis read: a value whose invalidation overtakes
+      // the reply is not stored.
+      tickets.reserve(keys->size());
+      for (const auto& k : *keys) tickets.push_back(near->TicketFor(k));
+    }
+    if (!reader || !reader->Usable()) co_return std::nullopt;
+    std::vector<std::string> asked = *keys;
+    Result<redis::Found> found = co_await reader->MGet(std::move(*keys), near_on, asio::use_awaitable);
+    if (!found.ok()) co_return std::nullopt;
+    auto answer = svc.AnswerFromEntries(*req, found->values, start);
+    if (answer && near_on) {
+      // Every entry decoded as the row of its id; kept only if canonical, so
+      // that near hits can be spliced without decoding.
+      const std::string& prefix = svc.options().key_prefix;
+      for (size_t i = 0; i < asked.size(); ++i) {
+        const auto& v = found->values[i];
+        if (v && IsCanonicalEntry(prefix, asked[i], *v)) near->Put(asked[i], *v, found->ttl_ms[i], tickets[i]);
+      }
+    }
+    co_return answer;
   }
 
   // An I/O thread's loop. Without busy polling: ioc.run(). With it, the
@@ -211,6 +320,60 @@ struct HttpServer::Impl {
   int max_pollers = std::max(1, static_cast<int>(std::thread::hardware_concurrency()) / 2);
   uint16_t bound_port = 0;
   std::atomic<bool> stopping{false};
+  // Authentication (ServerOptions::auth_token): the token's SHA-256, set by Start().
+  bool auth = false;
+  Sha256Digest auth_digest{};
+  size_t max_connections = 0;  // in force, set by Start()
+  std::unique_ptr<asio::signal_set> signals;  // made by Start(); SIGINT/SIGTERM added by Wait(true)
+  std::atomic<int64_t> last_limit_log{0}, last_queue_log{0};  // steady ns: the last "refused" log line
+  std::atomic<uint64_t> limit_refused_since_log{0}, queue_refused_since_log{0};
+
+  // Whether req may be answered: with a token, POST / (any method on /) and
+  // /metrics (unless public) need "Authorization: Bearer <token>". The
+  // digests are compared, so the time taken says nothing about the token.
+  bool Authorized(const http::request<http::string_body>& req) const {
+    if (!auth) return true;
+    std::string_view path = PathOf(req.target());
+    if (path != "/" && !(path == "/metrics" && !opts.metrics_public)) return true;
+    auto it = req.find(http::field::authorization);
+    if (it == req.end()) return false;
+    std::string_view v(it->value().data(), it->value().size());
+    constexpr std::string_view kScheme = "bearer ";
+    if (v.size() <= kScheme.size()) return false;
+    for (size_t i = 0; i < kScheme.size(); ++i) {
+      if (std::tolower(static_cast<unsigned char>(v[i])) != kScheme[i]) return false;
+    }
+    v.remove_prefix(kScheme.size());
+    while (!v.empty() && v.front() == ' ') v.remove_prefix(1);
+    while (!v.empty() && (v.back() == ' ' || v.back() == '\t')) v.remove_suffix(1);
+    Sha256Digest got = Sha256Of(v);
+    return CRYPTO_memcmp(got.data(), auth_digest.data(), got.size()) == 0;
+  }
+
+  // Logs "<what>" at most once per 10 s per kind, with the count since.
+  void LogRefusal(std::atomic<int64_t>& last, std::atomic<uint64_t>& since, const std::string& what) {
+    since.fetch_add(1, std::memory_order_relaxed);
+    int64_t now = NowNanos(), prev = last.load(std::memory_order_relaxed);
+    if (prev != 0 && now - prev < 10'000'000'000LL) return;
+    if (!last.compare_exchange_strong(prev, now, std::memory_order_relaxed)) return;
+    LogLine("rowcache: " + what + " (" + std::to_string(since.exchange(0, std::memory_order_relaxed)) +
+            " refused since the last such line)\n");
+  }
+
+  // 503 for a request that found the worker queue full.
+  http::response<http::string_body> Busy(const http::request<http::string_body>& req) {
+    stats.queue_full.fetch_add(1, std::memory_order_relaxed);
+    std::string id = NewRequestId();
+    LogRefusal(last_queue_log, queue_refused_since_log,
+               "request " + id + ": 503: the worker queue is full (" + std::to_string(opts.threads) + " running, " +
+                   std::to_string(opts.max_queue) + " waiting; --threads, --max-queue)");
+    http::response<http::string_body> res{http::status::service_unavailable, req.version()};
+    res.set(http::field::server, "rowcache");
+    res.set(http::field::content_type, "application/json");
+    res.set(http::field::retry_after, "1");
+    res.body() = ServerErrorJson(503, "the server is busy; retry later", id);
+    return res;
+  }
 
   std::mutex mu;  // guards conns, stop_requested
   std::condition_variable cv;
@@ -218,15 +381,24 @@ struct HttpServer::Impl {
   std::unordered_set<std::shared_ptr<Conn>> conns;
 
   // The response to req; for POST /, `answered` (from the fast read path) if
-  // given, else the Service's answer.
+  // given, else the Service's answer. Not `authorized` (see Authorized): 401.
   http::response<http::string_body> Respond(const http::request<http::string_body>& req,
-                                            std::optional<Response> answered = std::nullopt) {
+                                            std::optional<Response> answered = std::nullopt,
+                                            bool authorized = true) {
     http::response<http::string_body> res;
     res.version(req.version());
     res.set(http::field::server, "rowcache");
     res.set(http::field::content_type, "application/json");
-    std::string_view target(req.target().data(), req.target().size());
-    if (auto q = target.find('?'); q != std::string_view::npos) target = target.substr(0, q);
+    std::string_view target = PathOf(req.target());
+    if (!authorized) {
+      stats.unauthorized.fetch_add(1, std::memory_order_relaxed);
+      res.result(http::status::unauthorized);
+      res.set(http::field::www_authenticate, "Bearer");
+      res.body() = ErrorJson(401, req.find(http::field::authorization) == req.end()
+                                      ? "authentication required: send Authorization: Bearer <token>"
+                                      : "the bearer token is not valid");
+      return res;
+    }
 
     auto method_not_allowed = [&](const char* allow) {
       res.result(http::status::method_not_allowed);
@@ -239,6 +411,7 @@ struct HttpServer::Impl {
         method_not_allowed("POST");
       } else {
         Response r = answered ? std::move(*answered) : svc.Handle(req.body());
+        LogLine(ErrorLogLine(r));
         res.result(static_cast<http::status>(r.status));
         res.body() = std::move(r.body);
       }
@@ -247,7 +420,7 @@ struct HttpServer::Impl {
         method_not_allowed("GET");
       } else {
         Status db = svc.store()->Ping();
-        std::string cache = "none";
+        std::string cache = "none", detail;
         if (svc.cache()) {
           // Ping first: it is a call like any other, so a cache that answers
           // it but fails the service's own commands (CROSSSLOT, NOPERM, ...)
@@ -255,20 +428,33 @@ struct HttpServer::Impl {
           Status c = svc.cache()->Ping();
           CacheHealth h = svc.cache()->Health();
           if (!c.ok()) {
-            cache = "unavailable: " + c.message();
+            cache = "unavailable";
+            detail = "cache: " + c.message();
           } else if (h.degraded) {
-            cache = "degraded: " + h.last_error_class + " (" + std::to_string(h.window_failures) + " of " +
-                    std::to_string(h.window_calls) + " cache calls failed in the last 10 s)";
+            cache = "degraded: " + h.last_error_class;
           } else {
             cache = "ok";
           }
         }
+        if (!db.ok()) detail = "db: " + db.message() + (detail.empty() ? "" : "; " + detail);
+        // States only: the backends' messages (hosts, users, errors) go to
+        // the log, under the request id the answer gives.
         std::string body = "{\"status\": ";
         AppendJsonString(body, db.ok() ? "ok" : "unavailable");
         body += ", \"db\": ";
-        AppendJsonString(body, db.ok() ? "ok" : "unavailable: " + db.message());
+        AppendJsonString(body, db.ok() ? "ok" : "unavailable");
         body += ", \"cache\": ";
         AppendJsonString(body, cache);
+        if (!detail.empty()) {
+          std::string id = NewRequestId();
+          body += ", \"request_id\": ";
+          AppendJsonString(body, id);
+          Response logged;
+          logged.status = db.ok() ? 200 : 503;
+          logged.request_id = id;
+          logged.error_detail = "GET /healthz: " + detail;
+          LogLine(ErrorLogLine(logged));
+        }
         body += "}";
         res.result(db.ok() ? http::status::ok : http::status::service_unavailable);
         res.body() = std::move(body);
@@ -306,6 +492,17 @@ struct HttpServer::Impl {
          stats.bodies_too_large.load());
     line(out, "rowcache_http_bad_requests_total", "counter", "Malformed HTTP requests (400).",
          stats.bad_requests.load());
+    line(out, "rowcache_http_unauthorized_total", "counter",
+         "Requests refused for a missing or wrong bearer token (401).", stats.unauthorized.load());
+    line(out, "rowcache_http_connections_rejected_total", "counter",
+         "Connections closed at once: max connections were open.", stats.connections_rejected.load());
+    line(out, "rowcache_http_max_connections", "gauge", "The connection limit.", max_connections);
+    line(out, "rowcache_http_accept_errors_total", "counter", "Failed accepts (e.g. out of descriptors).",
+         stats.accept_errors.load());
+    line(out, "rowcache_http_queue_full_total", "counter",
+         "Requests answered 503 at once: the worker queue was full.", stats.queue_full.load());
+    line(out, "rowcache_http_worker_requests", "gauge", "Requests handed to workers, waiting or running.",
+         stats.worker_requests.load());
     if (svc.cache()) {
       CacheHealth h = svc.cache()->Health();
       if (!h.errors_by_class.empty()) {
@@ -316,6 +513,24 @@ struct HttpServer::Impl {
         }
       }
       line(out, "rowcache_cache_degraded", "gauge", "1 if a cache call failed in the last 10 s.", h.degraded ? 1 : 0);
+    }
+    if (opts.near_cache) {
+      auto n = opts.near_cache->stats();
+      line(out, "rowcache_near_cache_serving", "gauge", "1 while the near cache is coherent and serving.",
+           opts.near_cache->serving() ? 1 : 0);
+      line(out, "rowcache_near_cache_hits_total", "counter", "Keys answered by the near cache.", n.hits);
+      line(out, "rowcache_near_cache_misses_total", "counter", "Keys looked up in the near cache and not found.",
+           n.misses);
+      line(out, "rowcache_near_cache_stored_total", "counter", "Entries stored in the near cache.", n.stored);
+      line(out, "rowcache_near_cache_refused_total", "counter",
+           "Near-cache fills refused: an invalidation or flush came after their Redis read began.", n.refused);
+      line(out, "rowcache_near_cache_invalidated_total", "counter", "Near entries dropped by invalidation.",
+           n.invalidated);
+      line(out, "rowcache_near_cache_flushes_total", "counter",
+           "Near-cache flushes (tracking lost or re-established, FLUSHALL).", n.flushes);
+      line(out, "rowcache_near_cache_evicted_total", "counter", "Near entries evicted (LRU by bytes).", n.evicted);
+      line(out, "rowcache_near_cache_entries", "gauge", "Entries in the near cache.", n.entries);
+      line(out, "rowcache_near_cache_bytes", "gauge", "Bytes held by the near cache.", n.bytes);
     }
     return out;
   }
@@ -353,7 +568,7 @@ struct HttpServer::Impl {
   asio::awaitable<void> Session(std::shared_ptr<Conn> c) {
     beast::flat_buffer buf;
     for (;;) {
-      http::request_parser<http::string_body> parser;
+      http::request_parser<GrowingStringBody> parser;
       parser.body_limit(opts.max_body_bytes);
       parser.header_limit(16 * 1024);
       c->busy = false;
@@ -393,12 +608,23 @@ struct HttpServer::Impl {
         break;
       }
       c->busy = true;
-      http::request<http::string_body> req = parser.release();
+      http::request<http::string_body> req;
+      {
+        auto parsed = parser.release();
+        req = http::request<http::string_body>(std::move(parsed.base()), std::move(parsed.body()));
+      }
+      bool authorized = Authorized(req);
       std::optional<Response> fast;
-      if (req.method() == http::verb::post && req.target() == "/") fast = co_await FastRead(c->ioc_index, req.body());
+      if (authorized && req.method() == http::verb::post && req.target() == "/") {
+        fast = co_await FastRead(c->ioc_index, req.body());
+      }
       http::response<http::string_body> res;
-      if (fast || !workers) {
-        res = Respond(req, std::move(fast));
+      // The workers' queue is bounded: past it, 503 with Retry-After at once.
+      bool busy = !fast && workers && authorized &&
+                  stats.worker_requests.load(std::memory_order_relaxed) >=
+                      static_cast<int64_t>(std::max(1, opts.threads)) + static_cast<int64_t>(opts.max_queue);
+      if (fast || !workers || !authorized || busy) {
+        res = busy ? Busy(req) : Respond(req, std::move(fast), authorized);
         Finish(req, res);
         c->ExpiresAfter(opts.idle_timeout);
         auto [wec, wn] = co_await http::async_write(c->stream, res, kTuple);
@@ -412,6 +638,7 @@ struct HttpServer::Impl {
       // nor (in Sweep) closes it: no operation on it is pending.
       c->on_worker = true;
       on_workers[c->ioc_index].fetch_add(1, std::memory_order_relaxed);
+      stats.worker_requests.fetch_add(1, std::memory_order_relaxed);
       std::string wire;
       size_t sent = 0;
       co_await asio::co_spawn(
@@ -425,6 +652,7 @@ struct HttpServer::Impl {
             co_return;
           },
           asio::use_awaitable);
+      stats.worker_requests.fetch_sub(1, std::memory_order_relaxed);
       on_workers[c->ioc_index].fetch_sub(1, std::memory_order_relaxed);
       c->on_worker = false;
       if (sent < wire.size()) {
@@ -446,14 +674,39 @@ struct HttpServer::Impl {
   }
 
   asio::awaitable<void> Listen() {
+    asio::steady_timer pause(*iocs[0]);
     for (;;) {
       size_t index = next_ioc++ % iocs.size();
       auto [ec, sock] = co_await acceptor->async_accept(*iocs[index], kTuple);
       if (ec) {
         if (!acceptor->is_open() || stopping.load()) co_return;
-        continue;  // e.g. EMFILE: keep serving the connections we have
+        stats.accept_errors.fetch_add(1, std::memory_order_relaxed);
+        // Out of descriptors (or memory): the connection stays in the
+        // backlog, so an immediate retry would fail again at once, in a busy
+        // loop. Keep serving the connections we have and retry in a while.
+        if (IsOutOfDescriptors(ec)) {
+          pause.expires_after(std::chrono::milliseconds(50));
+          co_await pause.async_wait(kTuple);
+        }
+        continue;
       }
       beast::error_code ignored;
+      if (static_cast<size_t>(stats.connections_open.load(std::memory_order_relaxed)) >= max_connections) {
+        // Over the limit: a short 503 if the socket takes it, and closed.
+        stats.connections_rejected.fetch_add(1, std::memory_order_relaxed);
+        std::string id = NewRequestId();
+        std::string body = ServerErrorJson(503, "too many connections; retry later", id);
+        std::string wire = "HTTP/1.1 503 Service Unavailable\r\nServer: rowcache\r\nContent-Type: application/json\r\n"
+                           "Retry-After: 1\r\nConnection: close\r\nContent-Length: " +
+                           std::to_string(body.size()) + "\r\n\r\n" + body;
+        ssize_t n = ::send(sock.native_handle(), wire.data(), wire.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+        (void)n;
+        sock.close(ignored);
+        LogRefusal(last_limit_log, limit_refused_since_log,
+                   "request " + id + ": 503: " + std::to_string(max_connections) +
+                       " connections open, a new one closed (--max-connections)");
+        continue;
+      }
       sock.set_option(tcp::no_delay(true), ignored);
       auto c = std::make_shared<Conn>(std::move(sock), index);
       {
@@ -491,6 +744,14 @@ Status HttpServer::Start() {
                                ec.message());
   }
   I.bound_port = I.acceptor->local_endpoint().port();
+  I.max_connections = I.opts.max_connections > 0 ? I.opts.max_connections : DefaultMaxConnections(64);
+  if (!I.opts.auth_token.empty()) {
+    I.auth = true;
+    I.auth_digest = Sha256Of(I.opts.auth_token);
+    OPENSSL_cleanse(I.opts.auth_token.data(), I.opts.auth_token.size());
+    I.opts.auth_token.clear();
+  }
+  I.signals = std::make_unique<asio::signal_set>(*I.iocs[0]);
   asio::co_spawn(*I.iocs[0], I.Listen(), asio::detached);
   for (size_t i = 0; i < I.iocs.size(); ++i) asio::co_spawn(*I.iocs[i], I.Sweep(i), asio::detached);
   for (size_t i = 0; i < I.iocs.size(); ++i) I.threads.emplace_back([&I, i] { I.RunIoThread(i); });
@@ -498,6 +759,7 @@ Status HttpServer::Start() {
 }
 
 uint16_t HttpServer::port() const { return impl_->bound_port; }
+size_t HttpServer::max_connections() const { return impl_->max_connections; }
 const ServerStats& HttpServer::stats() const { return impl_->stats; }
 
 void HttpServer::Stop() {
@@ -509,9 +771,14 @@ void HttpServer::Stop() {
 void HttpServer::Wait(bool handle_signals) {
   auto& I = *impl_;
   if (I.threads.empty()) return;
-  std::unique_ptr<asio::signal_set> signals;
+  // The signal set was made by Start(), before the first accept: its first
+  // use opens a pipe, which a flood of connections could have left no
+  // descriptor for.
+  std::unique_ptr<asio::signal_set>& signals = I.signals;
   if (handle_signals) {
-    signals = std::make_unique<asio::signal_set>(*I.iocs[0], SIGINT, SIGTERM);
+    beast::error_code ignored;
+    signals->add(SIGINT, ignored);
+    signals->add(SIGTERM, ignored);
     signals->async_wait([this](const beast::error_code& ec, int) {
       if (!ec) Stop();
     });

@@ -91,6 +91,13 @@ Status RuntimeClient::InitFail(const std::string& error_type, const std::string&
 
 Status RunInvocationLoop(RuntimeClient& client, const std::function<std::string(const std::string&)>& handler,
                          const LoopOptions& opts) {
+  return RunInvocationLoop(
+      client, std::function<std::string(const Invocation&)>([&](const Invocation& inv) { return handler(inv.event); }),
+      opts);
+}
+
+Status RunInvocationLoop(RuntimeClient& client, const std::function<std::string(const Invocation&)>& handler,
+                         const LoopOptions& opts) {
   auto now_ms = opts.now_ms ? opts.now_ms : EpochMillis;
   for (uint64_t served = 0; opts.max_invocations == 0 || served < opts.max_invocations; ++served) {
     auto inv = client.Next();
@@ -109,7 +116,7 @@ Status RunInvocationLoop(RuntimeClient& client, const std::function<std::string(
       std::string result;
       std::string failure;
       try {
-        result = handler(inv->event);
+        result = handler(*inv);
       } catch (const std::exception& e) {
         failure = e.what();
       } catch (...) {

@@ -64,5 +64,8 @@ struct LoopOptions {
 // Sets _X_AMZN_TRACE_ID for each invocation.
 Status RunInvocationLoop(RuntimeClient& client, const std::function<std::string(const std::string&)>& handler,
                          const LoopOptions& opts = {});
+// The same with the whole invocation (its request id, deadline, ...) for the handler.
+Status RunInvocationLoop(RuntimeClient& client, const std::function<std::string(const Invocation&)>& handler,
+                         const LoopOptions& opts = {});
 
 }  // namespace rowcache

@@ -90,11 +90,6 @@ Result<std::string> GetSecretString(const std::string& secret_id, const SecretsO
 
 namespace {
 
-struct SecretCredentials {
-  std::string user;  // empty: keep the URL's
-  std::string password;
-};
-
 // A secret string as a password: a JSON object with "password" (and optionally
 // "username"), or the plain string itself. `what` names the secret in errors.
 Result<SecretCredentials> ParseSecret(const std::string& secret_string, const std::string& what) {
@@ -116,6 +111,10 @@ Result<SecretCredentials> ParseSecret(const std::string& secret_string, const st
 }
 
 }  // namespace
+
+Result<SecretCredentials> ParseDbSecret(const std::string& secret_string) {
+  return ParseSecret(secret_string, "database secret");
+}
 
 Result<std::string> ApplyDbSecret(const std::string& db_url, const std::string& secret_string) {
   auto url = ParseUrl(db_url);

@@ -1,7 +1,8 @@
 // The database password and the cache's AUTH token from AWS Secrets Manager,
 // for the Lambda front door: one signed GetSecretValue call per secret at
 // start-up (SigV4 over HTTPS, with the function role's credentials from the
-// environment).
+// environment), and the database secret again when the database refuses the
+// password (a rotated secret).
 #pragma once
 
 #include <string>
@@ -27,6 +28,17 @@ std::string RegionOfArn(const std::string& arn);
 // GetSecretValue(secret_id).SecretString. Unavailable on network failure,
 // PermissionDenied-like failures as Unavailable with AWS's message.
 Result<std::string> GetSecretString(const std::string& secret_id, const SecretsOptions& opts);
+
+// The credentials in a secret string: a JSON object with "password" (and
+// optionally "username") or a plain string that is the password.
+struct SecretCredentials {
+  std::string user;  // empty: the secret names none
+  std::string password;
+};
+
+// A database secret's credentials (ROWCACHE_DB_SECRET_ARN), in the shapes
+// ApplyDbSecret takes; read again after the database refused the password.
+Result<SecretCredentials> ParseDbSecret(const std::string& secret_string);
 
 // db_url with the password (and, if present, the user name) taken from a
 // secret: a JSON object with "password" (and optionally "username"), as RDS

@@ -10,9 +10,11 @@
 #include <openssl/x509v3.h>
 #include <poll.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <map>
 #include <mutex>
@@ -89,7 +91,7 @@ class TcpTransport : public Transport {
     }
   }
 
-  int fd() const { return fd_; }
+  int fd() const override { return fd_; }
   bool IdleAndOpen() const override {
     pollfd p{fd_, POLLIN, 0};
     int rc = ::poll(&p, 1, 0);
@@ -132,6 +134,8 @@ class TlsTransport : public Transport {
     SSL_CTX_free(ctx_);
   }
   bool IdleAndOpen() const override { return SSL_pending(ssl_) == 0 && tcp_->IdleAndOpen(); }
+  int fd() const override { return tcp_->fd(); }
+  bool Buffered() const override { return SSL_pending(ssl_) > 0; }
 
   // Runs an SSL call until it completes, waiting on the socket as it asks.
   template <class F>
@@ -190,6 +194,70 @@ class TlsTransport : public Transport {
 
 }  // namespace
 
+const char* const kCaBundleFallbacks[] = {
+    "/etc/ssl/certs/ca-certificates.crt",                 // Debian, Ubuntu, Gentoo, Arch, Alpine
+    "/etc/pki/tls/certs/ca-bundle.crt",                   // Amazon Linux 2023 / 2, Fedora, RHEL
+    "/etc/ssl/ca-bundle.pem",                             // openSUSE
+    "/etc/pki/tls/cacert.pem",                            // OpenELEC
+    "/etc/pki/ca-trust/extracted/pem/tls-ca-bundle.pem",  // CentOS, RHEL 7+
+    "/etc/ssl/cert.pem",                                  // Alpine, the BSDs, macOS
+    nullptr,
+};
+
+namespace {
+
+bool IsFile(const char* path) {
+  struct stat st;
+  return ::stat(path, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+bool IsDir(const char* path) {
+  struct stat st;
+  return ::stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+// An environment variable as OpenSSL reads it (ignored in set-uid programs).
+std::string Env(const char* name) {
+  const char* v = ::secure_getenv(name);
+  return v ? v : "";
+}
+
+}  // namespace
+
+CaLocations SystemCaLocations() {
+  CaLocations ca;
+  // The same variables SSL_CTX_set_default_verify_paths reads.
+  ca.file = Env(X509_get_default_cert_file_env());  // SSL_CERT_FILE
+  ca.dir = Env(X509_get_default_cert_dir_env());    // SSL_CERT_DIR
+  if (ca.file.empty()) {
+    if (IsFile(X509_get_default_cert_file())) {
+      ca.file = X509_get_default_cert_file();
+    } else {
+      for (const char* const* p = kCaBundleFallbacks; *p; ++p) {
+        if (IsFile(*p)) {
+          ca.file = *p;
+          break;
+        }
+      }
+    }
+  }
+  if (ca.dir.empty() && IsDir(X509_get_default_cert_dir())) ca.dir = X509_get_default_cert_dir();
+  return ca;
+}
+
+std::string DescribeCaLocations(const CaLocations& ca) {
+  if (!ca.file.empty() || !ca.dir.empty()) {
+    std::string d;
+    if (!ca.file.empty()) d = "CA file " + ca.file;
+    if (!ca.dir.empty()) d += (d.empty() ? "CA directory " : ", CA directory ") + ca.dir;
+    return d;
+  }
+  std::string looked = std::string("no CA certificates found (SSL_CERT_FILE and SSL_CERT_DIR unset; looked at ") +
+                       X509_get_default_cert_file() + ", " + X509_get_default_cert_dir();
+  for (const char* const* p = kCaBundleFallbacks; *p; ++p) looked += std::string(", ") + *p;
+  return looked + ")";
+}
+
 SSL_CTX* NewTlsClientContext(const TlsOptions& o, std::string* err) {
   // One context per (verify, ca_file) pair: loading a CA store is costly and
   // every connection of a process verifies the same way.
@@ -204,10 +272,29 @@ SSL_CTX* NewTlsClientContext(const TlsOptions& o, std::string* err) {
       return nullptr;
     }
     SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
-    bool loaded = o.ca_file.empty() ? SSL_CTX_set_default_verify_paths(ctx) == 1
-                                    : SSL_CTX_load_verify_locations(ctx, o.ca_file.c_str(), nullptr) == 1;
-    if (!loaded && !o.ca_file.empty()) {
-      *err = "TLS: cannot load CA file " + o.ca_file;
+    // Not SSL_CTX_set_default_verify_paths: it knows only OpenSSL's
+    // compiled-in paths, which a static build made on Debian carries to
+    // systems that keep their CA bundle elsewhere (Amazon Linux 2023).
+    CaLocations ca;
+    if (!o.ca_file.empty()) {
+      ca.file = o.ca_file;
+    } else if (o.verify) {
+      ca = SystemCaLocations();
+      if (ca.file.empty() && ca.dir.empty()) {
+        *err = "TLS: " + DescribeCaLocations(ca) + "; set SSL_CERT_FILE or give a CA file";
+        SSL_CTX_free(ctx);
+        return nullptr;
+      }
+    }
+    if (!ca.file.empty() && SSL_CTX_load_verify_locations(ctx, ca.file.c_str(), nullptr) != 1) {
+      *err = "TLS: cannot load CA file " + ca.file;
+      ERR_clear_error();
+      SSL_CTX_free(ctx);
+      return nullptr;
+    }
+    if (!ca.dir.empty() && SSL_CTX_load_verify_locations(ctx, nullptr, ca.dir.c_str()) != 1) {
+      *err = "TLS: cannot use CA directory " + ca.dir;
+      ERR_clear_error();
       SSL_CTX_free(ctx);
       return nullptr;
     }

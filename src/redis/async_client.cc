@@ -14,12 +14,13 @@ using tcp = asio::ip::tcp;
 
 // One lookup, possibly split over several nodes; completes once.
 struct AsyncClient::Lookup {
-  Entries values;
+  Found found;
+  bool with_ttl = false;
   size_t remaining = 0;  // parts not yet answered
   bool finished = false;
   std::unique_ptr<Done> done;
 
-  void Finish(Result<Entries> r) {
+  void Finish(Result<Found> r) {
     if (finished) return;
     finished = true;
     (*done)(std::move(r));
@@ -232,17 +233,21 @@ class AsyncClient::Conn {
           owner_.client_->MarkTopologyStale();
         }
         l.Finish(Status::Unavailable("redis " + addr_.Id() + ": " + std::string(err)));
-      } else if (reply->type != REDIS_REPLY_ARRAY || reply->elements != p.positions.size()) {
+      } else if (reply->type != REDIS_REPLY_ARRAY || reply->elements != p.positions.size() * (l.with_ttl ? 2 : 1)) {
         owner_.client_->health().Failure(ErrorClass::kProtocol, SteadyNanos());
         l.Finish(Status::Unavailable("redis " + addr_.Id() + ": unexpected reply to MGET"));
       } else {
+        size_t step = l.with_ttl ? 2 : 1;
         for (size_t i = 0; i < p.positions.size(); ++i) {
-          const redisReply* e = reply->element[i];
-          if (e->type == REDIS_REPLY_STRING) l.values[p.positions[i]].emplace(e->str, e->len);
+          const redisReply* e = reply->element[step * i];
+          if (e->type == REDIS_REPLY_STRING) l.found.values[p.positions[i]].emplace(e->str, e->len);
+          if (l.with_ttl && reply->element[2 * i + 1]->type == REDIS_REPLY_INTEGER) {
+            l.found.ttl_ms[p.positions[i]] = reply->element[2 * i + 1]->integer;
+          }
         }
         if (--l.remaining == 0) {
           owner_.client_->health().Success(SteadyNanos());
-          l.Finish(std::move(l.values));
+          l.Finish(std::move(l.found));
         }
       }
       if (g != generation_) return false;  // a handler failed or reset this connection
@@ -346,20 +351,22 @@ AsyncClient::Conn& AsyncClient::ConnFor(const NodeAddress& addr) {
   return *conns_.back();
 }
 
-void AsyncClient::Enqueue(std::vector<std::string> keys, std::unique_ptr<Done> done) {
+void AsyncClient::Enqueue(std::vector<std::string> keys, bool with_ttl, std::unique_ptr<Done> done) {
   auto lookup = std::make_shared<Lookup>();
   lookup->done = std::move(done);
+  lookup->with_ttl = with_ttl;
   auto topo = client_->topology();
   if (!Usable() || !topo) {
     asio::post(ioc_, [lookup] { lookup->Finish(Status::Unavailable("redis fast path: not usable now")); });
     return;
   }
-  lookup->values.resize(keys.size());
+  lookup->found.values.resize(keys.size());
+  if (with_ttl) lookup->found.ttl_ms.assign(keys.size(), -2);
   if (keys.empty()) {
-    asio::post(ioc_, [lookup] { lookup->Finish(Entries{}); });
+    asio::post(ioc_, [lookup] { lookup->Finish(Found{}); });
     return;
   }
-  MGetPlan plan = PlanMGet(keys, topo->cluster);
+  MGetPlan plan = PlanMGet(keys, topo->cluster, with_ttl);
   std::vector<Conn*> targets;
   for (const auto& part : plan.parts) {
     const NodeAddress* a = topo->NodeFor(part.slot);

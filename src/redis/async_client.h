@@ -38,6 +38,13 @@ namespace rowcache::redis {
 
 using Entries = std::vector<std::optional<std::string>>;
 
+// What a lookup found: values in key order, and (when asked for) each
+// present entry's remaining TTL in ms (-2: missing).
+struct Found {
+  Entries values;
+  std::vector<int64_t> ttl_ms;
+};
+
 class AsyncClient {
  public:
   AsyncClient(boost::asio::io_context& ioc, std::shared_ptr<Client> client);
@@ -54,24 +61,25 @@ class AsyncClient {
   int64_t OldestLookupNanos() const;
 
   // Looks keys up; completes on the io_context's thread with the values in
-  // order, or an error.
+  // order (and with_ttl: their TTLs, one script per slot instead of MGET),
+  // or an error.
   template <class Token>
-  auto MGet(std::vector<std::string> keys, Token&& token) {
-    return boost::asio::async_initiate<Token, void(Result<Entries>)>(
-        [this](auto handler, std::vector<std::string> k) {
+  auto MGet(std::vector<std::string> keys, bool with_ttl, Token&& token) {
+    return boost::asio::async_initiate<Token, void(Result<Found>)>(
+        [this, with_ttl](auto handler, std::vector<std::string> k) {
           struct H final : Done {
             explicit H(decltype(handler)&& h) : h(std::move(h)) {}
-            void operator()(Result<Entries> r) override { h(std::move(r)); }
+            void operator()(Result<Found> r) override { h(std::move(r)); }
             decltype(handler) h;
           };
-          Enqueue(std::move(k), std::make_unique<H>(std::move(handler)));
+          Enqueue(std::move(k), with_ttl, std::make_unique<H>(std::move(handler)));
         },
         token, std::move(keys));
   }
 
   struct Done {
     virtual ~Done() = default;
-    virtual void operator()(Result<Entries> r) = 0;
+    virtual void operator()(Result<Found> r) = 0;
   };
 
  private:
@@ -79,7 +87,7 @@ class AsyncClient {
   struct Lookup;
   friend class Conn;
 
-  void Enqueue(std::vector<std::string> keys, std::unique_ptr<Done> done);
+  void Enqueue(std::vector<std::string> keys, bool with_ttl, std::unique_ptr<Done> done);
   Conn& ConnFor(const NodeAddress& addr);
   void ConnectionFailed();
 

@@ -3,6 +3,7 @@
 #include <hiredis/hiredis.h>
 
 #include <condition_variable>
+#include <thread>
 #include <map>
 #include <unordered_map>
 
@@ -60,14 +61,32 @@ Command MakeCommand(std::initializer_list<std::string_view> args, std::string_vi
   return c;
 }
 
-MGetPlan PlanMGet(std::span<const std::string> keys, bool cluster) {
+namespace {
+constexpr std::string_view kGetWithTtlScript =
+    "local r = {} for i, k in ipairs(KEYS) do r[2 * i - 1] = redis.call('GET', k) "
+    "r[2 * i] = redis.call('PTTL', k) end return r";
+
+void AppendGetWithTtl(std::string& out, std::span<const std::string> keys, std::span<const uint32_t> positions) {
+  AppendArrayHeader(out, positions.size() + 3);
+  AppendBulk(out, "EVAL");
+  AppendBulk(out, kGetWithTtlScript);
+  AppendBulk(out, std::to_string(positions.size()));
+  for (uint32_t pos : positions) AppendBulk(out, keys[pos]);
+}
+}  // namespace
+
+MGetPlan PlanMGet(std::span<const std::string> keys, bool cluster, bool with_ttl) {
   MGetPlan plan;
   if (keys.empty()) return plan;
   if (!cluster) {
     MGetPlan::Part p;
-    AppendMGet(p.wire, keys);
     p.positions.resize(keys.size());
     for (size_t i = 0; i < keys.size(); ++i) p.positions[i] = static_cast<uint32_t>(i);
+    if (with_ttl) {
+      AppendGetWithTtl(p.wire, keys, p.positions);
+    } else {
+      AppendMGet(p.wire, keys);
+    }
     plan.parts.push_back(std::move(p));
     return plan;
   }
@@ -80,6 +99,10 @@ MGetPlan PlanMGet(std::span<const std::string> keys, bool cluster) {
     plan.parts[j].positions.push_back(static_cast<uint32_t>(i));
   }
   for (auto& p : plan.parts) {
+    if (with_ttl) {
+      AppendGetWithTtl(p.wire, keys, p.positions);
+      continue;
+    }
     AppendArrayHeader(p.wire, p.positions.size() + 1);
     AppendBulk(p.wire, "MGET");
     for (uint32_t pos : p.positions) AppendBulk(p.wire, keys[pos]);
@@ -92,7 +115,9 @@ struct Client::Conn {
   redisReader* reader = redisReaderCreate();
   std::string out;
   std::chrono::steady_clock::time_point released;
-  ~Conn() { redisReaderFree(reader); }
+  ~Conn() {
+    if (reader) redisReaderFree(reader);
+  }
 };
 
 struct Client::Pool {
@@ -102,6 +127,43 @@ struct Client::Pool {
   std::vector<std::unique_ptr<Conn>> idle;
   int open = 0;
 };
+
+Connection::~Connection() {
+  if (reader_) redisReaderFree(reader_);
+}
+
+Status Connection::Send(std::string_view wire, Deadline deadline) { return t_->WriteAll(wire.data(), wire.size(), deadline); }
+
+Result<Reply> Connection::TryRead() {
+  void* r = nullptr;
+  if (redisReaderGetReply(reader_, &r) != REDIS_OK) return Status::Unavailable("protocol error");
+  return Reply(static_cast<redisReply*>(r));
+}
+
+Result<Reply> Connection::Read(Deadline deadline) {
+  char buf[16384];
+  for (;;) {
+    auto r = TryRead();
+    if (!r.ok() || *r) return r;
+    auto got = t_->ReadSome(buf, sizeof buf, deadline);
+    if (!got.ok()) return got.status();
+    if (redisReaderFeed(reader_, buf, *got) != REDIS_OK) return Status::Unavailable("protocol error");
+  }
+}
+
+int Connection::fd() const { return t_->fd(); }
+bool Connection::Buffered() const { return t_->Buffered(); }
+bool Connection::IdleAndOpen() const { return t_->IdleAndOpen(); }
+
+Result<std::unique_ptr<Connection>> Client::Dial(const NodeAddress& addr, Deadline deadline) {
+  auto c = Connect(addr, deadline);
+  if (!c.ok()) return c.status();
+  std::unique_ptr<Connection> conn(new Connection());
+  conn->t_ = std::move((*c)->t);
+  conn->reader_ = (*c)->reader;
+  (*c)->reader = nullptr;
+  return conn;
+}
 
 Client::Client(Options opts) : opts_(std::move(opts)) {}
 Client::~Client() = default;
@@ -152,11 +214,17 @@ Result<std::shared_ptr<const Topology>> Client::EnsureTopology(Deadline deadline
     bool due = !topo_ || (stale_ && SteadyNanos() - last_discovery_ > 100'000'000);
     if (!due) return topo_;
   }
+  // One discovery at a time; the others wait for it, within their deadline
+  // (try_lock and a short sleep: timed_mutex's clocklock is invisible to
+  // ThreadSanitizer).
   std::unique_lock d(discover_mu_, std::defer_lock);
-  if (!d.try_lock_until(deadline)) {
-    auto t = topology();
-    if (t) return t;
-    return Fail(ErrorClass::kTimeout, opts_.seed.Id(), "waiting for the slot map");
+  while (!d.try_lock()) {
+    if (std::chrono::steady_clock::now() >= deadline) {
+      auto t = topology();
+      if (t) return t;
+      return Fail(ErrorClass::kTimeout, opts_.seed.Id(), "waiting for the slot map");
+    }
+    std::this_thread::sleep_for(std::chrono::microseconds(200));
   }
   {
     std::lock_guard l(topo_mu_);

@@ -40,6 +40,8 @@
 #include "rowcache/status.h"
 #include "rowcache/url.h"
 
+struct redisReader;
+
 namespace rowcache::redis {
 
 struct Options {
@@ -80,7 +82,36 @@ struct MGetPlan {
   };
   std::vector<Part> parts;
 };
-MGetPlan PlanMGet(std::span<const std::string> keys, bool cluster);
+// with_ttl: each part is instead a script returning, per key, the value and
+// its PTTL (2 elements per key), for a near cache that must not outlive
+// Redis's entry.
+MGetPlan PlanMGet(std::span<const std::string> keys, bool cluster, bool with_ttl = false);
+
+// One connection of a Client, outside its pools, for a long-lived
+// conversation (the near cache's invalidation channel): connected,
+// authenticated and with its database selected.
+class Connection {
+ public:
+  ~Connection();
+  // Writes wire (one or more commands) before the deadline.
+  Status Send(std::string_view wire, Deadline deadline);
+  // The next reply, waiting for it until the deadline.
+  Result<Reply> Read(Deadline deadline);
+  // A reply if one is complete in what was already received, else null;
+  // never waits. Unavailable if the connection failed.
+  Result<Reply> TryRead();
+  // For poll(2): the socket, and whether input is buffered above it.
+  int fd() const;
+  bool Buffered() const;
+  // False if the peer closed it (for a connection with nothing to read).
+  bool IdleAndOpen() const;
+
+ private:
+  friend class Client;
+  Connection() = default;
+  std::unique_ptr<Transport> t_;
+  redisReader* reader_ = nullptr;
+};
 
 class Client {
  public:
@@ -117,6 +148,9 @@ class Client {
   // asynchronous client does on a redirect or a lost connection).
   void MarkTopologyStale();
 
+  // A new connection to addr, outside the pools (see Connection).
+  Result<std::unique_ptr<Connection>> Dial(const NodeAddress& addr, Deadline deadline);
+
   const Options& options() const { return opts_; }
   Health& health() { return health_; }
   std::string Describe() const { return opts_.Describe(); }
@@ -139,7 +173,7 @@ class Client {
   std::shared_ptr<const Topology> topo_;
   bool stale_ = false;
   int64_t last_discovery_ = 0;  // steady ns
-  std::timed_mutex discover_mu_;  // one discovery at a time
+  std::mutex discover_mu_;  // one discovery at a time
   std::mutex pools_mu_;
   std::vector<std::unique_ptr<Pool>> pools_;
 };

@@ -9,11 +9,21 @@
 // caching_sha2_password (MySQL 8 / Aurora v3 default) is a plugin loaded from
 // the library's plugin directory (libmariadb3 ships it), or from
 // ?plugin_dir=PATH.
+//
+// TLS: ?ssl-mode=DISABLED|REQUIRED|VERIFY_CA|VERIFY_IDENTITY (see TlsMode
+// below for what MariaDB Connector/C 3.3 does with each).
+//
+// LOAD DATA LOCAL INFILE: only the bulk loader's own connection announces
+// local-infile support, and it lets the client answer a file request only
+// while its own LOAD DATA statement runs, through a handler that serves the
+// batch from memory under the one name it asked for and refuses any other.
+// Every other connection has it off: a server asking for a file gets nothing.
 #include "store/mysql_store.h"
 
 #include <mysql.h>
 #include <errmsg.h>
 #include <mysqld_error.h>
+#include <unistd.h>
 
 #include <condition_variable>
 #include <algorithm>
@@ -21,15 +31,22 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <cctype>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <span>
+
+#include "net/transport.h"
 
 namespace rowcache {
 
 namespace {
 
-constexpr size_t kMaxStatementIds = 1024;  // Get: placeholders are rounded up to a power of two up to this
+// Get: placeholders are rounded up to a power of two, up to this, so a few
+// prepared statements per connection serve every read; larger reads are split
+// by the service (MaxIdsPerQuery). The protocol allows 65,535 placeholders.
+constexpr size_t kMaxStatementIds = 4096;
 constexpr size_t kLoadChunk = 500;         // rows per multi-row statement in Load
 constexpr size_t kLoadDataMinRows = 64;    // batches from this size go through LOAD DATA LOCAL INFILE
 
@@ -39,8 +56,21 @@ bool IsConnectionError(unsigned err) {
          err == ER_CONNECTION_KILLED || err == 2026 /* SSL */ || err == 2013;
 }
 
+// The file name our LOAD DATA LOCAL INFILE statement asks for; the only one
+// the client will answer a request for (from memory, never from disk).
+constexpr const char* kInfileName = "rowcache-batch";
+
+struct InfileBuffer;
+
+// A connection's LOAD DATA LOCAL state, the user data of its infile handler.
+struct InfileState {
+  InfileBuffer* active = nullptr;  // set only while our own LOAD DATA statement runs
+  std::string refused;             // the file name last refused
+};
+
 struct Conn {
   MYSQL* m = nullptr;
+  InfileState infile;
   std::map<size_t, MYSQL_STMT*> get;  // by placeholder count
   MYSQL_STMT* insert = nullptr;
   MYSQL_STMT* update = nullptr;
@@ -79,8 +109,17 @@ void AppendEscaped(std::string& out, const std::string& s) {
   }
 }
 
-int InfileInit(void** ptr, const char*, void* userdata) {
-  *ptr = userdata;
+// Connector/C calls this when the server asks for a local file. Only our own
+// statement's name, and only while that statement runs, is served (from
+// memory); anything else is refused without touching the file system.
+int InfileInit(void** ptr, const char* filename, void* userdata) {
+  auto* st = static_cast<InfileState*>(userdata);
+  *ptr = st;
+  if (!st->active || !filename || std::strcmp(filename, kInfileName) != 0) {
+    st->refused = filename ? filename : "";
+    return 1;
+  }
+  st->refused.clear();
   return 0;
 }
 void AppendRowText(std::string& out, const Row& r);
@@ -88,7 +127,8 @@ void AppendRowText(std::string& out, const Row& r);
 // Serializes rows as the server asks for bytes, so building the text
 // overlaps the server inserting what it already has.
 int InfileRead(void* ptr, char* buf, unsigned int len) {
-  auto* b = static_cast<InfileBuffer*>(ptr);
+  auto* b = static_cast<InfileState*>(ptr)->active;
+  if (!b) return -1;
   size_t filled = 0;
   while (filled < len) {
     if (b->pos == b->pending.size()) {
@@ -121,9 +161,114 @@ void AppendRowText(std::string& out, const Row& r) {
 }
 
 void InfileEnd(void*) {}
-int InfileError(void*, char* msg, unsigned int len) {
-  std::snprintf(msg, len, "rowcache: local infile error");
-  return 1;
+int InfileError(void* ptr, char* msg, unsigned int len) {
+  auto* st = static_cast<InfileState*>(ptr);
+  if (st && !st->refused.empty()) {
+    std::snprintf(msg, len, "the server asked for local file '%.200s'; refused (only '%s', from memory, during "
+                  "rowcache's own LOAD DATA)", st->refused.c_str(), kInfileName);
+  } else {
+    std::snprintf(msg, len, "rowcache: local infile error");
+  }
+  return CR_UNKNOWN_ERROR;
+}
+
+// Lets the client answer the server's LOCAL INFILE requests (on) or not (off).
+// Connector/C checks the flag when a request arrives, not only at connect.
+void SetLocalInfile(MYSQL* m, bool on) {
+  unsigned v = on ? 1 : 0;
+  mysql_options(m, MYSQL_OPT_LOCAL_INFILE, &v);
+}
+
+bool Readable(const std::string& path) { return ::access(path.c_str(), R_OK) == 0; }
+
+// ssl-mode, as MySQL's clients spell it, and what MariaDB Connector/C 3.3
+// (checked against 3.3.20 and MariaDB 10.11) does with each:
+//   DISABLED         no TLS.
+//   REQUIRED         MYSQL_OPT_SSL_ENFORCE: TLS if the server offers it, the
+//                    certificate not checked. Connector/C 3.3 goes on in
+//                    plain text when the server does not offer TLS, so the
+//                    connection is checked after the handshake
+//                    (mysql_get_ssl_cipher) and refused if it is not
+//                    encrypted -- after authenticating, not before.
+//   VERIFY_CA        plus MYSQL_OPT_SSL_CA (or _CAPATH): the chain is
+//                    verified, not the host name. The same after-the-handshake
+//                    check catches a server without TLS.
+//   VERIFY_IDENTITY  plus MYSQL_OPT_SSL_VERIFY_SERVER_CERT: chain and host
+//                    name (DNS name or IP address in the certificate); a
+//                    server without TLS is refused before anything is sent.
+// The CA is ssl-ca=FILE, else the system store (SystemCaLocations(), which
+// also finds Amazon Linux 2023's bundle).
+enum class TlsMode { kDisabled, kRequired, kVerifyCa, kVerifyIdentity };
+
+struct MysqlTls {
+  TlsMode mode = TlsMode::kDisabled;
+  std::string ca_file, ca_dir;
+};
+
+const char* TlsModeName(TlsMode m) {
+  switch (m) {
+    case TlsMode::kDisabled: return "DISABLED";
+    case TlsMode::kRequired: return "REQUIRED";
+    case TlsMode::kVerifyCa: return "VERIFY_CA";
+    case TlsMode::kVerifyIdentity: return "VERIFY_IDENTITY";
+  }
+  return "?";
+}
+
+// The TLS settings of a mysql:// URL: ssl-mode (case-insensitive, '-' or
+// '_'), ssl-ca; and the older ssl=1 (REQUIRED) and ssl-ca alone
+// (VERIFY_IDENTITY). Without any of them: DISABLED, as before.
+Result<MysqlTls> ParseMysqlTls(const Url& url) {
+  auto q = [&](const char* k) {
+    auto it = url.query.find(k);
+    return it == url.query.end() ? std::optional<std::string>() : std::optional<std::string>(it->second);
+  };
+  MysqlTls t;
+  auto mode = q("ssl-mode");
+  if (!mode) mode = q("ssl_mode");
+  auto ca = q("ssl-ca");
+  if (!ca) ca = q("ssl_ca");
+  if (ca && ca->empty()) return Status::InvalidArgument("database URL: ssl-ca is empty");
+  if (mode) {
+    std::string m;
+    for (char ch : *mode) m.push_back(ch == '-' ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(ch))));
+    if (m == "DISABLED") {
+      t.mode = TlsMode::kDisabled;
+    } else if (m == "REQUIRED") {
+      t.mode = TlsMode::kRequired;
+    } else if (m == "VERIFY_CA") {
+      t.mode = TlsMode::kVerifyCa;
+    } else if (m == "VERIFY_IDENTITY") {
+      t.mode = TlsMode::kVerifyIdentity;
+    } else {
+      return Status::InvalidArgument("database URL: ssl-mode '" + *mode +
+                                     "' (expected DISABLED, REQUIRED, VERIFY_CA or VERIFY_IDENTITY)");
+    }
+  } else if (ca) {
+    t.mode = TlsMode::kVerifyIdentity;
+  } else if (auto ssl = q("ssl"); ssl && (*ssl == "1" || *ssl == "true")) {
+    t.mode = TlsMode::kRequired;
+  }
+  bool verify = t.mode == TlsMode::kVerifyCa || t.mode == TlsMode::kVerifyIdentity;
+  if (ca && !verify) {
+    return Status::InvalidArgument(std::string("database URL: ssl-ca with ssl-mode=") + TlsModeName(t.mode) +
+                                   ", which does not check the certificate (use VERIFY_CA or VERIFY_IDENTITY)");
+  }
+  if (!verify) return t;
+  if (ca) {
+    if (!Readable(*ca)) return Status::InvalidArgument("database URL: ssl-ca file '" + *ca + "' cannot be read");
+    t.ca_file = *ca;
+    return t;
+  }
+  CaLocations sys = SystemCaLocations();
+  if (sys.file.empty() && sys.dir.empty()) {
+    return Status::InvalidArgument(std::string("database URL: ssl-mode=") + TlsModeName(t.mode) +
+                                   " without ssl-ca, and " + DescribeCaLocations(sys) +
+                                   "; give ssl-ca=FILE or set SSL_CERT_FILE");
+  }
+  t.ca_file = sys.file;
+  t.ca_dir = sys.dir;
+  return t;
 }
 
 // "Records: 3  Deleted: 1  Skipped: 0  Warnings: 0" -> the number after key.
@@ -154,15 +299,19 @@ void BindNull(MYSQL_BIND& b) {
 
 class MysqlStore final : public Store {
  public:
-  MysqlStore(Url url, std::string table, StoreOptions opts)
-      : url_(std::move(url)), table_(std::move(table)), opts_(opts) {
+  MysqlStore(Url url, std::string table, StoreOptions opts, MysqlTls tls)
+      : url_(std::move(url)), table_(std::move(table)), opts_(opts), tls_(std::move(tls)) {
     if (!url_.port) url_.port = 3306;
     describe_ = "mysql://" + (url_.user.empty() ? "" : url_.user + "@") + url_.host + ":" +
                 std::to_string(url_.port) + "/" + url_.path + " table=" + table_;
+    if (tls_.mode != TlsMode::kDisabled) describe_ += std::string(" ssl-mode=") + TlsModeName(tls_.mode);
     where_ = "mysql " + url_.host + ":" + std::to_string(url_.port);
-    // ?local_infile=0: bulk loads use multi-row INSERTs, never LOAD DATA LOCAL.
-    if (auto it = url_.query.find("local_infile"); it != url_.query.end() && it->second == "0") {
-      local_infile_refused_ = true;
+    // ?local_infile=0: bulk loads use multi-row INSERTs, never LOAD DATA LOCAL;
+    // ?local_infile=1: always LOAD DATA LOCAL, an error rather than the switch
+    // to INSERTs when the server refuses it.
+    if (auto it = url_.query.find("local_infile"); it != url_.query.end()) {
+      if (it->second == "0") local_infile_refused_ = true;
+      if (it->second == "1") local_infile_required_ = true;
     }
   }
 
@@ -189,9 +338,11 @@ class MysqlStore final : public Store {
     return rows;
   }
 
+  size_t MaxIdsPerQuery() const override { return kMaxStatementIds; }
+
   Result<std::vector<int64_t>> Insert(std::span<const Row> rows, const BeforeCommit& before_commit) override {
     std::vector<int64_t> ids;
-    Status s = Transaction([&](Conn& c) -> Status {
+    Status s = Transaction(/*loader=*/false, [&](Conn& c) -> Status {
       ids.clear();
       Status p = Prepare(c, &c.insert,
                          "INSERT INTO `" + table_ + "` (hero, power, name, xp, color) VALUES (?, ?, ?, ?, ?)");
@@ -218,7 +369,7 @@ class MysqlStore final : public Store {
   }
 
   Status Update(std::span<const RowUpdate> updates) override {
-    return Transaction([&](Conn& c) -> Status {
+    return Transaction(/*loader=*/false, [&](Conn& c) -> Status {
       Status p = Prepare(c, &c.update,
                          "UPDATE `" + table_ +
                              "` SET hero = COALESCE(?, hero), power = COALESCE(?, power), name = COALESCE(?, name),"
@@ -254,7 +405,7 @@ class MysqlStore final : public Store {
 
   Result<std::vector<int64_t>> Delete(std::span<const int64_t> ids) override {
     std::vector<int64_t> deleted;
-    Status s = Transaction([&](Conn& c) -> Status {
+    Status s = Transaction(/*loader=*/false, [&](Conn& c) -> Status {
       deleted.clear();
       Status p = Prepare(c, &c.del, "DELETE FROM `" + table_ + "` WHERE id = ?");
       if (!p.ok()) return p;
@@ -275,6 +426,7 @@ class MysqlStore final : public Store {
     if (rows.size() >= kLoadDataMinRows && !local_infile_refused_.load()) {
       auto r = LoadData(rows, mode);
       if (r.ok() || !r.status().IsInvalidArgument()) return r;
+      if (local_infile_required_) return Status::Unavailable(r.status().message());
       // The server refuses LOAD DATA LOCAL (local_infile off): remember, and
       // use multi-row INSERTs from now on.
       local_infile_refused_ = true;
@@ -295,13 +447,16 @@ class MysqlStore final : public Store {
            "LINES TERMINATED BY '\\n' (id, hero, power, name, xp, color)";
     LoadResult res;
     bool refused = false;
-    Status s = Transaction([&](Conn& c) -> Status {
+    Status s = Transaction(/*loader=*/true, [&](Conn& c) -> Status {
       buf.next = 0;
       buf.pos = 0;
       buf.pending.clear();
-      mysql_set_local_infile_handler(c.m, InfileInit, InfileRead, InfileEnd, InfileError, &buf);
+      // Answerable only for this statement, and only with this batch.
+      c.infile.active = &buf;
+      SetLocalInfile(c.m, true);
       int rc = mysql_real_query(c.m, sql.data(), sql.size());
-      mysql_set_local_infile_default(c.m);
+      SetLocalInfile(c.m, false);
+      c.infile.active = nullptr;
       if (rc != 0) {
         unsigned err = mysql_errno(c.m);
         // 1148 ER_NOT_ALLOWED_COMMAND, 3948 local infile disabled (MySQL 8),
@@ -332,7 +487,7 @@ class MysqlStore final : public Store {
   // read of which ids exist.
   Result<LoadResult> LoadInsert(std::span<const Row> rows, LoadMode mode) {
     LoadResult res;
-    Status s = Transaction([&](Conn& c) -> Status {
+    Status s = Transaction(/*loader=*/false, [&](Conn& c) -> Status {
       res = LoadResult{};
       for (size_t off = 0; off < rows.size(); off += kLoadChunk) {
         auto chunk = rows.subspan(off, std::min(kLoadChunk, rows.size() - off));
@@ -415,7 +570,16 @@ class MysqlStore final : public Store {
  private:
   // Connection pool ---------------------------------------------------------
 
-  Result<std::unique_ptr<Conn>> Acquire() {
+  // loader: the bulk loader's own connection (local infile announced), kept
+  // apart from the pool; one is kept idle between batches.
+  Result<std::unique_ptr<Conn>> Acquire(bool loader = false) {
+    if (loader) {
+      {
+        std::lock_guard l(mu_);
+        if (loader_idle_) return std::move(loader_idle_);
+      }
+      return ConnectRefreshing(/*loader=*/true);
+    }
     {
       std::unique_lock l(mu_);
       bool ok = cv_.wait_for(l, std::chrono::seconds(opts_.timeout_seconds),
@@ -429,7 +593,7 @@ class MysqlStore final : public Store {
       }
       ++open_;
     }
-    auto c = Connect();
+    auto c = ConnectRefreshing();
     if (!c.ok()) {
       std::lock_guard l(mu_);
       --open_;
@@ -438,8 +602,14 @@ class MysqlStore final : public Store {
     return c;
   }
 
-  void Release(std::unique_ptr<Conn> c) {
+  void Release(std::unique_ptr<Conn> c, bool loader = false) {
     std::vector<std::unique_ptr<Conn>> dropped;  // closed after the lock is released
+    if (loader) {
+      std::lock_guard l(mu_);
+      if (!c->broken && !loader_idle_) loader_idle_ = std::move(c);
+      dropped.push_back(std::move(c));
+      return;
+    }
     {
       std::lock_guard l(mu_);
       if (c->broken) {
@@ -459,7 +629,31 @@ class MysqlStore final : public Store {
     }
   }
 
-  Result<std::unique_ptr<Conn>> Connect() {
+  // Connect(), and once more if the server refused the credentials
+  // (ER_ACCESS_DENIED_ERROR) and opts_.refresh_credentials hands over other
+  // ones (a rotated password): only the connection that saw the refusal waits
+  // for them, and they are kept for the connections after it.
+  Result<std::unique_ptr<Conn>> ConnectRefreshing(bool loader = false) {
+    StoreCredentials used;
+    bool denied = false;
+    auto c = Connect(loader, &denied, &used);
+    if (c.ok() || !denied || !opts_.refresh_credentials) return c;
+    std::optional<StoreCredentials> fresh = opts_.refresh_credentials();
+    if (!fresh) return c;
+    if (fresh->user.empty()) fresh->user = used.user;
+    if (fresh->user == used.user && fresh->password == used.password) return c;  // the refused ones again
+    {
+      std::lock_guard l(cred_mu_);
+      url_.user = fresh->user;
+      url_.password = fresh->password;
+    }
+    return Connect(loader);
+  }
+
+  // access_denied (if set): whether the server refused the credentials; used
+  // (if set): the credentials tried.
+  Result<std::unique_ptr<Conn>> Connect(bool loader = false, bool* access_denied = nullptr,
+                                        StoreCredentials* used = nullptr) {
     auto c = std::make_unique<Conn>();
     c->m = mysql_init(nullptr);
     if (!c->m) return Status::Internal(where_ + ": out of memory");
@@ -468,31 +662,43 @@ class MysqlStore final : public Store {
     mysql_options(c->m, MYSQL_OPT_READ_TIMEOUT, &timeout);
     mysql_options(c->m, MYSQL_OPT_WRITE_TIMEOUT, &timeout);
     mysql_options(c->m, MYSQL_SET_CHARSET_NAME, "utf8mb4");
-    unsigned local_infile = 1;
-    mysql_options(c->m, MYSQL_OPT_LOCAL_INFILE, &local_infile);
+    // Local infile: announced (CLIENT_LOCAL_FILES, without which the server
+    // refuses LOAD DATA LOCAL) only by the loader's connection, and answered
+    // only while its LOAD DATA runs; on every connection the handler is ours,
+    // which never opens a file.
+    SetLocalInfile(c->m, loader);
+    mysql_set_local_infile_handler(c->m, InfileInit, InfileRead, InfileEnd, InfileError, &c->infile);
     if (auto it = url_.query.find("plugin_dir"); it != url_.query.end()) {
       mysql_options(c->m, MYSQL_PLUGIN_DIR, it->second.c_str());
     }
-    auto q = [&](const char* k) {
-      auto it = url_.query.find(k);
-      return it == url_.query.end() ? std::string() : it->second;
-    };
-    if (q("ssl") == "1" || q("ssl") == "true" || !q("ssl-ca").empty()) {
+    if (tls_.mode != TlsMode::kDisabled) {
       my_bool enforce = 1;
       mysql_optionsv(c->m, MYSQL_OPT_SSL_ENFORCE, &enforce);
-      if (!q("ssl-ca").empty()) {
-        mysql_optionsv(c->m, MYSQL_OPT_SSL_CA, q("ssl-ca").c_str());
-        my_bool verify = 1;
-        mysql_optionsv(c->m, MYSQL_OPT_SSL_VERIFY_SERVER_CERT, &verify);
-      }
+      if (!tls_.ca_file.empty()) mysql_optionsv(c->m, MYSQL_OPT_SSL_CA, tls_.ca_file.c_str());
+      if (!tls_.ca_dir.empty()) mysql_optionsv(c->m, MYSQL_OPT_SSL_CAPATH, tls_.ca_dir.c_str());
+      my_bool verify = tls_.mode == TlsMode::kVerifyIdentity;
+      mysql_optionsv(c->m, MYSQL_OPT_SSL_VERIFY_SERVER_CERT, &verify);
     }
     std::string host = url_.host.empty() ? "127.0.0.1" : url_.host;
-    if (!mysql_real_connect(c->m, host.c_str(), url_.user.c_str(), url_.password.c_str(), url_.path.c_str(),
+    StoreCredentials creds;
+    {
+      std::lock_guard l(cred_mu_);
+      creds = {url_.user, url_.password};
+    }
+    if (used) *used = creds;
+    if (!mysql_real_connect(c->m, host.c_str(), creds.user.c_str(), creds.password.c_str(), url_.path.c_str(),
                             static_cast<unsigned>(url_.port), nullptr, CLIENT_FOUND_ROWS)) {
+      if (access_denied) *access_denied = mysql_errno(c->m) == ER_ACCESS_DENIED_ERROR;
       // Wrong credentials or database are configuration errors, not outages,
       // but both mean the database cannot serve: 503 either way.
       return Status::Unavailable(where_ + ": " + mysql_error(c->m));
     }
+    if (tls_.mode != TlsMode::kDisabled && mysql_get_ssl_cipher(c->m) == nullptr) {
+      // Connector/C 3.3 falls back to plain text when the server offers no
+      // TLS (unless it verifies the host name); nothing is sent on it.
+      return Status::Unavailable(where_ + ": the server did not use TLS (ssl-mode=" + TlsModeName(tls_.mode) + ")");
+    }
+    if (loader) SetLocalInfile(c->m, false);  // until our own LOAD DATA statement
     Status s = Query(*c, "SET SESSION sql_mode = 'STRICT_ALL_TABLES,NO_ENGINE_SUBSTITUTION', time_zone = '+00:00'");
     if (!s.ok()) return s;
     return c;
@@ -516,16 +722,17 @@ class MysqlStore final : public Store {
   // START TRANSACTION; fn; COMMIT -- or ROLLBACK on any failure. Retried on a
   // fresh connection only if START TRANSACTION itself failed on a dead
   // connection (then nothing was sent that could have committed).
+  // On the loader's own connection when loader is set.
   template <class F>
-  Status Transaction(F&& fn) {
+  Status Transaction(bool loader, F&& fn) {
     for (int attempt = 0;; ++attempt) {
-      auto c = Acquire();
+      auto c = Acquire(loader);
       if (!c.ok()) return c.status();
       Conn& conn = **c;
       Status s = Query(conn, "START TRANSACTION");
       if (!s.ok()) {
         bool broken = conn.broken;
-        Release(std::move(c.value()));
+        Release(std::move(c.value()), loader);
         if (broken && attempt == 0) continue;
         return s;
       }
@@ -536,7 +743,7 @@ class MysqlStore final : public Store {
       if (!s.ok() && !conn.broken) {
         Query(conn, "ROLLBACK");
       }
-      Release(std::move(c.value()));
+      Release(std::move(c.value()), loader);
       return s;
     }
   }
@@ -675,12 +882,16 @@ class MysqlStore final : public Store {
   Url url_;
   std::string table_;
   StoreOptions opts_;
+  MysqlTls tls_;
   std::string describe_;
   std::string where_;
+  std::mutex cred_mu_;  // guards url_.user and url_.password (ConnectRefreshing replaces them)
   std::mutex mu_;
   std::condition_variable cv_;
   std::vector<std::unique_ptr<Conn>> idle_;
+  std::unique_ptr<Conn> loader_idle_;  // the loader's connection between batches (under mu_)
   std::atomic<bool> local_infile_refused_{false};
+  bool local_infile_required_ = false;
   int open_ = 0;
 };
 
@@ -700,9 +911,11 @@ Result<std::unique_ptr<Store>> NewMysqlStore(const Url& url, const StoreOptions&
   }
   if (url.path.empty()) return Status::InvalidArgument("database URL '" + url.Redacted() + "': missing /database");
   if (url.host.empty()) return Status::InvalidArgument("database URL '" + url.Redacted() + "': missing host");
+  auto tls = ParseMysqlTls(url);
+  if (!tls.ok()) return tls.status();
   static std::once_flag init;
   std::call_once(init, [] { mysql_library_init(0, nullptr, nullptr); });
-  return std::unique_ptr<Store>(std::make_unique<MysqlStore>(url, table, opts));
+  return std::unique_ptr<Store>(std::make_unique<MysqlStore>(url, table, opts, std::move(tls.value())));
 }
 
 }  // namespace rowcache

@@ -62,6 +62,14 @@ class SqliteStore final : public Store {
     return rows;
   }
 
+  // Get binds the ids as ONE text parameter (a JSON array read by json_each),
+  // so the placeholder limit (SQLITE_LIMIT_VARIABLE_NUMBER: 32,766 by
+  // default, 999 before 3.32, 250,000 in Debian's build) does not apply; the
+  // text's length limit does: at most 12 bytes an id.
+  size_t MaxIdsPerQuery() const override {
+    return static_cast<size_t>(sqlite3_limit(db_, SQLITE_LIMIT_LENGTH, -1)) / 12;
+  }
+
   Result<std::vector<int64_t>> Insert(std::span<const Row> rows, const BeforeCommit& before_commit) override {
     std::vector<int64_t> ids;
     ids.reserve(rows.size());

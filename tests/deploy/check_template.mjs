@@ -6,7 +6,9 @@
 //   3. the same validator does reject a deliberately broken copy (so a
 //      validator that checks nothing cannot pass step 2);
 //   4. structural facts of the design (integration type, runtime, IAM scope,
-//      security group rules, ...);
+//      security group rules, the API's authentication per ApiAuth, the
+//      function's least-privileged database user and secret, VpcCidr against
+//      the subnets' Fn::Cidr, the pinned engine version, ...);
 //   5. every cache shape: the template's conditions resolved for each
 //      combination of CacheMode (single-shard, cluster, serverless),
 //      CacheTransitEncryption and CacheAuth, each resulting concrete template
@@ -215,6 +217,9 @@ for (const mode of MODES) {
   }
 }
 shapes.push({ CacheMode: 'cluster', CacheTransitEncryption: 'true', CacheAuth: 'true', CacheReplicasPerNodeGroup: '0' });
+// The API's authentication: the shapes above have the default (AWS_IAM); the
+// default cache shape with each other ApiAuth.
+for (const apiAuth of ['API_KEY', 'NONE']) shapes.push({ CacheMode: 'single-shard', CacheTransitEncryption: 'true', CacheAuth: 'true', ApiAuth: apiAuth });
 const defaults = Object.fromEntries(Object.entries(P).map(([k, p]) => [k, p.Default !== undefined ? String(p.Default) : `${k.toLowerCase()}-value`]));
 for (const sh of shapes) {
   const params = { ...sh };
@@ -228,7 +233,7 @@ for (const sh of shapes) {
 const defaultShape = { label: 'the parameter defaults', values: defaults };
 const renderedDir = process.env.ROWCACHE_RENDERED_DIR || fs.mkdtempSync(path.join(os.tmpdir(), 'rowcache-shapes-'));
 const distinct = new Map(); // rendered JSON -> { file, labels }
-check(`cache shapes: the conditions resolve for all ${shapes.length} combinations of CacheMode, CacheTransitEncryption and CacheAuth (+ cluster without replicas)`, () => {
+check(`cache shapes: the conditions resolve for all ${shapes.length} combinations of CacheMode, CacheTransitEncryption and CacheAuth (+ cluster without replicas; + ApiAuth API_KEY and NONE)`, () => {
   assert(t.Conditions && P.CacheMode, 'no Conditions or no CacheMode parameter');
   defaultShape.rendered = renderTemplate(defaultShape.values);
   fs.mkdirSync(renderedDir, { recursive: true });
@@ -236,7 +241,7 @@ check(`cache shapes: the conditions resolve for all ${shapes.length} combination
     sh.rendered = renderTemplate(sh.values);
     const key = JSON.stringify(sh.rendered);
     if (!distinct.has(key)) {
-      const file = path.join(renderedDir, `shape-${distinct.size + 1}-${sh.CacheMode}-tls-${sh.tls}-auth-${sh.auth}${sh.replicas === 0 ? '-no-replicas' : ''}.yaml`);
+      const file = path.join(renderedDir, `shape-${distinct.size + 1}-${sh.CacheMode}-tls-${sh.tls}-auth-${sh.auth}${sh.replicas === 0 ? '-no-replicas' : ''}${sh.ApiAuth ? `-api-${sh.ApiAuth.toLowerCase()}` : ''}.yaml`);
       fs.writeFileSync(file, `# ${sh.label}\n${YAML.stringify(sh.rendered)}`);
       distinct.set(key, { file, labels: [] });
     }
@@ -382,13 +387,22 @@ check('Lambda: in the VPC, in both private subnets, with its own security group'
   return `subnets ${ids.join(', ')}; security group ${lambdaSgId}`;
 });
 
+// The function's database secret (the application user's) and the master's
+// (the cluster's MasterUserPassword): two different secrets.
 const secretId = fp.Environment?.Variables?.ROWCACHE_DB_SECRET_ARN?.Ref;
 const secret = R[secretId];
-check('Lambda: environment ROWCACHE_DB (no password), ROWCACHE_DB_SECRET_ARN, ROWCACHE_TTL, SSL_CERT_FILE (ROWCACHE_CACHE: per cache shape below)', () => {
+const masterSecretId = (() => {
+  const [, cluster] = ofType('AWS::RDS::DBCluster')[0] || [];
+  const m = (subText(cluster?.Properties?.MasterUserPassword) || '').match(/^\{\{resolve:secretsmanager:\$\{(\w+)\}:SecretString:password\}\}$/);
+  return m ? m[1] : undefined;
+})();
+const dbSecretIds = [secretId, masterSecretId];
+check('Lambda: environment ROWCACHE_DB (no password; ssl-mode=VERIFY_IDENTITY, ssl-ca the packaged RDS CA bundle), ROWCACHE_DB_SECRET_ARN, ROWCACHE_TTL, SSL_CERT_FILE (ROWCACHE_CACHE: per cache shape below)', () => {
   const env = fp.Environment.Variables;
   assert(secret?.Type === 'AWS::SecretsManager::Secret', `ROWCACHE_DB_SECRET_ARN is not a Ref to a secret: ${show(env.ROWCACHE_DB_SECRET_ARN)}`);
   const db = subText(env.ROWCACHE_DB);
-  assert(db && /^mysql:\/\/(\$\{\w+\}|\w+)@\$\{[\w.]+\}:(3306|\$\{[\w.]+\})\/(\$\{\w+\}|\w+)$/.test(db), `ROWCACHE_DB: ${show(env.ROWCACHE_DB)}`);
+  assert(db && /^mysql:\/\/(\$\{\w+\}|\w+)@\$\{[\w.]+\}:(3306|\$\{[\w.]+\})\/(\$\{\w+\}|\w+)\?ssl-mode=VERIFY_IDENTITY&ssl-ca=\/var\/task\/rds-global-bundle\.pem$/.test(db),
+    `ROWCACHE_DB (verified TLS against the RDS CA bundle deploy.sh puts in the package): ${show(env.ROWCACHE_DB)}`);
   assert(!/^mysql:\/\/[^@]*:[^@]*@/.test(db), 'ROWCACHE_DB carries a password');
   eq(env.SSL_CERT_FILE, '/etc/pki/tls/certs/ca-bundle.crt', 'SSL_CERT_FILE (the CA bundle of Amazon Linux 2023, for the static OpenSSL)');
   assert(isRef(env.ROWCACHE_TTL, 'CacheTtl') && P.CacheTtl.Default === 300, 'ROWCACHE_TTL is not the CacheTtl parameter (default 300)');
@@ -407,25 +421,26 @@ const bucketArn = (v, bucketId) => isGetAtt(v, bucketId, 'Arn') || subText(v) ==
 const objectsArn = (v, bucketId) => subText(v) === `\${${bucketId}.Arn}/*`;
 const [bucketId, bucket] = one('AWS::S3::Bucket');
 
-function checkS3ReadOnly(stmts, who) {
+// Exactly s3:ListBucket on the data bucket and `objectActions` on its objects.
+function checkS3ReadOnly(stmts, who, objectActions = ['s3:GetObject']) {
   const s3 = stmts.filter((s) => arr(s.Action).some((a) => a.startsWith('s3:')));
   for (const s of s3) {
     eq(s.Effect, 'Allow', `${who} S3 statement Effect`);
     for (const a of arr(s.Action)) {
-      assert(a === 's3:GetObject' || a === 's3:ListBucket', `${who} allows ${a}`);
+      assert(a === 's3:ListBucket' || objectActions.includes(a), `${who} allows ${a}`);
       for (const r of arr(s.Resource)) {
         if (a === 's3:ListBucket') assert(bucketArn(r, bucketId), `${who}: s3:ListBucket on ${show(r)}`);
-        else assert(objectsArn(r, bucketId), `${who}: s3:GetObject on ${show(r)}`);
+        else assert(objectsArn(r, bucketId), `${who}: ${a} on ${show(r)}`);
       }
     }
   }
   const actions = [...new Set(s3.flatMap((s) => arr(s.Action)))];
-  assert(sameSet(actions, ['s3:GetObject', 's3:ListBucket']), `${who} S3 actions: ${show(actions)}`);
+  assert(sameSet(actions, ['s3:ListBucket', ...objectActions]), `${who} S3 actions: ${show(actions)}`);
 }
 
 const pgs = one('AWS::RDS::DBClusterParameterGroup');
 const s3RoleId = pgs[1].Properties.Parameters?.aws_default_s3_role?.['Fn::GetAtt']?.[0];
-check('Aurora S3 role: trusted by rds.amazonaws.com, allows only s3:GetObject and s3:ListBucket on the data bucket', () => {
+check("Aurora S3 role: trusted by rds.amazonaws.com, allows exactly AWS's minimum for LOAD DATA FROM S3 (s3:ListBucket on the data bucket, s3:GetObject and s3:GetObjectVersion on its objects)", () => {
   assert(s3RoleId && R[s3RoleId]?.Type === 'AWS::IAM::Role', 'aws_default_s3_role is not a GetAtt of a role in this template');
   const role = R[s3RoleId];
   const trust = arr(role.Properties.AssumeRolePolicyDocument.Statement);
@@ -433,7 +448,7 @@ check('Aurora S3 role: trusted by rds.amazonaws.com, allows only s3:GetObject an
   assert(!role.Properties.ManagedPolicyArns, 'the role has managed policies');
   const stmts = statements(role);
   assert(stmts.every((s) => s.Effect === 'Allow' && arr(s.Action).every((a) => a.startsWith('s3:'))), 'non-S3 statements present');
-  checkS3ReadOnly(stmts, s3RoleId);
+  checkS3ReadOnly(stmts, s3RoleId, ['s3:GetObject', 's3:GetObjectVersion']);
   return s3RoleId;
 });
 
@@ -457,8 +472,9 @@ check('Aurora: engine aurora-mysql 3.x, burstable instance class, master passwor
   const ver = paramDefault(cp.EngineVersion);
   assert(ver === undefined || /^8\.0\.mysql_aurora\.3\./.test(ver), `EngineVersion ${show(ver)}`);
   const pw = subText(cp.MasterUserPassword);
-  assert(cp.ManageMasterUserPassword === true || (pw && pw.includes(`{{resolve:secretsmanager:\${${secretId}}:SecretString:password}}`)),
-    `MasterUserPassword is not a dynamic reference to ${secretId}`);
+  assert(masterSecretId && R[masterSecretId]?.Type === 'AWS::SecretsManager::Secret' && pw.includes(`{{resolve:secretsmanager:\${${masterSecretId}}:SecretString:password}}`),
+    `MasterUserPassword is not a dynamic reference to a secret of this template: ${show(cp.MasterUserPassword)}`);
+  assert(masterSecretId !== secretId, `the function's ROWCACHE_DB_SECRET_ARN is the master secret ${masterSecretId}`);
   assert(!('MasterUserPassword' in P), 'a password parameter exists');
   eq(cp.StorageEncrypted, true, 'StorageEncrypted');
   const [, inst] = one('AWS::RDS::DBInstance');
@@ -494,7 +510,7 @@ function checkLambdaRole(rt, secrets) {
 }
 check('Lambda role: AWSLambdaVPCAccessExecutionRole + GetSecretValue on the DB secret (and the cache secret, when there is one) + read-only S3 on the data bucket', () => {
   const d = defaultShape.rendered;
-  const cacheSecrets = Object.keys(d.Resources).filter((id) => d.Resources[id].Type === 'AWS::SecretsManager::Secret' && id !== secretId);
+  const cacheSecrets = Object.keys(d.Resources).filter((id) => d.Resources[id].Type === 'AWS::SecretsManager::Secret' && !dbSecretIds.includes(id));
   return `${checkLambdaRole(d, [secretId, ...cacheSecrets])}, default shape: ${cacheSecrets.length ? `also ${cacheSecrets.join(', ')}` : 'DB secret only'}`;
 });
 
@@ -625,7 +641,7 @@ for (const sh of shapes) {
       }
     }
 
-    const cacheSecrets = typed('AWS::SecretsManager::Secret').filter(([id]) => id !== secretId);
+    const cacheSecrets = typed('AWS::SecretsManager::Secret').filter(([id]) => !dbSecretIds.includes(id));
     const users = typed('AWS::ElastiCache::User');
     const groups = typed('AWS::ElastiCache::UserGroup');
     const out = sh.rendered.Outputs;
@@ -706,9 +722,130 @@ check('Outputs: ApiUrl, BucketName, ClusterEndpoint, CacheEndpoint, CacheUrl, Ca
   assert(isRef(o.CacheMode.Value, 'CacheMode'), 'CacheMode output');
   eq(subText(o.ApiUrl.Value), `https://\${${apiId}}.execute-api.\${AWS::Region}.amazonaws.com/prod/`, 'ApiUrl');
   assert(isRef(o.BucketName.Value, bucketId), 'BucketName');
-  assert(isRef(o.DbSecretArn.Value, secretId), 'DbSecretArn');
+  assert(isRef(o.DbSecretArn.Value, masterSecretId), 'DbSecretArn is not the master secret');
+  assert(isRef(o.AppDbSecretArn?.Value, secretId), 'AppDbSecretArn is not the function\'s secret');
   assert(isRef(o.FunctionName.Value, fnId), 'FunctionName');
   return Object.keys(o).length + ' outputs';
+});
+
+// ------------------------------------------------------- least privilege
+check('Least privilege: the function uses the application user (DbAppUsername, its own generated secret, no CREATE at init), never the master user or its secret', () => {
+  const env = fp.Environment.Variables;
+  const db = subText(env.ROWCACHE_DB);
+  eq(db.match(/^mysql:\/\/([^@]*)@/)?.[1], '${DbAppUsername}', 'ROWCACHE_DB user');
+  assert(P.DbAppUsername && P.DbAppUsername.Default !== P.DbMasterUsername?.Default, 'DbAppUsername parameter missing or defaulting to the master user');
+  assert(new RegExp(P.DbAppUsername.AllowedPattern).test(P.DbAppUsername.Default), 'DbAppUsername default fails its own pattern');
+  for (const bad of ["x'y", 'a b', 'a@b', 'x'.repeat(33), '1abc']) assert(!new RegExp(P.DbAppUsername.AllowedPattern).test(bad), `DbAppUsername pattern accepts ${show(bad)} (it is spliced into SQL)`);
+  const g = secret.Properties.GenerateSecretString;
+  eq(subText(g.SecretStringTemplate), '{"username": "${DbAppUsername}"}', 'application secret SecretStringTemplate');
+  eq([g.GenerateStringKey, g.ExcludePunctuation], ['password', true], 'application secret GenerateStringKey / ExcludePunctuation');
+  assert(g.PasswordLength >= 20, `application password length ${g.PasswordLength}`);
+  eq(env.ROWCACHE_CREATE_TABLE, '0', 'ROWCACHE_CREATE_TABLE (the application user may not CREATE)');
+  const rule = Object.values(t.Rules || {}).flatMap((r) => arr(r.Assertions)).find((a) => show(a.Assert).includes('DbAppUsername') && show(a.Assert).includes('DbMasterUsername'));
+  assert(rule && show(rule.Assert).startsWith('{"Fn::Not":[{"Fn::Equals"'), 'no Rules assertion that DbAppUsername differs from DbMasterUsername');
+  const attach = ofType('AWS::SecretsManager::SecretTargetAttachment').map(([, r]) => r.Properties.SecretId?.Ref);
+  assert(attach.includes(secretId), `no SecretTargetAttachment for ${secretId} (host/port for rotation functions)`);
+  const o = t.Outputs;
+  assert(isRef(o.AppDbUsername?.Value, 'DbAppUsername'), 'AppDbUsername output');
+  for (const sh of shapes) {
+    const f = Object.values(sh.rendered.Resources).find((r) => r.Type === 'AWS::Lambda::Function');
+    const role = sh.rendered.Resources[f.Properties.Role['Fn::GetAtt'][0]];
+    assert(!show(role).includes(`"${masterSecretId}"`), `${sh.label}: the function's role names the master secret ${masterSecretId}`);
+  }
+  return `${P.DbAppUsername.Default} with ${secretId}; master ${P.DbMasterUsername.Default} with ${masterSecretId}, for load.sh only`;
+});
+
+// ------------------------------------------------------ API authentication
+check('ApiAuth: AWS_IAM (default) | API_KEY | NONE; each rendered: the method\'s AuthorizationType/ApiKeyRequired, the key + usage plan + ApiKeyId output, or the invoke policy', () => {
+  eq(P.ApiAuth?.AllowedValues, ['AWS_IAM', 'API_KEY', 'NONE'], 'ApiAuth AllowedValues');
+  eq(P.ApiAuth.Default, 'AWS_IAM', 'ApiAuth Default (secure by default)');
+  const seen = [];
+  for (const sh of [defaultShape, ...shapes]) {
+    const mode = sh.values.ApiAuth;
+    const RR = sh.rendered.Resources;
+    const typed = (type) => Object.entries(RR).filter(([, r]) => r.Type === type);
+    const [[, m]] = typed('AWS::ApiGateway::Method');
+    const mp = m.Properties;
+    eq(mp.AuthorizationType, mode === 'AWS_IAM' ? 'AWS_IAM' : 'NONE', `${sh.label}: AuthorizationType`);
+    eq(mp.ApiKeyRequired, mode === 'API_KEY', `${sh.label}: ApiKeyRequired`);
+    const keys = typed('AWS::ApiGateway::ApiKey');
+    const plans = typed('AWS::ApiGateway::UsagePlan');
+    const planKeys = typed('AWS::ApiGateway::UsagePlanKey');
+    const policies = typed('AWS::IAM::ManagedPolicy');
+    const out = sh.rendered.Outputs;
+    eq(out.ApiAuth?.Value?.Ref, 'ApiAuth', 'ApiAuth output');
+    if (mode === 'API_KEY') {
+      assert(keys.length === 1 && plans.length === 1 && planKeys.length === 1, `${sh.label}: ${keys.length} keys, ${plans.length} plans, ${planKeys.length} plan keys`);
+      const [kid, k] = keys[0];
+      const [pid, plan] = plans[0];
+      eq(k.Properties.Enabled, true, 'ApiKey Enabled');
+      const stages = arr(plan.Properties.ApiStages);
+      const [stageId] = typed('AWS::ApiGateway::Stage')[0];
+      assert(stages.length === 1 && isRef(stages[0].ApiId, apiId) && isRef(stages[0].Stage, stageId), `usage plan ApiStages ${show(stages)}`);
+      const pk = planKeys[0][1].Properties;
+      assert(isRef(pk.KeyId, kid) && isRef(pk.UsagePlanId, pid) && pk.KeyType === 'API_KEY', `UsagePlanKey ${show(pk)}`);
+      assert(isRef(out.ApiKeyId?.Value, kid), 'ApiKeyId output');
+      assert(!out.ApiInvokePolicyArn && policies.length === 0, 'an invoke policy with API_KEY');
+    } else {
+      assert(keys.length + plans.length + planKeys.length === 0 && !out.ApiKeyId, `${sh.label}: API key resources without API_KEY`);
+    }
+    if (mode === 'AWS_IAM') {
+      assert(policies.length === 1, `${sh.label}: ${policies.length} managed policies`);
+      const [polId, pol] = policies[0];
+      const st = arr(pol.Properties.PolicyDocument.Statement);
+      assert(st.length === 1 && st[0].Effect === 'Allow' && show(arr(st[0].Action)) === '["execute-api:Invoke"]', `invoke policy ${show(st)}`);
+      eq(subText(st[0].Resource), `arn:\${AWS::Partition}:execute-api:\${AWS::Region}:\${AWS::AccountId}:\${${apiId}}/prod/POST/`, 'invoke policy Resource');
+      assert(isRef(out.ApiInvokePolicyArn?.Value, polId), 'ApiInvokePolicyArn output');
+    } else {
+      assert(policies.length === 0 && !out.ApiInvokePolicyArn, `${sh.label}: an invoke policy without AWS_IAM`);
+    }
+    if (!seen.includes(mode)) seen.push(mode);
+  }
+  eq(seen.sort(), ['API_KEY', 'AWS_IAM', 'NONE'], 'ApiAuth values rendered');
+  return 'AWS_IAM, API_KEY and NONE rendered and validated';
+});
+
+// ---------------------------------------------------------------- VpcCidr
+// Fn::Cidr as CloudFormation computes it (IPv4): `count` blocks of 2^bits
+// addresses from the start of the block; an error if they do not fit.
+function fnCidr(block, count, bits) {
+  const [addr, prefix] = block.split('/');
+  const base = addr.split('.').reduce((a, o) => a * 256 + Number(o), 0);
+  const size = 2 ** (32 - Number(prefix));
+  assert(base % size === 0, `${block}: host bits set`);
+  assert(count * 2 ** bits <= size, `${block}: ${count} blocks of /${32 - bits} do not fit`);
+  const ip = (n) => [24, 16, 8, 0].map((sh) => Math.floor(n / 2 ** sh) % 256).join('.');
+  return Array.from({ length: count }, (_, i) => `${ip(base + i * 2 ** bits)}/${32 - bits}`);
+}
+check('VpcCidr: only network addresses of /16 to /19 pass its AllowedPattern, and for each the two private subnets (Fn::Cidr) are disjoint /20s inside the VPC', () => {
+  const re = new RegExp(P.VpcCidr.AllowedPattern);
+  const good = ['10.42.0.0/16', '10.0.0.0/17', '10.0.128.0/17', '172.16.64.0/18', '192.168.192.0/18', '10.42.32.0/19', '10.42.224.0/19', '255.255.0.0/16'];
+  const bad = ['10.42.0.0/20', '10.42.0.0/24', '10.42.0.0/15', '10.42.1.0/16', '10.42.16.0/19', '10.42.64.0/17', '10.42.96.0/18',
+    '10.42.32.0/18', '256.1.0.0/16', '10.042.0.0/16', '10.42.0.1/19', '10.42.0.0', '10.42.0.0/16 ', ' 10.42.0.0/16'];
+  for (const c of good) assert(re.test(c), `AllowedPattern refuses ${c}`);
+  for (const c of bad) assert(!re.test(c), `AllowedPattern accepts ${c}`);
+  assert(re.test(P.VpcCidr.Default), 'the default fails the pattern');
+  const cidrs = subnets.map(([, sn]) => sn.Properties.CidrBlock['Fn::Select']);
+  const [[i0, c0], [i1, c1]] = cidrs.map(([i, c]) => [i, c['Fn::Cidr']]);
+  assert(isGetAtt(c0[0], one('AWS::EC2::VPC')[0], 'CidrBlock') && show(c0) === show(c1), `subnets' Fn::Cidr ${show([c0, c1])}`);
+  eq(sameSet([i0, i1].map(String), ['0', '1']), true, 'subnets take blocks 0 and 1');
+  for (const c of good) {
+    const blocks = fnCidr(c, c0[1], c0[2]);
+    const [b0, b1] = [blocks[i0], blocks[i1]];
+    assert(b0 !== b1 && b0.endsWith('/20') && b1.endsWith('/20'), `${c}: subnets ${b0} ${b1}`);
+  }
+  return `e.g. 10.42.32.0/19 -> ${fnCidr('10.42.32.0/19', c0[1], c0[2]).join(', ')}`;
+});
+
+// ------------------------------------------------------ engine version policy
+check('Aurora engine version: pinned (DbEngineVersion, a full 3.x.y version) with automatic minor version upgrades off', () => {
+  const [, cluster] = one('AWS::RDS::DBCluster');
+  const [, inst] = one('AWS::RDS::DBInstance');
+  assert(isRef(cluster.Properties.EngineVersion, 'DbEngineVersion'), `EngineVersion ${show(cluster.Properties.EngineVersion)}`);
+  assert(/^8\.0\.mysql_aurora\.3\.\d{2}\.\d+$/.test(P.DbEngineVersion.Default), `DbEngineVersion default ${P.DbEngineVersion.Default}`);
+  eq(inst.Properties.AutoMinorVersionUpgrade, false, 'DBInstance AutoMinorVersionUpgrade (a pinned version must not drift)');
+  assert(cluster.Properties.AutoMinorVersionUpgrade !== true, 'the cluster upgrades minor versions automatically');
+  return P.DbEngineVersion.Default;
 });
 
 if (!process.env.ROWCACHE_RENDERED_DIR) fs.rmSync(renderedDir, { recursive: true, force: true });

@@ -13,10 +13,17 @@ rt.violations and answered as the real API does (4xx).
 Also a fake Secrets Manager (POST / with X-Amz-Target secretsmanager.GetSecretValue)
 that verifies the request's Signature V4 when rt.secrets is set:
     rt.secrets = {"arn:...": "secret string"}; rt.secret_creds = (access, secret, region)
+
+FakeRuntime(tls=(certfile, keyfile)) also serves the same handler over HTTPS
+(a server certificate, e.g. scripts/servers.sh's, for localhost and
+127.0.0.1), as Secrets Manager is reached: rt.https_port, and
+rt.secrets_https_url = "https://localhost:PORT" for ROWCACHE_SECRETS_ENDPOINT.
+rt.secret_schemes[i] says how secret request i came: "https" or "http".
 """
 import hashlib
 import json
 import queue
+import ssl
 import threading
 import time
 import uuid
@@ -28,7 +35,7 @@ PREFIX = "/2018-06-01/runtime"
 
 
 class FakeRuntime:
-    def __init__(self):
+    def __init__(self, tls=None):
         self.events = queue.Queue()
         self.results = {}          # request id -> (kind, body, headers)
         self.pending = set()       # ids handed out and not answered
@@ -39,6 +46,7 @@ class FakeRuntime:
         self.secrets = {}
         self.secret_creds = None
         self.secret_requests = []
+        self.secret_schemes = []   # "https" or "http", one per secret request
         rt = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -105,7 +113,9 @@ class FakeRuntime:
 
             def _secret(self, body):
                 headers = {k.lower(): v for k, v in self.headers.items()}
+                scheme = "https" if isinstance(self.connection, ssl.SSLSocket) else "http"
                 rt.secret_requests.append((headers, body))
+                rt.secret_schemes.append(scheme)
                 access, secret, region = rt.secret_creds
                 try:
                     ok = (hashlib.sha256(body).hexdigest() == headers["x-amz-content-sha256"] and
@@ -129,6 +139,29 @@ class FakeRuntime:
         self.server.handle_error = lambda request, client_address: None
         self.api = f"127.0.0.1:{self.server.server_address[1]}"
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.tls_server = None
+        self.https_port = None
+        self.secrets_https_url = None
+        if tls:
+            ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+            ctx.load_cert_chain(tls[0], tls[1])
+            self.tls_server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+            self.tls_server.daemon_threads = True
+            self.tls_server.handle_error = lambda request, client_address: None
+            # The handshake runs in the request's thread, not in accept().
+            self.tls_server.socket = ctx.wrap_socket(self.tls_server.socket, server_side=True,
+                                                     do_handshake_on_connect=False)
+            tls_server = self.tls_server
+
+            def finish_handshake(request, client_address, _orig=tls_server.finish_request):
+                request.do_handshake()
+                _orig(request, client_address)
+
+            tls_server.finish_request = finish_handshake
+            self.https_port = tls_server.server_address[1]
+            self.secrets_https_url = f"https://localhost:{self.https_port}"
+            threading.Thread(target=tls_server.serve_forever, daemon=True).start()
 
     def invoke(self, event, deadline_ms=None, trace_id=None):
         rid = str(uuid.uuid4())
@@ -160,3 +193,5 @@ class FakeRuntime:
         for _ in range(4):
             self.events.put((None, b"", {}))
         self.server.shutdown()
+        if self.tls_server:
+            self.tls_server.shutdown()

@@ -34,7 +34,7 @@ def expect_error(c, srv, name, body, status, needle):
 
 
 def read_many(srv, ids, use_cache="False"):
-    """Reads any number of ids in requests of at most 50 (the suites' --max-batch)."""
+    """Reads any number of ids in requests of at most 50 (the suites' --max-read-batch)."""
     rows = []
     for i in range(0, len(ids), 50):
         code, doc = read(srv, ids[i:i + 50], use_cache)
@@ -117,7 +117,10 @@ def suite(c, srv, tag, redis=None, prefix=None, ttl=100):
         ("xp out of range", {"REQUEST": "write", "SQLS": [dict(ROW, xp=2**31)]}, 400, "SQLS[0].xp"),
         ("string hero as number", {"REQUEST": "write", "SQLS": [dict(ROW, hero=5)]}, 400,
          "SQLS[0].hero: expected a string"),
-        ("batch over --max-batch", {"REQUEST": "read", "SQLS": list(range(1, 52))}, 413, "more than the limit"),
+        ("read over --max-read-batch", {"REQUEST": "read", "SQLS": list(range(1, 52))}, 413,
+         "51 items, more than the limit of 50 for a read"),
+        ("write over --max-batch", {"REQUEST": "write", "SQLS": [ROW] * 51}, 413,
+         "51 items, more than the limit of 50"),
     ]:
         expect_error(c, srv, p + name, body, status, needle)
     code, doc = srv.post("x" * (300 * 1024))
@@ -205,7 +208,7 @@ def main():
     tmp = tempfile.mkdtemp()
     try:
         srv = Server(a.binary, "--db", f"sqlite:{tmp}/db.sqlite", "--cache", "memory://", "--max-batch", "50",
-                     "--max-body-bytes", str(256 * 1024))
+                     "--max-read-batch", "50", "--max-body-bytes", str(256 * 1024))
         try:
             suite(c, srv, "sqlite+memory")
         finally:
@@ -218,7 +221,8 @@ def main():
         mysql_url, redis_url = servers
         table, prefix = unique("e2e"), unique("e2e") + ":"
         srv = Server(a.binary, "--db", f"{mysql_url}?table={table}", "--cache", redis_url, "--key-prefix", prefix,
-                     "--ttl", "100", "--max-batch", "50", "--max-body-bytes", str(256 * 1024))
+                     "--ttl", "100", "--max-batch", "50", "--max-read-batch", "50",
+                     "--max-body-bytes", str(256 * 1024))
         srv.table = table
         redis = Redis(int(os.environ.get("ROWCACHE_TEST_REDIS_PORT", "16379")))
         try:

@@ -84,7 +84,7 @@ def main():
         # a small receive buffer: the worker sends what the socket takes, the
         # I/O thread writes the rest; then the connection carries on.
         # (60,000 ids: an answer of ~5.4 MB, more than a socket buffer holds: tcp_wmem allows 4 MB.)
-        big = Server(a.binary, *common, "--max-batch", "60000")
+        big = Server(a.binary, *common, "--max-read-batch", "60000")
         many = [ids[5 + i % 35] for i in range(60000)]
         req = json.dumps({"USE_CACHE": "False", "REQUEST": "read", "SQLS": many}).encode()
         s = socket.socket()

@@ -8,8 +8,11 @@ request, a passed deadline reported to /error, init failures reported to
 /runtime/init/error, the database password from a (fake, signature-checking)
 Secrets Manager, the cache password from it too (ROWCACHE_CACHE_SECRET_ARN: a
 private redis-server --requirepass, and the TLS + AUTH Redis, its ACL user and
-the TLS cluster of scripts/servers.sh), and an unconfigured `bootstrap` with an
-empty environment.
+the TLS cluster of scripts/servers.sh), the function's least-privileged
+database user (SELECT, INSERT, UPDATE, DELETE only; ROWCACHE_CREATE_TABLE=0) and
+its password rotated while the process runs (the secret read again after the
+database refuses the password: at most the one request in the rotation window
+fails), and an unconfigured `bootstrap` with an empty environment.
 """
 import json
 import os
@@ -22,7 +25,9 @@ import time
 import urllib.parse
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "fault"))
 from fake_lambda import FakeRuntime  # noqa: E402
+from faultproxy import FaultProxy  # noqa: E402
 from rowcache_e2e import Checks, Redis, args, entry_key, free_port, mariadb, require_servers, unique  # noqa: E402
 
 ROW = {"hero": "yes", "power": "fly", "name": "batman", "xp": "100", "color": "black"}
@@ -67,6 +72,112 @@ def local_ports(pid, remote_port):
 
 def connections():
     return int(mariadb("SHOW GLOBAL STATUS LIKE 'Connections'").split()[1])
+
+
+def root_sql(sql):
+    """SQL as the test MariaDB's root (through ROWCACHE_TEST_MYSQL_SOCKET); its output."""
+    out = subprocess.run(["mariadb", f"--socket={os.environ['ROWCACHE_TEST_MYSQL_SOCKET']}", "-uroot", "-N", "-B",
+                          "-e", sql], capture_output=True, text=True, check=True)
+    return out.stdout
+
+
+def kill_sessions(user):
+    """Kills the MariaDB sessions of `user` (a frozen Lambda environment's dead connections)."""
+    killed = 0
+    for cid in root_sql(f"SELECT id FROM information_schema.processlist WHERE user = '{user}'").split():
+        try:
+            root_sql(f"KILL {cid}")
+            killed += 1
+        except subprocess.CalledProcessError:
+            pass  # already gone
+    return killed
+
+
+def least_privilege_and_rotation(c, a, env, table, ids, creds, arn, no_password):
+    sock = os.environ.get("ROWCACHE_TEST_MYSQL_SOCKET")
+    if not sock or not shutil.which("mariadb"):
+        if os.environ.get("ROWCACHE_REQUIRE_SERVERS") == "1":
+            c.check("least privilege / rotation: ROWCACHE_TEST_MYSQL_SOCKET set (ROWCACHE_REQUIRE_SERVERS=1)", False)
+        else:
+            c.skip("least privilege and a rotated password", "ROWCACHE_TEST_MYSQL_SOCKET not set (root by socket)")
+        return
+    user = unique("app")
+    pw1, pw2, pw3 = unique("first"), unique("second"), unique("third")
+    root_sql(f"CREATE USER '{user}'@'%' IDENTIFIED BY '{pw1}'; "
+             f"GRANT SELECT, INSERT, UPDATE, DELETE ON rowcache.`{table}` TO '{user}'@'%'")
+    secret = lambda pw: json.dumps({"username": user, "password": pw, "engine": "mysql"})  # noqa: E731
+    lp_env = dict(env, ROWCACHE_DB=no_password, ROWCACHE_DB_SECRET_ARN=arn,
+                  ROWCACHE_SECRETS_ENDPOINT="", **creds)
+    try:
+        # Without ROWCACHE_CREATE_TABLE=0 such a user cannot start the function.
+        rt = FakeRuntime()
+        rt.secrets[arn] = secret(pw1)
+        rt.secret_creds = (creds["AWS_ACCESS_KEY_ID"], creds["AWS_SECRET_ACCESS_KEY"], "us-west-2")
+        proc = start(a.binary, rt, dict(lp_env, ROWCACHE_SECRETS_ENDPOINT=f"http://{rt.api}"))
+        try:
+            got = rt.wait_init_error()
+            msg = json.loads(got[1]).get("errorMessage", "") if got else ""
+            c.check("a user without CREATE and the default ROWCACHE_CREATE_TABLE: init error (CREATE command denied)",
+                    "CREATE command denied" in msg, f"{got}")
+            proc.wait(20)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+            rt.close()
+
+        rt = FakeRuntime()
+        rt.secrets[arn] = secret(pw1)
+        rt.secret_creds = (creds["AWS_ACCESS_KEY_ID"], creds["AWS_SECRET_ACCESS_KEY"], "us-west-2")
+        proc = start(a.binary, rt, dict(lp_env, ROWCACHE_SECRETS_ENDPOINT=f"http://{rt.api}",
+                                        ROWCACHE_CREATE_TABLE="0"))
+        read = {"USE_CACHE": "False", "REQUEST": "read", "SQLS": [ids[0]]}
+        try:
+            kind, doc = call(rt, read)
+            c.check("least privilege: ROWCACHE_CREATE_TABLE=0, the user and password from the secret, only "
+                    "SELECT/INSERT/UPDATE/DELETE on the table: a read works",
+                    kind == "response" and doc.get("statusCode") == 200 and doc["body"][0]["name"] == "batman",
+                    f"{kind} {doc} {rt.init_error}")
+            kind, doc = call(rt, {"USE_CACHE": "True", "REQUEST": "write", "SQLS": [dict(ROW, name="least")]})
+            c.check("... and a write", kind == "response" and doc.get("statusCode") == 200, f"{kind} {doc}")
+
+            # Rotation, the database first: the password changes (ALTER USER) while the
+            # secret still holds the old one (Secrets Manager's setSecret step comes before
+            # finishSecret), and the environment's connections are gone (a freeze, a failover).
+            root_sql(f"ALTER USER '{user}'@'%' IDENTIFIED BY '{pw2}'")
+            killed = kill_sessions(user)
+            before = len(rt.secret_requests)
+            kind, doc = call(rt, read)
+            c.check(f"rotation, secret not yet updated ({killed} sessions killed): that request gets a 503 result "
+                    "(not a crash), after reading the secret again",
+                    kind == "response" and doc.get("statusCode") == 503 and len(rt.secret_requests) > before,
+                    f"{kind} {doc} secret reads {len(rt.secret_requests) - before}")
+            rt.secrets[arn] = secret(pw2)
+            before = len(rt.secret_requests)
+            kind, doc = call(rt, read)
+            c.check("... the secret updated: the next request succeeds with the new password, same process",
+                    kind == "response" and doc.get("statusCode") == 200 and doc["body"][0]["name"] == "batman"
+                    and proc.poll() is None and rt.init_error is None and len(rt.secret_requests) > before,
+                    f"{kind} {doc} secret reads {len(rt.secret_requests) - before}")
+            # Rotation, both at once: no request fails at all.
+            root_sql(f"ALTER USER '{user}'@'%' IDENTIFIED BY '{pw3}'")
+            rt.secrets[arn] = secret(pw3)
+            kill_sessions(user)
+            kind, doc = call(rt, {"USE_CACHE": "True", "REQUEST": "write", "SQLS": [dict(ROW, name="rotated")]})
+            c.check("rotation with the secret already updated: the first request after it succeeds (a write)",
+                    kind == "response" and doc.get("statusCode") == 200, f"{kind} {doc}")
+            before = len(rt.secret_requests)
+            for _ in range(3):
+                kind, doc = call(rt, read)
+            c.check("... and the requests after it use the new password without reading the secret again",
+                    kind == "response" and doc.get("statusCode") == 200 and len(rt.secret_requests) == before,
+                    f"{kind} {doc} secret reads {len(rt.secret_requests) - before}")
+            c.check("no protocol violations (least privilege, rotation)", not rt.violations, f"{rt.violations}")
+        finally:
+            proc.kill()
+            proc.wait()
+            rt.close()
+    finally:
+        root_sql(f"DROP USER IF EXISTS '{user}'@'%'")
 
 
 def main():
@@ -183,6 +294,52 @@ def main():
             proc.kill()
         rt.close()
 
+    # --- a read limit whose answers could exceed Lambda's 6 MB response: refused at start
+    rt = FakeRuntime()
+    proc = start(a.binary, rt, dict(env, ROWCACHE_MAX_READ_BATCH="20000"))
+    try:
+        got = rt.wait_init_error()
+        doc = json.loads(got[1]) if got else {}
+        c.check("ROWCACHE_MAX_READ_BATCH over what fits in 6 MB: init error naming it",
+                doc.get("errorType") == "Runtime.ConfigInvalid"
+                and "ROWCACHE_MAX_READ_BATCH 20000" in doc.get("errorMessage", ""), f"{got}")
+        proc.wait(20)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        rt.close()
+
+    # --- the database fails during an invocation: a generic 503 carrying
+    # Lambda's request id; the details in the log (CloudWatch) under that id
+    mysql_port = int(os.environ.get("ROWCACHE_TEST_MYSQL_PORT", "13306"))
+    proxy = FaultProxy(mysql_port)
+    rt = FakeRuntime()
+    proc = start(a.binary, rt, dict(env, ROWCACHE_DB=mysql_url.replace(f":{mysql_port}/", f":{proxy.port}/"),
+                                     ROWCACHE_DB_TIMEOUT="2"))
+    try:
+        kind, doc = call(rt, {"USE_CACHE": "False", "REQUEST": "read", "SQLS": [1]})
+        c.check("(through the proxy: a read)", kind == "response" and doc.get("statusCode") == 200, f"{kind} {doc}")
+        proxy.set_mode("reset")
+        rid = rt.invoke({"USE_CACHE": "False", "REQUEST": "read", "SQLS": [1]})
+        got = rt.result(rid)
+        doc = json.loads(got[1]) if got else {}
+        c.check("database down: a response (not a Lambda error) with statusCode 503, a generic message and "
+                "Lambda's request id", got is not None and got[0] == "response" and doc == {
+                    "statusCode": 503, "body": {"error": "the database is unavailable", "request_id": rid}},
+                f"{got}")
+        c.check("... naming no host, port or driver message",
+                not any(w in json.dumps(doc).lower() for w in ("127.0.0.1", str(proxy.port), "mysql", "lost")),
+                f"{doc}")
+    finally:
+        proc.kill()
+        proc.wait()
+        rt.close()
+        proxy.close()
+    log = proc.stderr.read()
+    lines = [ln for ln in log.splitlines() if f"request {rid}:" in ln]
+    c.check("... and stderr has one line under that id with the details",
+            len(lines) == 1 and f"request {rid}: 503: mysql 127.0.0.1:{proxy.port}" in lines[0], f"{log[-1500:]!r}")
+
     # --- the password from Secrets Manager (a fake that checks the signature)
     creds = {"AWS_ACCESS_KEY_ID": "AKIDLAMBDATEST", "AWS_SECRET_ACCESS_KEY": "lambda/secret/key",
              "AWS_SESSION_TOKEN": "session-token-value", "AWS_REGION": "us-east-1"}
@@ -222,6 +379,11 @@ def main():
         if proc.poll() is None:
             proc.kill()
         rt.close()
+
+    # --- least privilege and a rotated password, as the stack deploys it: the
+    # function's own database user (SELECT, INSERT, UPDATE, DELETE on the table
+    # only), ROWCACHE_CREATE_TABLE=0, user and password from the secret.
+    least_privilege_and_rotation(c, a, env, table, ids, creds, arn, no_password)
 
     # --- the cache password from Secrets Manager (ROWCACHE_CACHE_SECRET_ARN), as the stack
     # deploys it: ROWCACHE_CACHE without a password, the secret holding it. A private

@@ -136,7 +136,8 @@ def run_mode(c, binary, mysql_url, tag, url):
     try:
         try:
             srv = Server(binary, "--db", f"{mysql_url}?table={table}", "--cache", url, "--key-prefix", prefix,
-                         "--ttl", str(TTL), "--max-batch", "50", "--max-body-bytes", str(256 * 1024))
+                         "--ttl", str(TTL), "--max-batch", "50", "--max-read-batch", "50",
+                         "--max-body-bytes", str(256 * 1024))
         except RuntimeError as e:
             c.check(p + "rowcache serve starts with this cache URL", False, redact(str(e), url))
             return

@@ -24,6 +24,7 @@ struct World {
     cache = rowcache::NewMemoryCache(10000);
     rowcache::ServiceOptions o;
     o.max_batch = 64;
+    o.max_read_batch = 64;
     service = std::make_unique<rowcache::Service>(store.get(), cache.get(), o, &metrics);
   }
 };

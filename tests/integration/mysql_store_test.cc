@@ -1,13 +1,24 @@
 // MysqlStore against a real MariaDB (ROWCACHE_TEST_MYSQL).
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
 #include <map>
+#include <optional>
 #include <random>
 #include <span>
 #include <set>
 #include <thread>
 
 #include "rowcache/store.h"
+#include "rowcache/url.h"
+#include "store/mysql_store.h"
 #include "support/test_env.h"
 
 namespace rowcache {
@@ -151,7 +162,7 @@ TEST_F(MysqlStoreTest, UpdateDeleteAndLoad) {
 }
 
 // Bulk loads of 64 rows or more go through LOAD DATA LOCAL INFILE fed from
-// memory; ?local_infile=0 forces multi-row INSERTs. Both must store every
+// memory (on the loader's own connection); ?local_infile=0 forces multi-row INSERTs. Both must store every
 // byte verbatim and count inserted/skipped/replaced rows the same way.
 TEST_F(MysqlStoreTest, BulkLoadPathsAreVerbatimAndCountAlike) {
   const std::vector<std::string> tricky = {"tab\there", "new\nline", "cr\rx", "back\\slash", "\\N",
@@ -162,7 +173,9 @@ TEST_F(MysqlStoreTest, BulkLoadPathsAreVerbatimAndCountAlike) {
     const std::string& t = tricky[i % tricky.size()];
     rows.push_back(Row{i, t, "p" + std::to_string(i), t, i * 7 - 1000, "c"});
   }
-  for (const char* query : {"", "&local_infile=0"}) {
+  // local_infile=1: LOAD DATA LOCAL or an error (no quiet switch to INSERTs),
+  // so the bulk path is known to have run.
+  for (const char* query : {"&local_infile=1", "&local_infile=0"}) {
     SCOPED_TRACE(std::string("url suffix '") + query + "'");
     Exec("DELETE FROM " + table_);
     auto st = OpenStore(url_ + query);
@@ -268,6 +281,268 @@ TEST_F(MysqlStoreTest, ConcurrentInsertsGetDistinctIds) {
   auto got = store_->Get(ask);
   ASSERT_TRUE(got.ok());
   EXPECT_EQ(got->size(), all.size());
+}
+
+// A serving (pooled) connection neither announces nor answers LOAD DATA
+// LOCAL: a LOCAL INFILE statement sent on one is refused and reads no file.
+// (tests/e2e/test_mysql_local_infile.py checks the client's side against a
+// server that asks for a file unprompted.)
+TEST_F(MysqlStoreTest, ServingConnectionsHaveLocalInfileOff) {
+  auto url = ParseUrl(url_);
+  ASSERT_TRUE(url.ok());
+  char path[] = "/tmp/rowcache-infile-XXXXXX";
+  int fd = mkstemp(path);
+  ASSERT_GE(fd, 0);
+  std::string line = "424242\tleak\tleak\tleak\t1\tleak\n";
+  ASSERT_EQ(write(fd, line.data(), line.size()), static_cast<ssize_t>(line.size()));
+  close(fd);
+  auto r = MysqlExecute(*url, StoreOptions{},
+                        std::string("LOAD DATA LOCAL INFILE '") + path + "' INTO TABLE " + table_ +
+                            " (id, hero, power, name, xp, color)");
+  unlink(path);
+  EXPECT_FALSE(r.ok());
+  auto got = store_->Get(std::vector<int64_t>{424242});
+  ASSERT_TRUE(got.ok());
+  EXPECT_TRUE(got->empty()) << "the file's row was loaded through a serving connection";
+}
+
+// --- TLS: ssl-mode against the real MariaDB (scripts/servers.sh: TLS offered,
+// certificate for DNS:localhost and IP:127.0.0.1 from the test CA; the user
+// rowcache_tls is admitted only over TLS).
+
+// Relays TCP connections from listen_ip (an ephemeral port) to 127.0.0.1:to_port:
+// the same server under an address its certificate does not name.
+class Forwarder {
+ public:
+  Forwarder(const char* listen_ip, int to_port) : to_port_(to_port) {
+    lfd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    inet_pton(AF_INET, listen_ip, &a.sin_addr);
+    if (::bind(lfd_, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 || ::listen(lfd_, 16) != 0) return;
+    socklen_t len = sizeof a;
+    ::getsockname(lfd_, reinterpret_cast<sockaddr*>(&a), &len);
+    port_ = ntohs(a.sin_port);
+    accept_ = std::thread([this] { Run(); });
+  }
+  ~Forwarder() {
+    ::shutdown(lfd_, SHUT_RDWR);
+    if (accept_.joinable()) accept_.join();
+    {
+      std::lock_guard l(mu_);
+      for (int fd : fds_) ::shutdown(fd, SHUT_RDWR);
+    }
+    for (auto& t : relays_) t.join();
+    for (int fd : fds_) ::close(fd);
+    ::close(lfd_);
+  }
+  int port() const { return port_; }
+
+ private:
+  void Run() {
+    for (;;) {
+      int c = ::accept4(lfd_, nullptr, nullptr, SOCK_CLOEXEC);
+      if (c < 0) {
+        if (errno == EINTR) continue;
+        return;
+      }
+      int s = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+      sockaddr_in a{};
+      a.sin_family = AF_INET;
+      a.sin_port = htons(static_cast<uint16_t>(to_port_));
+      inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
+      if (::connect(s, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
+        ::close(c);
+        ::close(s);
+        continue;
+      }
+      std::lock_guard l(mu_);
+      fds_.push_back(c);
+      fds_.push_back(s);
+      relays_.emplace_back([c, s] { Relay(c, s); });
+    }
+  }
+  static void Relay(int a, int b) {
+    char buf[16384];
+    for (;;) {
+      pollfd p[2] = {{a, POLLIN, 0}, {b, POLLIN, 0}};
+      if (::poll(p, 2, 30000) <= 0) break;
+      for (int i = 0; i < 2; ++i) {
+        if (!(p[i].revents & (POLLIN | POLLHUP | POLLERR))) continue;
+        ssize_t n = ::read(p[i].fd, buf, sizeof buf);
+        if (n <= 0) goto done;
+        for (ssize_t off = 0; off < n;) {
+          ssize_t w = ::write(p[1 - i].fd, buf + off, static_cast<size_t>(n - off));
+          if (w <= 0) goto done;
+          off += w;
+        }
+      }
+    }
+  done:
+    ::shutdown(a, SHUT_RDWR);
+    ::shutdown(b, SHUT_RDWR);
+  }
+
+  int to_port_;
+  int lfd_ = -1;
+  int port_ = 0;
+  std::thread accept_;
+  std::mutex mu_;
+  std::vector<int> fds_;
+  std::vector<std::thread> relays_;
+};
+
+class MysqlTlsTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string tls_url;
+    ROWCACHE_REQUIRE_URL("ROWCACHE_TEST_MYSQL_TLS", tls_url);
+    ROWCACHE_REQUIRE_URL("ROWCACHE_TEST_MYSQL_CA", ca_);
+    const char* port = std::getenv("ROWCACHE_TEST_MYSQL_PORT");
+    port_ = std::atoi(port ? port : "13306");
+    table_ = UniqueTable();
+    tmp_ = std::filesystem::temp_directory_path() / ("rowcache-tls-" + table_);
+    std::filesystem::create_directories(tmp_);
+    // A CA that signed nothing the server has.
+    other_ca_ = (tmp_ / "other-ca.crt").string();
+    std::string cmd = "openssl req -x509 -new -nodes -newkey ec -pkeyopt ec_paramgen_curve:P-256 -days 2 "
+                      "-subj '/CN=rowcache other CA' -keyout '" + (tmp_ / "other-ca.key").string() +
+                      "' -out '" + other_ca_ + "' >/dev/null 2>&1";
+    ASSERT_EQ(std::system(cmd.c_str()), 0) << cmd;
+    if (const char* v = std::getenv("SSL_CERT_FILE")) saved_cert_file_ = v;
+    if (const char* v = std::getenv("SSL_CERT_DIR")) saved_cert_dir_ = v;
+  }
+  void TearDown() override {
+    Restore("SSL_CERT_FILE", saved_cert_file_);
+    Restore("SSL_CERT_DIR", saved_cert_dir_);
+    if (!table_.empty() && port_) {
+      std::string cmd = "mariadb -h127.0.0.1 -P" + std::to_string(port_) +
+                        " -urowcache -prowcache rowcache -e 'DROP TABLE IF EXISTS " + table_ + "' >/dev/null 2>&1";
+      std::system(cmd.c_str());
+    }
+    std::error_code ec;
+    std::filesystem::remove_all(tmp_, ec);
+  }
+  static void Restore(const char* name, const std::optional<std::string>& v) {
+    if (v) {
+      setenv(name, v->c_str(), 1);
+    } else {
+      unsetenv(name);
+    }
+  }
+  // mysql://USER:rowcache@HOST:PORT/rowcache?table=T&QUERY
+  std::string Url(const std::string& query, const std::string& user = "rowcache", const std::string& host = "127.0.0.1",
+                  int port = 0) const {
+    return "mysql://" + user + ":rowcache@" + host + ":" + std::to_string(port ? port : port_) +
+           "/rowcache?table=" + table_ + (query.empty() ? "" : "&" + query);
+  }
+  // Opens a store on url and round-trips a row; the first failure.
+  static Status Works(const std::string& url) {
+    StoreOptions o;
+    o.timeout_seconds = 5;
+    auto st = OpenStore(url, o);
+    if (!st.ok()) return st.status();
+    Status s = (*st)->EnsureSchema();
+    if (!s.ok()) return s;
+    auto ids = (*st)->Insert(std::vector<Row>{{0, "tls", "p", "n", 1, "c"}});
+    if (!ids.ok()) return ids.status();
+    auto got = (*st)->Get(*ids);
+    if (!got.ok()) return got.status();
+    if (got->size() != 1) return Status::Internal("row not read back");
+    return Status::OK();
+  }
+
+  std::string ca_, other_ca_, table_;
+  int port_ = 0;
+  std::filesystem::path tmp_;
+  std::optional<std::string> saved_cert_file_, saved_cert_dir_;
+};
+
+TEST_F(MysqlTlsTest, VerifyIdentityWithTheRightCaWorksAndEncrypts) {
+  EXPECT_TRUE(Works(Url("ssl-mode=VERIFY_IDENTITY&ssl-ca=" + ca_)).ok());
+  // The server admits rowcache_tls only over TLS.
+  Status s = Works(Url("ssl-mode=VERIFY_IDENTITY&ssl-ca=" + ca_, "rowcache_tls"));
+  EXPECT_TRUE(s.ok()) << s.ToString();
+  // The env's own URL (scripts/servers.sh) too, spelled in lower case.
+  s = Works(Url("ssl-mode=verify-identity&ssl-ca=" + ca_));
+  EXPECT_TRUE(s.ok()) << s.ToString();
+  // The bulk loader's connection is verified TLS as well (LOAD DATA LOCAL over it).
+  auto st = OpenStore(Url("ssl-mode=VERIFY_IDENTITY&local_infile=1&ssl-ca=" + ca_, "rowcache_tls"));
+  ASSERT_TRUE(st.ok());
+  std::vector<Row> rows;
+  for (int i = 1; i <= 100; ++i) rows.push_back(Row{100000 + i, "h", "p", "n", i, "c"});
+  auto r = (*st)->Load(rows, LoadMode::kSkipExisting);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->inserted, 100);
+  EXPECT_NE((*st)->Describe().find("ssl-mode=VERIFY_IDENTITY"), std::string::npos) << (*st)->Describe();
+}
+
+TEST_F(MysqlTlsTest, VerifyIdentityRefusesANameTheCertificateLacks) {
+  Forwarder fwd("127.0.0.2", port_);  // the certificate names 127.0.0.1 and localhost only
+  ASSERT_NE(fwd.port(), 0);
+  Status s = Works(Url("ssl-mode=VERIFY_IDENTITY&ssl-ca=" + ca_, "rowcache", "127.0.0.2", fwd.port()));
+  EXPECT_EQ(s.code(), Code::kUnavailable) << s.ToString();
+  EXPECT_NE(s.message().find("TLS/SSL"), std::string::npos) << s.ToString();
+  // ssl-ca alone (the older spelling) means VERIFY_IDENTITY.
+  s = Works(Url("ssl-ca=" + ca_, "rowcache", "127.0.0.2", fwd.port()));
+  EXPECT_EQ(s.code(), Code::kUnavailable) << s.ToString();
+  // The same address is fine when only the chain is checked: the name is what failed.
+  s = Works(Url("ssl-mode=VERIFY_CA&ssl-ca=" + ca_, "rowcache_tls", "127.0.0.2", fwd.port()));
+  EXPECT_TRUE(s.ok()) << s.ToString();
+}
+
+TEST_F(MysqlTlsTest, VerifyCaRefusesAWrongCa) {
+  Status s = Works(Url("ssl-mode=VERIFY_CA&ssl-ca=" + ca_, "rowcache_tls"));
+  EXPECT_TRUE(s.ok()) << s.ToString();
+  s = Works(Url("ssl-mode=VERIFY_CA&ssl-ca=" + other_ca_));
+  EXPECT_EQ(s.code(), Code::kUnavailable) << s.ToString();
+  EXPECT_NE(s.message().find("TLS/SSL"), std::string::npos) << s.ToString();
+  s = Works(Url("ssl-mode=VERIFY_IDENTITY&ssl-ca=" + other_ca_));
+  EXPECT_EQ(s.code(), Code::kUnavailable) << s.ToString();
+}
+
+TEST_F(MysqlTlsTest, RequiredEncryptsWithoutCheckingAndDisabledDoesNot) {
+  Status s = Works(Url("ssl-mode=REQUIRED", "rowcache_tls"));
+  EXPECT_TRUE(s.ok()) << s.ToString();
+  s = Works(Url("ssl=1", "rowcache_tls"));  // the older spelling
+  EXPECT_TRUE(s.ok()) << s.ToString();
+  {
+    Forwarder fwd("127.0.0.2", port_);
+    s = Works(Url("ssl-mode=REQUIRED", "rowcache_tls", "127.0.0.2", fwd.port()));
+    EXPECT_TRUE(s.ok()) << "REQUIRED does not check the name: " << s.ToString();
+  }
+  s = Works(Url("ssl-mode=DISABLED"));
+  EXPECT_TRUE(s.ok()) << s.ToString();
+  s = Works(Url(""));  // the default: as DISABLED
+  EXPECT_TRUE(s.ok()) << s.ToString();
+  // Without TLS the server refuses rowcache_tls: DISABLED really is plain text.
+  s = Works(Url("ssl-mode=DISABLED", "rowcache_tls"));
+  EXPECT_EQ(s.code(), Code::kUnavailable) << s.ToString();
+  EXPECT_NE(s.message().find("Access denied"), std::string::npos) << s.ToString();
+}
+
+// No ssl-ca: the system's store, as SystemCaLocations finds it; SSL_CERT_FILE
+// is honoured.
+TEST_F(MysqlTlsTest, WithoutSslCaTheSystemStoreIsUsed) {
+  unsetenv("SSL_CERT_DIR");
+  setenv("SSL_CERT_FILE", ca_.c_str(), 1);
+  Status s = Works(Url("ssl-mode=VERIFY_IDENTITY", "rowcache_tls"));
+  EXPECT_TRUE(s.ok()) << s.ToString();
+  setenv("SSL_CERT_FILE", other_ca_.c_str(), 1);
+  s = Works(Url("ssl-mode=VERIFY_IDENTITY"));
+  EXPECT_EQ(s.code(), Code::kUnavailable) << s.ToString();
+  s = Works(Url("ssl-mode=VERIFY_CA"));
+  EXPECT_EQ(s.code(), Code::kUnavailable) << s.ToString();
+}
+
+TEST_F(MysqlTlsTest, BadTlsSettingsAreConfigurationErrors) {
+  for (const std::string& q : {std::string("ssl-mode=PREFERRED"), std::string("ssl-mode=REQUIRED&ssl-ca=") + ca_,
+                               std::string("ssl-mode=DISABLED&ssl-ca=") + ca_,
+                               std::string("ssl-mode=VERIFY_IDENTITY&ssl-ca=/nonexistent/ca.pem"),
+                               std::string("ssl-ca=")}) {
+    auto st = OpenStore(Url(q));
+    EXPECT_EQ(st.status().code(), Code::kInvalidArgument) << q << ": " << st.status().ToString();
+  }
 }
 
 }  // namespace

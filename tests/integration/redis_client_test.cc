@@ -459,29 +459,36 @@ TEST_P(RedisClientModeTest, AsyncClientMGetAcrossSlots) {
     redis::AsyncClient ac(ioc, c);
     ASSERT_TRUE(ac.Usable());
     EXPECT_EQ(ac.OldestLookupNanos(), 0);
-    std::optional<Result<redis::Entries>> got;
-    ac.MGet(query, [&](Result<redis::Entries> r) { got.emplace(std::move(r)); });
-    RunUntil(ioc, [&] { return got.has_value(); }, 10s);
-    ASSERT_TRUE(got.has_value()) << "no completion";
-    ASSERT_TRUE(got->ok()) << got->status().ToString();
-    ASSERT_EQ((*got)->size(), query.size());
-    for (size_t i = 0; i < query.size(); ++i) {
-      if (query[i].find("missing") != std::string::npos) {
-        EXPECT_FALSE((**got)[i]) << query[i];
-      } else {
-        EXPECT_EQ((**got)[i], ValueFor(query[i])) << query[i];
+    for (bool with_ttl : {false, true}) {
+      std::optional<Result<redis::Found>> got;
+      ac.MGet(query, with_ttl, [&](Result<redis::Found> r) { got.emplace(std::move(r)); });
+      RunUntil(ioc, [&] { return got.has_value(); }, 10s);
+      ASSERT_TRUE(got.has_value()) << "no completion";
+      ASSERT_TRUE(got->ok()) << got->status().ToString();
+      const auto& values = (*got)->values;
+      ASSERT_EQ(values.size(), query.size());
+      ASSERT_EQ((*got)->ttl_ms.size(), with_ttl ? query.size() : 0u);
+      for (size_t i = 0; i < query.size(); ++i) {
+        if (query[i].find("missing") != std::string::npos) {
+          EXPECT_FALSE(values[i]) << query[i];
+          if (with_ttl) EXPECT_EQ((*got)->ttl_ms[i], -2) << query[i];
+        } else {
+          EXPECT_EQ(values[i], ValueFor(query[i])) << query[i];
+          if (with_ttl) EXPECT_TRUE((*got)->ttl_ms[i] == -1 || (*got)->ttl_ms[i] > 0) << query[i];
+        }
       }
     }
 
     // Many lookups at once share writes (pipelining); each completes with
     // its own values, in order.
     constexpr int kLookups = 40;
-    std::vector<std::optional<Result<redis::Entries>>> many(kLookups);
+    std::vector<std::optional<Result<redis::Found>>> many(kLookups);
     std::vector<std::vector<std::string>> asked(kLookups);
     for (int i = 0; i < kLookups; ++i) {
       asked[i] = {keys[static_cast<size_t>(i) % keys.size()], keys[static_cast<size_t>(i * 7 + 1) % keys.size()],
                   p_ + "{absent" + std::to_string(i) + "}"};
-      ac.MGet(asked[i], [&many, i](Result<redis::Entries> r) { many[static_cast<size_t>(i)].emplace(std::move(r)); });
+      ac.MGet(asked[i], false,
+              [&many, i](Result<redis::Found> r) { many[static_cast<size_t>(i)].emplace(std::move(r)); });
     }
     EXPECT_NE(ac.OldestLookupNanos(), 0);
     int done = 0;
@@ -497,7 +504,7 @@ TEST_P(RedisClientModeTest, AsyncClientMGetAcrossSlots) {
     for (int i = 0; i < kLookups; ++i) {
       const auto& m = *many[static_cast<size_t>(i)];
       ASSERT_TRUE(m.ok()) << i << ": " << m.status().ToString();
-      const auto& v = m.value();
+      const auto& v = m.value().values;
       ASSERT_EQ(v.size(), 3u);
       EXPECT_EQ(v[0], ValueFor(asked[i][0]));
       EXPECT_EQ(v[1], ValueFor(asked[i][1]));
@@ -517,12 +524,12 @@ TEST_P(RedisClientModeTest, AsyncClientEmptyLookupCompletes) {
   boost::asio::io_context ioc;
   redis::AsyncClient ac(ioc, c);
   ASSERT_TRUE(ac.Usable());
-  std::optional<Result<redis::Entries>> empty;
-  ac.MGet(std::vector<std::string>{}, [&](Result<redis::Entries> r) { empty.emplace(std::move(r)); });
+  std::optional<Result<redis::Found>> empty;
+  ac.MGet(std::vector<std::string>{}, false, [&](Result<redis::Found> r) { empty.emplace(std::move(r)); });
   RunUntil(ioc, [&] { return empty.has_value(); }, 2s);
   ASSERT_TRUE(empty.has_value()) << "a lookup of no keys never completed";
   ASSERT_TRUE(empty->ok()) << empty->status().ToString();
-  EXPECT_TRUE((*empty)->empty());
+  EXPECT_TRUE((*empty)->values.empty());
 }
 
 TEST_P(RedisClientModeTest, WrongPasswordIsAnAuthFailure) {
@@ -947,8 +954,8 @@ TEST_F(RedisClusterRedirectTest, AskDuringAMigrationAndMovedAfterIt) {
     boost::asio::io_context ioc;
     redis::AsyncClient ac(ioc, async_base);
     ASSERT_TRUE(ac.Usable());
-    std::optional<Result<redis::Entries>> r;
-    ac.MGet(std::vector<std::string>{key_}, [&](Result<redis::Entries> x) { r.emplace(std::move(x)); });
+    std::optional<Result<redis::Found>> r;
+    ac.MGet(std::vector<std::string>{key_}, false, [&](Result<redis::Found> x) { r.emplace(std::move(x)); });
     RunUntil(ioc, [&] { return r.has_value(); }, 10s);
     ASSERT_TRUE(r.has_value());
     EXPECT_FALSE(r->ok());
@@ -963,12 +970,12 @@ TEST_F(RedisClusterRedirectTest, AskDuringAMigrationAndMovedAfterIt) {
   {
     boost::asio::io_context ioc;
     redis::AsyncClient ac(ioc, async_base);
-    std::optional<Result<redis::Entries>> r;
-    ac.MGet(std::vector<std::string>{key_}, [&](Result<redis::Entries> x) { r.emplace(std::move(x)); });
+    std::optional<Result<redis::Found>> r;
+    ac.MGet(std::vector<std::string>{key_}, false, [&](Result<redis::Found> x) { r.emplace(std::move(x)); });
     RunUntil(ioc, [&] { return r.has_value(); }, 10s);
     ASSERT_TRUE(r.has_value());
     ASSERT_TRUE(r->ok()) << r->status().ToString();
-    EXPECT_EQ((**r)[0], "after");
+    EXPECT_EQ((*r)->values[0], "after");
   }
   // A client that starts now learns the new owner directly.
   auto fresh = StartedClient();

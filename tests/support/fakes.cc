@@ -10,6 +10,10 @@ bool FaultyStore::ShouldFail(const std::string& op) {
 Result<std::vector<Row>> FaultyStore::Get(std::span<const int64_t> ids) {
   ++get_calls;
   ids_requested += static_cast<int>(ids.size());
+  {
+    std::lock_guard l(mu_);
+    get_sizes.push_back(ids.size());
+  }
   if (before_get) before_get();
   if (ShouldFail("get")) return Status::Unavailable("injected: database down");
   return inner_->Get(ids);

@@ -8,6 +8,7 @@
 #include <mutex>
 #include <set>
 #include <string>
+#include <vector>
 
 #include "rowcache/cache.h"
 #include "rowcache/store.h"
@@ -32,6 +33,8 @@ class FaultyStore : public Store {
   Result<LoadResult> Load(std::span<const Row> rows, LoadMode mode) override;
   Status Ping() override;
   std::string Describe() const override { return "faulty(" + inner_->Describe() + ")"; }
+  size_t MaxIdsPerQuery() const override { return max_ids_per_query ? max_ids_per_query : inner_->MaxIdsPerQuery(); }
+  size_t MaxBatch() const override { return max_batch ? max_batch : inner_->MaxBatch(); }
 
   void FailOn(const std::string& op) {
     std::lock_guard l(mu_);
@@ -41,6 +44,11 @@ class FaultyStore : public Store {
     std::lock_guard l(mu_);
     fail_.clear();
   }
+  // Limits to report instead of the inner store's (0: the inner store's).
+  size_t max_ids_per_query = 0;
+  size_t max_batch = 0;
+  // The size of each Get, in order.
+  std::vector<size_t> get_sizes;
   std::function<void()> before_get;
   std::atomic<int> get_calls{0};
   std::atomic<int> insert_calls{0};

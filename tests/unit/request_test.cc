@@ -140,11 +140,53 @@ TEST(ParseRequest, KeepsHostileTextVerbatim) {
 TEST(ParseRequest, BatchLimit) {
   ServiceOptions o;
   o.max_batch = 3;
-  EXPECT_TRUE(ParseRequest(R"({"REQUEST":"read","SQLS":[1,2,3]})", o).ok());
-  auto r = ParseRequest(R"({"REQUEST":"read","SQLS":[1,2,3,4]})", o);
+  o.max_read_batch = 5;
+  EXPECT_TRUE(ParseRequest(R"({"REQUEST":"delete","SQLS":[1,2,3]})", o).ok());
+  auto r = ParseRequest(R"({"REQUEST":"delete","SQLS":[1,2,3,4]})", o);
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().code(), Code::kTooLarge);
   EXPECT_NE(r.status().message().find("SQLS: 4 items, more than the limit of 3"), std::string::npos);
+  // Reads have their own limit.
+  EXPECT_TRUE(ParseRequest(R"({"REQUEST":"read","SQLS":[1,2,3,4,5]})", o).ok());
+  auto big = ParseRequest(R"({"REQUEST":"read","SQLS":[1,2,3,4,5,6]})", o);
+  ASSERT_FALSE(big.ok());
+  EXPECT_EQ(big.status().code(), Code::kTooLarge);
+  EXPECT_NE(big.status().message().find("SQLS: 6 items, more than the limit of 5 for a read"), std::string::npos);
+  auto w = ParseRequest(
+      R"({"REQUEST":"write","SQLS":[{"hero":"a","power":"b","name":"c","xp":1,"color":"d"},)"
+      R"({"hero":"a","power":"b","name":"c","xp":1,"color":"d"},)"
+      R"({"hero":"a","power":"b","name":"c","xp":1,"color":"d"},)"
+      R"({"hero":"a","power":"b","name":"c","xp":1,"color":"d"}]})",
+      o);
+  ASSERT_FALSE(w.ok());
+  EXPECT_EQ(w.status().code(), Code::kTooLarge);
+}
+
+// The read limit's default is honest: the longest row JSON there can be is
+// kMaxRowJsonBytes, and kDefaultMaxReadBatch such rows fit in a Lambda
+// response (6 MiB) while one more would not.
+TEST(ParseRequest, DefaultReadLimitFitsTheWorstRowsInALambdaResponse) {
+  std::string worst(kMaxFieldChars, '\x01');  // each escapes to \u0001: 6 bytes
+  Row r{kMaxId, worst, worst, worst, kMinXp, worst};
+  EXPECT_EQ(RowToJson(r).size(), kMaxRowJsonBytes);
+  // Nothing valid is longer: 4-byte UTF-8 characters, quotes and backslashes.
+  std::string emoji;
+  for (int i = 0; i < kMaxFieldChars; ++i) emoji += "\xF0\x9F\x98\x80";
+  std::string quotes(kMaxFieldChars, '"');
+  EXPECT_LT(RowToJson(Row{kMaxId, emoji, quotes, emoji, kMinXp, quotes}).size(), kMaxRowJsonBytes);
+  auto answer_size = [&](size_t n) {
+    std::string body = "{\"statusCode\": 200, \"body\": [";
+    for (size_t i = 0; i < n; ++i) {
+      if (i) body += ", ";
+      AppendRowJson(body, r);
+    }
+    body += "]}";
+    return body.size();
+  };
+  EXPECT_LE(answer_size(kDefaultMaxReadBatch), kLambdaResponseLimit);
+  EXPECT_GT(answer_size(kDefaultMaxReadBatch + 1), kLambdaResponseLimit);
+  EXPECT_GE(kDefaultMaxReadBatch, 10000u);
+  EXPECT_EQ(ServiceOptions{}.max_read_batch, kDefaultMaxReadBatch);
 }
 
 TEST(ParseRequest, UpdatesAndDeletes) {
@@ -174,6 +216,34 @@ TEST(ErrorResponse, ShapeAndStatus) {
   EXPECT_EQ(r.body, R"({"statusCode": 400, "body": {"error": "SQLS[0].hero: \"quoted\""}})");
   EXPECT_EQ(ErrorResponse(Status::Unavailable("db")).status, 503);
   EXPECT_EQ(ErrorResponse(Status::TooLarge("big")).status, 413);
+  EXPECT_TRUE(r.request_id.empty());
+  EXPECT_TRUE(r.error_detail.empty());
+}
+
+// A 5xx answer names no host, user or SQL error: a generic message and a
+// request id; the details are for the log, under the same id.
+TEST(ErrorResponse, ServerErrorsAreGenericWithARequestId) {
+  const std::string detail =
+      "mysql db.internal.example:3306: Access denied for user 'rowcache'@'10.0.0.7' (using password: YES)";
+  Response r = ErrorResponse(Status::Unavailable(detail), "req-42");
+  EXPECT_EQ(r.status, 503);
+  EXPECT_EQ(r.body,
+            R"({"statusCode": 503, "body": {"error": "the database is unavailable", "request_id": "req-42"}})");
+  EXPECT_EQ(r.request_id, "req-42");
+  EXPECT_EQ(r.error_detail, detail);
+  std::string line = ErrorLogLine(r);
+  EXPECT_EQ(line, "rowcache: request req-42: 503: " + detail + "\n");
+
+  Response internal = ErrorResponse(Status::Internal("SELECT id FROM `heroes`: Table 'x.heroes' doesn't exist\nmore"));
+  EXPECT_EQ(internal.status, 500);
+  EXPECT_EQ(internal.request_id.size(), 16u);  // a new random one
+  EXPECT_EQ(internal.body, R"({"statusCode": 500, "body": {"error": "internal error", "request_id": ")" +
+                               internal.request_id + R"("}})");
+  line = ErrorLogLine(internal);
+  EXPECT_NE(line.find("request " + internal.request_id + ": 500: SELECT id FROM"), std::string::npos);
+  EXPECT_EQ(line.find('\n'), line.size() - 1);  // one line
+  EXPECT_NE(ErrorResponse(Status::Internal("x")).request_id, internal.request_id);
+  EXPECT_EQ(ErrorLogLine(ErrorResponse(Status::InvalidArgument("bad"))), "");
 }
 
 }  // namespace
