@@ -27,7 +27,7 @@ constexpr const char* kHelp = R"(usage: rowcache serve [flags]
   --key-prefix P            cache key prefix (default rowcache:heroes:)
   --ttl SECONDS             cache TTL (default 300)
   --ttl-jitter J            TTL spread, 0..0.9 (default 0.1)
-  --max-batch N             most ids/rows per request (default 1000)
+  --max-batch N             most rows/ids per write, update or delete (default 1000)
   --db-timeout SECONDS      database timeout (default 5)      --db-pool N     database connections (default 16)
   --cache-timeout-ms MS     cache timeout (default 250)       --cache-pool N  cache connections (default 32)
   --cache-breaker-failures N, --cache-breaker-open-ms MS      cache circuit breaker (default 3, 1000)
@@ -47,8 +47,7 @@ constexpr const char* kHelp = R"(usage: rowcache serve [flags]
   --no-fast-reads           answer cached reads on the blocking path only (default: with redis://, cached reads
                             are looked up on the I/O threads through one pipelined connection per thread)
   --max-read-batch N        most ids per read (env ROWCACHE_MAX_READ_BATCH; default 11056: the most whose answer
-                            surely fits in Lambda's 6 MB response); --max-batch is then the limit of writes,
-                            updates and deletes
+                            surely fits in Lambda's 6 MB response)
   --auth-token TOKEN        POST / and GET /metrics need "Authorization: Bearer TOKEN" (env ROWCACHE_AUTH_TOKEN);
                             GET /healthz stays open. Without a token anyone who reaches the port can read and write
   --auth-token-file PATH    the token from a file (env ROWCACHE_AUTH_TOKEN_FILE), so it is not on the command line
@@ -206,21 +205,23 @@ int ServeMain(const std::vector<std::string>& args) {
   }
   if (!flags->Bool("no-fast-reads")) sopts.fast_read_redis = backends->redis;
   sopts.near_cache = backends->near;
-  // The near cache's invalidation channel, read on a thread of its own.
-  std::atomic<bool> tracking_stop{false};
-  std::thread tracking;
-  if (backends->tracker) {
-    backends->tracker->Poll(std::chrono::milliseconds(0));  // serving from the first request when Redis is up
-    tracking = std::thread([&] {
-      while (!tracking_stop.load()) backends->tracker->Poll(std::chrono::milliseconds(50));
-    });
-  }
   Service service(backends->store.get(), backends->cache.get(), cfg->service, &metrics);
   HttpServer server(service, sopts);
+  // Tracking set up before the port is open: the near cache serves from the
+  // first request when Redis is up.
+  if (backends->tracker) backends->tracker->Poll(std::chrono::milliseconds(0));
   Status s = server.Start();
   if (!s.ok()) {
     std::fprintf(stderr, "rowcache serve: %s\n", s.message().c_str());
     return 1;
+  }
+  // The near cache's invalidation channel, read on a thread of its own.
+  std::atomic<bool> tracking_stop{false};
+  std::thread tracking;
+  if (backends->tracker) {
+    tracking = std::thread([&] {
+      while (!tracking_stop.load()) backends->tracker->Poll(std::chrono::milliseconds(50));
+    });
   }
   std::string host = sopts.host.find(':') != std::string::npos ? "[" + sopts.host + "]" : sopts.host;
   std::printf("rowcache listening on http://%s:%u (db=%s, cache=%s)\n", host.c_str(), server.port(),

@@ -445,6 +445,11 @@ struct HttpServer::Impl {
         AppendJsonString(body, db.ok() ? "ok" : "unavailable");
         body += ", \"cache\": ";
         AppendJsonString(body, cache);
+        if (opts.near_cache) {
+          // A near cache that switched itself off (tracking lost) says so.
+          body += ", \"near_cache\": ";
+          AppendJsonString(body, opts.near_cache->serving() ? "serving" : "off: invalidation tracking not healthy");
+        }
         if (!detail.empty()) {
           std::string id = NewRequestId();
           body += ", \"request_id\": ";

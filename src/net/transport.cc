@@ -261,10 +261,12 @@ std::string DescribeCaLocations(const CaLocations& ca) {
 SSL_CTX* NewTlsClientContext(const TlsOptions& o, std::string* err) {
   // One context per (verify, ca_file) pair: loading a CA store is costly and
   // every connection of a process verifies the same way.
+  // Never destroyed: connections may outlive static destruction at exit, and
+  // the contexts stay reachable (no leak report) for as long as the process.
   static std::mutex mu;
-  static std::map<std::pair<bool, std::string>, SSL_CTX*> contexts;
+  static auto* contexts = new std::map<std::pair<bool, std::string>, SSL_CTX*>;
   std::lock_guard l(mu);
-  SSL_CTX*& slot = contexts[{o.verify, o.ca_file}];
+  SSL_CTX*& slot = (*contexts)[{o.verify, o.ca_file}];
   if (!slot) {
     SSL_CTX* ctx = SSL_CTX_new(TLS_client_method());
     if (!ctx) {

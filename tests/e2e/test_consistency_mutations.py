@@ -29,11 +29,12 @@ from rowcache_e2e import Checks, args  # noqa: E402
 
 CHECKER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "fault", "checker.py")
 
-# mutation, checker faults, seconds of load, the stale kinds that prove it was seen
+# mutation, checker faults, seconds of load, more checker flags, the stale kinds that prove it was seen
 RUNS = [
-    ("insert-guard", "link-delay", 10, ("stale", "null-after-insert")),
-    ("fill-guard", "link-delay", 10, ("stale",)),
-    ("unknown-outcome", "commit-lost", 8, ("stale-after-unacked",)),
+    ("insert-guard", "link-delay", 10, [], ("stale", "null-after-insert")),
+    # (a longer link: a wider window between a fill's database read and its SET landing)
+    ("fill-guard", "link-delay", 12, ["--delay-ms", "80"], ("stale",)),
+    ("unknown-outcome", "commit-lost", 8, [], ("stale-after-unacked",)),
 ]
 
 if __name__ == "__main__":
@@ -50,12 +51,12 @@ if __name__ == "__main__":
         c.check(f"ROWCACHE_MUTANT_BINARY {mutant} is an executable", False)
         c.finish()
     only = [m for m in os.environ.get("ROWCACHE_MUTATIONS", "").split(",") if m]
-    for mutation, faults, seconds, kinds in RUNS:
+    for mutation, faults, seconds, flags, kinds in RUNS:
         if only and mutation not in only:
             continue
         out = tempfile.mkdtemp(prefix=f"rowcache-mutant-{mutation}-")
         cmd = [sys.executable, CHECKER, "--binary", mutant, "--mutation", mutation, "--faults", faults,
-               "--duration", str(seconds), "--clients", "16", "--expect-stale", "--quiet", "--out", out]
+               "--duration", str(seconds), "--clients", "16", "--expect-stale", "--quiet", "--out", out, *flags]
         t0 = time.time()
         p = subprocess.run(cmd, capture_output=True, text=True)
         took = time.time() - t0
