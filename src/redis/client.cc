@@ -439,7 +439,11 @@ bool FatalReplyClass(ErrorClass c) { return c != ErrorClass::kOther && c != Erro
 Result<std::vector<Reply>> Client::Run(std::span<const Command> cmds, Partial partial) {
   std::vector<Reply> out(cmds.size());
   if (cmds.empty()) return out;
-  Deadline deadline = std::chrono::steady_clock::now() + opts_.timeout;
+  // The timeout, plus 50 us per command beyond the first hundred: a read of
+  // 10,000 ids in a cluster is 10,000 scripts, which no timeout sized for a
+  // round trip covers.
+  auto extra = std::chrono::microseconds(50) * (cmds.size() > 100 ? cmds.size() - 100 : 0);
+  Deadline deadline = std::chrono::steady_clock::now() + opts_.timeout + extra;
   auto topo = EnsureTopology(deadline);
   if (!topo.ok()) return topo.status();
   const bool allow_partial = partial == Partial::kAllowed;

@@ -20,7 +20,8 @@
 // database) and the slot map is refreshed before the next call.
 //
 // Contract: thread-safe. No call blocks longer than the timeout (plus one
-// slot-map refresh after a redirect). Failures are Status::Unavailable with
+// slot-map refresh after a redirect, and 50 us per command beyond the first
+// hundred in one call). Failures are Status::Unavailable with
 // a message that names the node and the error class, never a password.
 #pragma once
 

@@ -8,7 +8,8 @@ requires the checker to REPORT stale reads each time (run with --expect-stale, a
                    delayed cache link, a racer on B updates or deletes the new id; A's entry lands after B's
                    invalidation and holds the inserted row (phase link-delay).
   fill-guard       read fills ignore the lease: a read on A fetches a row, an update on B commits and
-                   invalidates, then A's fill lands with the old row (phase link-delay).
+                   invalidates, then A's fill lands with the old row (phase link-delay, A's cache link 100 ms
+                   each way).
   unknown-outcome  a write whose outcome is unknown is not invalidated: A's database link drops the reply to
                    30% of COMMITs (which did commit); the old entries stay in Redis while the database has the
                    new rows (phase commit-lost; seen as reads of the old value once the write must have taken
