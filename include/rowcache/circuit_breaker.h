@@ -2,7 +2,8 @@
 //
 // After `failures_to_open` consecutive failed calls the breaker opens: calls
 // fail at once with Unavailable("cache circuit open ...") instead of each
-// paying the cache timeout. After `open_for` one call is let through
+// paying the cache timeout -- except invalidations, which are always
+// attempted (a refused one would leave other processes serving old rows). After `open_for` one call is let through
 // (half-open); its success closes the breaker, its failure opens it again.
 // Thread-safe; no threads or timers of its own (time comes from `now_nanos`).
 #pragma once

@@ -40,8 +40,15 @@ class BreakerCache final : public Cache {
     Record(r.ok());
     return r;
   }
+  // Invalidations are always attempted, even with the breaker open: the
+  // breaker saves reads a timeout, but a refused invalidation leaves other
+  // processes serving the old row while the cache may well be reachable
+  // (the breaker can open on errors such as OOM from a full Redis, which
+  // still accepts DEL). Their outcome still counts.
   Status Invalidate(std::span<const KeyAndGuard> keys) override {
-    return Call([&] { return inner_->Invalidate(keys); });
+    Status s = inner_->Invalidate(keys);
+    Record(s.ok());
+    return s;
   }
   // Ping always reaches the cache (health checks must see the truth) and
   // counts like any call, so a successful ping may close the breaker.

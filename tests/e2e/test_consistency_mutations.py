@@ -34,7 +34,7 @@ CHECKER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "fault"
 RUNS = [
     ("insert-guard", "link-delay", 10, [], ("stale", "null-after-insert")),
     # (a longer link: a wider window between a fill's database read and its SET landing)
-    ("fill-guard", "link-delay", 12, ["--delay-ms", "80"], ("stale",)),
+    ("fill-guard", "link-delay", 14, ["--delay-ms", "80"], ("stale",)),
     ("unknown-outcome", "commit-lost", 8, [], ("stale-after-unacked",)),
 ]
 

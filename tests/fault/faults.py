@@ -9,11 +9,12 @@ the test's client threads), controlled at run time:
     p.cut()                                   # RST every connection, and every new one, until pass_()/delay()
     p.drop_commits(0.3)                       # MySQL only: 30% of COMMITs reach the server but their
                                               # reply is dropped and the connection reset (unknown outcome)
+    p.delay_match("down", b"v1", 500)         # chunks containing b"v1" toward the client held 500 ms more
     p.pass_(); p.stats(); p.close()
 
-Servers: a private MariaDB + Redis (tests/fault/chaos.py's Env, through
-scripts/servers.sh), with Redis restarts that can give it a tiny maxmemory and an
-eviction policy.
+make_servers(): a private MariaDB + Redis (tests/fault/chaos.py's Env, through
+scripts/servers.sh, on ports below the ephemeral range), with fast kills and restarts
+(Redis restarts can add flags, e.g. a maxmemory policy). quiet_port(), redis_info().
 
 Run as a program, this file is the proxy process itself:
     python3 faults.py proxy --to PORT [--mysql]   (prints "listening PORT"; commands on stdin)
@@ -125,7 +126,7 @@ class _Pair:
             self.doomed = True
             p.counts["commits_dropped"] += 1
             self.loop.call_later(0.1 + p.delay, self.rst)
-        self.up.push(data, p.delay)
+        self.up.push(data, p.delay + p.extra_delay("up", data))
 
     def from_server(self, data):
         p = self.proxy
@@ -134,7 +135,7 @@ class _Pair:
             return
         if self.doomed:
             return  # the reply to a dropped COMMIT, and anything after it
-        self.down.push(data, p.delay)
+        self.down.push(data, p.delay + p.extra_delay("down", data))
 
 
 class _ClientSide(asyncio.Protocol):
@@ -203,6 +204,14 @@ class _ProxyServer:
         self.conns = set()
         self.rng = random.Random(upstream)
         self.counts = collections.Counter()
+        self.matches = []  # (direction, bytes, extra seconds): chunks containing the bytes are held longer
+
+    def extra_delay(self, direction, data):
+        for d, pattern, extra in self.matches:
+            if d == direction and pattern in data:
+                self.counts["matched_" + direction] += 1
+                return extra
+        return 0.0
 
     async def main(self):
         loop = asyncio.get_running_loop()
@@ -244,6 +253,10 @@ class _ProxyServer:
                     c.rst()
             elif cmd == "drop-commits":
                 self.drop_p = float(parts[1])
+            elif cmd == "delay-match":  # delay-match up|down HEX-PATTERN MS
+                self.matches.append((parts[1], bytes.fromhex(parts[2]), float(parts[3]) / 1000.0))
+            elif cmd == "clear-matches":
+                self.matches = []
             elif cmd == "quit":
                 return
             reply = dict(self.counts, mode=self.mode, delay_ms=self.delay * 1000, drop_p=self.drop_p,
@@ -281,6 +294,14 @@ class LinkProxy:
 
     def drop_commits(self, p):
         return self._cmd("drop-commits", p)
+
+    def delay_match(self, direction, pattern, ms):
+        """Chunks going `direction` ("up": to the server, "down": to the client) that contain `pattern`
+        (bytes) are held `ms` longer (and, the order being kept, so is what follows them)."""
+        return self._cmd("delay-match", direction, pattern.hex(), ms)
+
+    def clear_matches(self):
+        return self._cmd("clear-matches")
 
     def stats(self):
         return self._cmd("stats")

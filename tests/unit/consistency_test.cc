@@ -350,6 +350,26 @@ TEST(CircuitBreaker, OpensAfterFailuresFailsFastThenProbesAndCloses) {
   EXPECT_EQ(m.cache_breaker_opens.load(), 2u);
 }
 
+// An open breaker refuses reads at once, but never an invalidation: the
+// breaker may have opened on errors of a cache that still accepts DEL (a full
+// Redis answering OOM), and a refused invalidation would leave other
+// processes serving the old row.
+TEST(CircuitBreaker, InvalidationsAreAttemptedEvenWhenOpen) {
+  int64_t now = 0;
+  Metrics m;
+  auto faulty = std::make_unique<FaultyCache>(NewMemoryCache(10));
+  FaultyCache* f = faulty.get();
+  auto c = NewCircuitBreakerCache(std::move(faulty), BreakerOptions{3, std::chrono::milliseconds(1000)}, &m,
+                                  [&] { return now; });
+  f->FailOn("mget");
+  for (int i = 0; i < 3; ++i) EXPECT_FALSE(c->MGet(std::vector<std::string>{"k"}).ok());
+  EXPECT_EQ(m.cache_breaker_state.load(), 1);
+  ASSERT_TRUE(f->inner().SetMany(std::vector<CacheEntry>{{"p{1}", "old", 100}}).ok());
+  EXPECT_TRUE(c->Invalidate(std::vector<KeyAndGuard>{{"p{1}", "p{1}:gen"}}).ok());
+  EXPECT_EQ(f->invalidate_calls.load(), 1);
+  EXPECT_FALSE(f->inner().MGet(std::vector<std::string>{"p{1}"}).value()[0].has_value());
+}
+
 TEST(CircuitBreaker, AServiceBehindAnOpenBreakerStillAnswersFromTheDatabase) {
   auto s = OpenStore("sqlite::memory:");
   ASSERT_TRUE(s.ok());
