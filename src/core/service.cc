@@ -350,6 +350,14 @@ Result<std::vector<std::optional<Row>>> Service::Read(std::span<const int64_t> i
     // One round trip: each id's entry, or (on a miss) a lease on its guard
     // for this read's token, which the fill below must still find there.
     token = NewLeaseToken();
+    // Ids with an invalidation pending when the lookup is sent bypass the
+    // cache even if the retry clears them before the reply is handled: the
+    // reply may predate the retry's DEL.
+    std::vector<char> pending_before(distinct.size(), 0);
+    if (pending_->Active()) {
+      int64_t before = now_nanos_();
+      for (size_t i = 0; i < distinct.size(); ++i) pending_before[i] = pending_->Contains(distinct[i], before);
+    }
     auto got = cache_->GetOrLease(KeysOf(distinct), token, opts_.lease_ms);
     if (!got.ok()) {
       metrics_->cache_errors.fetch_add(1, std::memory_order_relaxed);
@@ -359,7 +367,7 @@ Result<std::vector<std::optional<Row>>> Service::Read(std::span<const int64_t> i
       uint64_t hits = 0;
       bool ignore_leases = opts_.test_mutation == "fill-guard";
       for (size_t i = 0; i < distinct.size(); ++i) {
-        bool bypass = pending_->Contains(distinct[i], now);
+        bool bypass = pending_before[i] || pending_->Contains(distinct[i], now);
         const LeasedLookup& v = got.value()[i];
         if (v.value && !bypass) {
           auto row = RowFromJson(*v.value);

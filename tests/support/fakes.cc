@@ -79,7 +79,9 @@ Result<std::vector<LeasedLookup>> FaultyCache::GetOrLease(std::span<const KeyAnd
                                                           int lease_ms) {
   ++mget_calls;
   if (ShouldFail("mget")) return Status::Unavailable("injected: cache down");
-  return inner_->GetOrLease(keys, token, lease_ms);
+  auto r = inner_->GetOrLease(keys, token, lease_ms);
+  if (after_get_or_lease) after_get_or_lease();
+  return r;
 }
 
 Status FaultyCache::Lease(std::span<const std::string> guard_keys, std::string_view token, int lease_ms) {

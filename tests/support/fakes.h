@@ -90,6 +90,9 @@ class FaultyCache : public Cache {
   std::function<void()> before_guarded_set;
   // Runs after each successful invalidation (to interleave a write with a retry).
   std::function<void()> after_invalidate;
+  // Runs after each GetOrLease got its answer, before it is returned (to
+  // interleave a retry of invalidations with a lookup's reply).
+  std::function<void()> after_get_or_lease;
   std::atomic<int> guarded_set_calls{0};
   std::atomic<int> invalidate_calls{0};
   std::atomic<int> lease_calls{0};

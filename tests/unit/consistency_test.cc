@@ -213,6 +213,27 @@ TEST_F(ConsistencyTest, ARetryKeepsANewerPendingInvalidation) {
   EXPECT_EQ(HeroOf(id), "v3");
 }
 
+// A lookup sent while an id's invalidation was pending, whose reply arrives
+// after a retry cleared it, must not be used: the reply may predate the DEL.
+TEST_F(ConsistencyTest, ALookupSentWhileAnInvalidationWasPendingIsNotUsed) {
+  int64_t id = Insert("v1");
+  cache_->FailOn("invalidate");
+  ASSERT_TRUE(SetHero(id, "v2").ok());
+  EXPECT_EQ(svc_->PendingInvalidations(), 1u);
+  cache_->Heal();
+  bool raced = false;
+  cache_->after_get_or_lease = [&] {
+    if (raced) return;
+    raced = true;
+    svc_->RetryPendingInvalidations();  // clears the id after the reply (holding v1) was produced
+  };
+  EXPECT_EQ(HeroOf(id), "v2");
+  EXPECT_TRUE(raced);
+  cache_->after_get_or_lease = nullptr;
+  EXPECT_EQ(svc_->PendingInvalidations(), 0u);
+  EXPECT_EQ(HeroOf(id), "v2");
+}
+
 // Past max_pending_invalidations the whole cache is bypassed; the fast read
 // path (CacheOnlyKeys / AnswerFromEntries) must respect that too, not only
 // the count of tracked ids.
