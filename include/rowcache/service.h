@@ -219,6 +219,7 @@ class Service {
                      std::vector<char>* led_by_us, int64_t read_started);
   // Longest an entry written now can live (TTL with jitter, plus a second).
   int64_t MaxEntryLifeNanos() const;
+  void CountCacheAnswer(size_t distinct_ids, size_t ids, int64_t start_nanos);
   void BumpWriteSeq(int64_t id);
   // Invalidate keys for ids; on failure remember them for retry.
   void InvalidateOrRemember(std::span<const int64_t> ids);

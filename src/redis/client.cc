@@ -592,14 +592,9 @@ Result<std::vector<Reply>> Client::Run(std::span<const Command> cmds, Partial pa
 Result<std::vector<std::optional<std::string>>> Client::MGet(std::span<const std::string> keys) {
   std::vector<std::optional<std::string>> values(keys.size());
   if (keys.empty()) return values;
-  auto topo = topology();
-  bool cluster = topo ? topo->cluster : false;
-  if (!topo) {
-    auto t = EnsureTopology(std::chrono::steady_clock::now() + opts_.timeout);
-    if (!t.ok()) return t.status();
-    cluster = (*t)->cluster;
-  }
-  MGetPlan plan = PlanMGet(keys, cluster);
+  auto topo = LearnTopology();
+  if (!topo.ok()) return topo.status();
+  MGetPlan plan = PlanMGet(keys, (*topo)->cluster);
   std::vector<Command> cmds;
   cmds.reserve(plan.parts.size());
   for (auto& p : plan.parts) cmds.push_back(Command{std::move(p.wire), p.slot});
