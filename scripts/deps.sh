@@ -9,7 +9,7 @@ set -euo pipefail
 PACKAGES=(
   g++ cmake make pkg-config
   libboost1.81-dev libmariadb-dev libhiredis-dev libsqlite3-dev libssl-dev
-  libcurl4-openssl-dev libgtest-dev libgmock-dev
+  libgtest-dev libgmock-dev
   mariadb-server mariadb-client redis-server redis-tools
   python3 curl binutils openssl clang libclang-rt-14-dev zip unzip shellcheck gnuplot-nox
 )

@@ -13,6 +13,7 @@
 #include "bench/report.h"
 #include "exe/commands.h"
 #include "exe/config.h"
+#include "net/address.h"
 
 namespace rowcache {
 

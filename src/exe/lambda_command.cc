@@ -7,7 +7,7 @@
 #include "exe/commands.h"
 #include "exe/config.h"
 #include "lambda/runtime.h"
-#include "lambda/secrets.h"
+#include "aws/secrets.h"
 
 namespace rowcache {
 

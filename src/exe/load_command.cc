@@ -9,7 +9,7 @@
 #include "exe/config.h"
 #include "load/aurora.h"
 #include "load/loader.h"
-#include "load/s3_source.h"
+#include "aws/s3_source.h"
 #include "rowcache/url.h"
 #include "store/mysql_store.h"
 

@@ -13,6 +13,7 @@
 
 #include "exe/commands.h"
 #include "exe/config.h"
+#include "net/address.h"
 #include "http/server.h"
 
 namespace rowcache {

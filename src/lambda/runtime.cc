@@ -4,7 +4,7 @@
 #include <cstdio>
 #include <cstdlib>
 
-#include "exe/flags.h"
+#include "net/address.h"
 #include "rowcache/row.h"
 
 namespace rowcache {

@@ -17,7 +17,7 @@
 #include <functional>
 #include <string>
 
-#include "lambda/http_client.h"
+#include "net/http_client.h"
 #include "rowcache/status.h"
 
 namespace rowcache {

@@ -1,6 +1,6 @@
 #include "load/source.h"
 
-#include "load/s3_source.h"
+#include "aws/s3_source.h"
 
 #include <cerrno>
 #include <cstdio>

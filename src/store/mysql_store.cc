@@ -756,6 +756,28 @@ class MysqlStore final : public Store {
     return Status::OK();
   }
 
+  // "field 'hero': ..." from a data error's message, which names the column
+  // as 'hero' or `db`.`table`.`hero`.
+  static std::string DataErrorMessage(unsigned err, const std::string& msg) {
+    // The last " column " (a value in the message comes before it), then the
+    // last quoted name in what follows.
+    std::string column;
+    size_t at = msg.rfind(" column "), skip = 8;
+    if (at == std::string::npos && msg.rfind("Column ", 0) == 0) at = 0, skip = 7;  // "Column 'x' cannot be null"
+    if (at != std::string::npos) {
+      std::string rest = msg.substr(at + skip);
+      char q = rest.empty() ? 0 : rest[0];
+      auto close = (q == '\'' || q == '`') ? rest.rfind(q) : std::string::npos;
+      auto open = close != std::string::npos && close > 0 ? rest.rfind(q, close - 1) : std::string::npos;
+      if (open != std::string::npos && close > open + 1) column = rest.substr(open + 1, close - open - 1);
+    }
+    const char* what = err == ER_DATA_TOO_LONG             ? "too long for the column"
+                       : err == ER_WARN_DATA_OUT_OF_RANGE ? "out of range for the column"
+                       : err == 1048                      ? "must not be null"
+                                                          : "not a valid value for the column";
+    return (column.empty() ? std::string("a value") : "field '" + column + "'") + ": " + what;
+  }
+
   Status Classify(Conn& c, unsigned err, const std::string& msg) {
     std::string full = where_ + ": " + msg;
     if (IsConnectionError(err)) {
@@ -764,7 +786,9 @@ class MysqlStore final : public Store {
     }
     if (err == ER_DATA_TOO_LONG || err == ER_TRUNCATED_WRONG_VALUE || err == ER_WARN_DATA_OUT_OF_RANGE ||
         err == 1048 /* column cannot be null */ || err == 1366 /* incorrect string value */) {
-      return Status::InvalidArgument(full);
+      // The client's data: an answer naming the field, without the server's
+      // address or the schema (the server's message may name both).
+      return Status::InvalidArgument(DataErrorMessage(err, msg));
     }
     if (err == ER_LOCK_DEADLOCK || err == 1205 /* lock wait timeout */ || err == ER_QUERY_INTERRUPTED ||
         err == 1290 /* read-only */ || err == 1836 /* read-only */) {

@@ -4,9 +4,11 @@ purpose. Path-style GET /bucket/key only.
 
     srv = FakeS3(access_key, secret_key, region); srv.objects[("bucket", "key")] = b"..."
     srv.cut_after = 1000  # close the connection after 1000 bytes of the next object
+    FakeS3(..., tls=(cert_file, key_file))  # HTTPS instead of HTTP
 """
 import hashlib
 import hmac
+import ssl
 import threading
 import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -30,7 +32,7 @@ def expected_authorization(method, path, headers, secret, access, region, servic
 
 
 class FakeS3:
-    def __init__(self, access, secret, region="us-east-1", token=""):
+    def __init__(self, access, secret, region="us-east-1", token="", tls=None):
         self.access, self.secret, self.region, self.token = access, secret, region, token
         self.objects, self.requests, self.cut_after = {}, [], None
         outer = self
@@ -78,6 +80,10 @@ class FakeS3:
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
+        if tls:
+            ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            ctx.load_cert_chain(*tls)
+            self.server.socket = ctx.wrap_socket(self.server.socket, server_side=True)
         self.port = self.server.server_address[1]
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 

@@ -13,10 +13,10 @@ SAMPLE = os.path.join(os.path.dirname(__file__), "..", "..", "data", "mp6input.c
 KEY, SECRET, TOKEN = "AKIDTESTKEY", "test/secret+key", "session-token-xyz"
 
 
-def load(binary, db, src, s3, env_extra=None, *flags):
+def load(binary, db, src, s3, env_extra=None, *flags, scheme="http", host="127.0.0.1"):
     env = dict(os.environ, AWS_ACCESS_KEY_ID=KEY, AWS_SECRET_ACCESS_KEY=SECRET, AWS_SESSION_TOKEN=TOKEN)
     env.update(env_extra or {})
-    p = subprocess.run([binary, "load", "--db", db, "--from", src, "--s3-endpoint", f"http://127.0.0.1:{s3.port}",
+    p = subprocess.run([binary, "load", "--db", db, "--from", src, "--s3-endpoint", f"{scheme}://{host}:{s3.port}",
                         *flags], capture_output=True, text=True, env=env, timeout=300)
     return p.returncode, p.stdout, p.stderr
 
@@ -108,11 +108,39 @@ def s3rver_checks(c, binary, mysql_url):
             mariadb(f"DROP TABLE IF EXISTS {table}")
 
 
+def https_checks(c, binary, db):
+    """S3 over HTTPS, the certificate verified against the system's trust store
+    (here the test CA, named by SSL_CERT_FILE as a user would)."""
+    tls_dir = os.path.dirname(os.environ.get("ROWCACHE_TEST_REDIS_CA", ""))
+    cert, key = os.path.join(tls_dir, "redis.crt"), os.path.join(tls_dir, "redis.key")
+    if not tls_dir or not os.path.exists(cert):
+        if os.environ.get("ROWCACHE_REQUIRE_SERVERS") == "1":
+            c.check("the test CA (scripts/servers.sh) for HTTPS checks", False, tls_dir)
+        else:
+            c.skip("S3 over HTTPS", "no test CA: scripts/servers.sh start")
+        return
+    s3 = FakeS3(KEY, SECRET, token=TOKEN, tls=(cert, key))
+    s3.objects[("data", "mp6input.csv")] = open(SAMPLE, "rb").read()
+    try:
+        trusted = {"SSL_CERT_FILE": os.path.join(tls_dir, "ca.crt")}
+        rc, out, err = load(binary, db, "s3://data/mp6input.csv", s3, trusted, scheme="https", host="localhost")
+        c.check("S3 over HTTPS, certificate verified against SSL_CERT_FILE's store: loads, signature checked",
+                rc == 0 and "25" in out and len(s3.requests) == 1, out + err)
+        rc, out, err = load(binary, db, "s3://data/mp6input.csv", s3, {"SSL_CERT_FILE": "/etc/ssl/certs/ca-certificates.crt"},
+                            scheme="https", host="localhost")
+        c.check("S3 over HTTPS with a certificate the trust store does not vouch for: refused, nothing sent",
+                rc != 0 and "certificate" in err and len(s3.requests) == 1, err)
+    finally:
+        s3.close()
+
+
 def main():
     a = args()
     c = Checks()
     s3 = FakeS3(KEY, SECRET, token=TOKEN)
     s3.objects[("data", "mp6input.csv")] = open(SAMPLE, "rb").read()
+    with tempfile.TemporaryDirectory() as tmp:
+        https_checks(c, a.binary, f"sqlite:{tmp}/https.db")
     # A bigger object (200,000 rows, ~6 MB) to stream through the bounded buffer.
     big = "".join(f"{i},h{i % 97},p,n{i % 13},{i % 1000},c\n" for i in range(1, 200001)).encode()
     s3.objects[("data", "dir/big file.csv")] = big

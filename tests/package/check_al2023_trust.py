@@ -34,8 +34,10 @@ import time
 import zipfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+SAMPLE = os.path.join(HERE, "..", "..", "data", "mp6input.csv")
 sys.path.insert(0, os.path.join(HERE, "..", "e2e"))
 from fake_lambda import FakeRuntime  # noqa: E402
+from fake_s3 import FakeS3  # noqa: E402
 from rowcache_e2e import Checks, Redis, entry_key, mariadb, unique  # noqa: E402
 
 # Runs "$@" in the AL2023 layout; $1 a scratch directory, $2 the CA to put in
@@ -245,6 +247,24 @@ def main():
             err = stop(proc)
         if not ok:
             print(err[-600:])
+
+        # ------------------------------------------------ rowcache load from S3 over HTTPS
+        # The package's one AWS client (S3 and Secrets Manager share it): an object from an HTTPS
+        # S3 stand-in that verifies the signature, same trust store, no CA path given.
+        s3 = FakeS3(creds["AWS_ACCESS_KEY_ID"], creds["AWS_SECRET_ACCESS_KEY"], token=creds["AWS_SESSION_TOKEN"],
+                    tls=(cert, key))
+        s3.objects[("data", "mp6input.csv")] = open(SAMPLE, "rb").read()
+        db_file = os.path.join(tmp, "s3load.db")
+        load = [exe, "load", "--db", f"sqlite:{db_file}", "--from", "s3://data/mp6input.csv",
+                "--s3-endpoint", f"https://localhost:{s3.port}"]
+        try:
+            proc = start_al2023(load, os.path.join(tmp, "ns5"), ca, creds)
+            out, err = proc.communicate(timeout=60)
+            c.check("rowcache load from the package: an s3:// object over HTTPS (certificate verified against "
+                    "/etc/pki, signature checked by the stand-in) loads the 25 rows",
+                    proc.returncode == 0 and "25 new" in out and len(s3.requests) == 1, out + err[-500:])
+        finally:
+            s3.close()
 
         # ------------------------------------------------ control: nothing in /etc/pki
         rt = runtime()

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "lambda/runtime.h"
+#include "support/listen.h"
 
 namespace rowcache {
 namespace {
@@ -37,15 +38,7 @@ class ScriptedRuntime {
     std::string id, body, extra_headers;
   };
   explicit ScriptedRuntime(std::vector<Event> events) : events_(std::move(events)) {
-    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    ::bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a);
-    ::listen(fd_, 4);
-    socklen_t len = sizeof a;
-    ::getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len);
-    port_ = ntohs(a.sin_port);
+    fd_ = testing::ListenLoopback(&port_);
     thread_ = std::thread([this] { Serve(); });
   }
   ~ScriptedRuntime() {
@@ -117,7 +110,7 @@ class ScriptedRuntime {
 
   std::vector<Event> events_;
   int fd_ = -1;
-  uint16_t port_ = 0;
+  int port_ = 0;
   std::thread thread_;
 };
 

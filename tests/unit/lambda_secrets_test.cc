@@ -5,7 +5,7 @@
 
 #include <string>
 
-#include "lambda/secrets.h"
+#include "aws/secrets.h"
 #include "rowcache/url.h"
 
 namespace rowcache {

@@ -1,6 +1,6 @@
 #include <gtest/gtest.h>
 
-#include "load/sigv4.h"
+#include "aws/sigv4.h"
 
 namespace rowcache {
 namespace {

@@ -1,13 +1,14 @@
 // The database password and the cache's AUTH token from AWS Secrets Manager,
-// for the Lambda front door: one signed GetSecretValue call per secret at
-// start-up (SigV4 over HTTPS, with the function role's credentials from the
-// environment), and the database secret again when the database refuses the
-// password (a rotated secret).
+// for the Lambda front door: one signed GetSecretValue call (aws/client.h)
+// per secret at start-up, with the function role's credentials from the
+// environment, and the database secret again when the database refuses the
+// password (a rotated secret). Also the shapes a secret string takes and how
+// they go into a database or cache URL.
 #pragma once
 
 #include <string>
 
-#include "load/sigv4.h"
+#include "aws/sigv4.h"
 #include "rowcache/status.h"
 
 namespace rowcache {

@@ -1,12 +1,13 @@
 // S3Source: streams an object from S3 (or an S3-compatible store) with a
-// SigV4-signed GET. A background thread runs the transfer into a bounded
-// buffer (8 MiB), so a file of any size loads in bounded memory.
+// signed GET (aws/client.h). A background thread runs the transfer into a
+// bounded buffer (8 MiB), so a file of any size loads in bounded memory while
+// the rows already read are inserted.
 #pragma once
 
 #include <memory>
 #include <string>
 
-#include "load/sigv4.h"
+#include "aws/sigv4.h"
 #include "load/source.h"
 
 namespace rowcache {

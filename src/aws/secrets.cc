@@ -1,8 +1,8 @@
-#include "lambda/secrets.h"
+#include "aws/secrets.h"
 
 #include <boost/json.hpp>
 
-#include "lambda/http_client.h"
+#include "aws/client.h"
 #include "rowcache/url.h"
 
 namespace rowcache {
@@ -29,39 +29,13 @@ Result<std::string> GetSecretString(const std::string& secret_id, const SecretsO
   std::string region = opts.region.empty() ? "us-east-1" : opts.region;
   std::string endpoint =
       opts.endpoint.empty() ? "https://secretsmanager." + region + ".amazonaws.com" : opts.endpoint;
-  auto url = ParseUrl(endpoint);
-  if (!url.ok()) return Status::InvalidArgument("secrets endpoint: " + url.status().message());
-  if (url->scheme != "https" && url->scheme != "http") {
-    return Status::InvalidArgument("secrets endpoint '" + endpoint + "': expected http:// or https://");
-  }
-  bool tls = url->scheme == "https";
-  int port = url->port ? url->port : (tls ? 443 : 80);
-  TlsOptions tls_opts;
-  tls_opts.enabled = tls;
-
-  HttpRequest req;
+  auto client = AwsClient::Open(endpoint, "secretsmanager", region, opts.creds);
+  if (!client.ok()) return Status::InvalidArgument("secrets endpoint: " + client.status().message());
+  AwsRequest req;
   req.method = "POST";
-  req.target = "/";
+  req.headers = {{"content-type", "application/x-amz-json-1.1"}, {"x-amz-target", "secretsmanager.GetSecretValue"}};
   req.body = json::serialize(json::object{{"SecretId", secret_id}});
-  std::string host = url->port ? url->host + ":" + std::to_string(url->port) : url->host;
-  std::string date = AmzDateNow();
-  std::string payload_hash = Sha256Hex(req.body);
-  std::map<std::string, std::string> signed_headers = {
-      {"content-type", "application/x-amz-json-1.1"},
-      {"host", host},
-      {"x-amz-content-sha256", payload_hash},
-      {"x-amz-date", date},
-      {"x-amz-target", "secretsmanager.GetSecretValue"},
-  };
-  if (!opts.creds.session_token.empty()) signed_headers["x-amz-security-token"] = opts.creds.session_token;
-  std::string auth = SignV4(opts.creds, region, "secretsmanager", "POST", "/", "", signed_headers, payload_hash, date);
-  for (const auto& [k, v] : signed_headers) {
-    if (k != "host") req.headers[k] = v;
-  }
-  req.headers["authorization"] = auth;
-
-  HttpClient client(url->host, port, tls_opts, 1 << 20);
-  auto resp = client.Do(req, std::chrono::steady_clock::now() + std::chrono::milliseconds(opts.timeout_ms));
+  auto resp = (*client)->Call(req, std::chrono::steady_clock::now() + std::chrono::milliseconds(opts.timeout_ms));
   if (!resp.ok()) return Status::Unavailable("Secrets Manager: " + resp.status().message());
   json::value doc;
   try {

@@ -1,4 +1,4 @@
-#include "load/sigv4.h"
+#include "aws/sigv4.h"
 
 #include "rowcache/url.h"
 
