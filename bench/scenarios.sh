@@ -9,6 +9,9 @@
 #   bench/scenarios.sh contention   64 connections, 30% writes, zipf reads over 100,000 rows
 #   bench/scenarios.sh floors       redis-benchmark MGET and sysbench oltp_point_select on the same servers
 #   bench/scenarios.sh tool         the load generator itself: rowcache bench vs wrk against a trivial server
+#   bench/scenarios.sh near         the near cache beside Redis only, in ROUNDS interleaved rounds: the
+#                                   autograder's pattern on loopback, cached reads at 1 connection and
+#                                   the autograder's pattern through the emulated AWS network
 #   bench/scenarios.sh all          all of the above
 #
 # DURATION (environment, default 10) is the measured seconds per run.
@@ -111,19 +114,27 @@ calibrate() {
   done
 }
 
-aws() {
-  local out=bench/results/aws T=bench_aws
-  header "$out" "emulated AWS network: database round trip ~1 ms, Redis round trip ~0.3 ms (rowcache bench proxy)"
-  fresh_table $T
+# The emulated AWS network (the caller's $out gets the calibration lines):
+# sysbench's table for the database round trip, a delaying proxy to MariaDB
+# (DBP) and one to Redis (RPP), each calibrated.
+aws_network() {
   redis-cli -p "$RP" MSET k1 v1 k2 v2 k3 v3 >/dev/null
   SB_AWS=(sysbench oltp_point_select --db-driver=mysql --mysql-host=127.0.0.1 --mysql-user=rowcache
     --mysql-password=rowcache --mysql-db=rowcache --tables=1 --table-size=1000)
   "${SB_AWS[@]}" --mysql-port="$MP" cleanup >/dev/null 2>&1 || true
   "${SB_AWS[@]}" --mysql-port="$MP" prepare >/dev/null
   calibrate dbproxy "$MP" "${AWS_DB_RTT_US:-1000}" db_rtt
-  local dbp=$PORT
+  DBP=$PORT
   calibrate redisproxy "$RP" "${AWS_CACHE_RTT_US:-300}" redis_rtt
-  local rp=$PORT
+  RPP=$PORT
+}
+
+aws() {
+  local out=bench/results/aws T=bench_aws
+  header "$out" "emulated AWS network: database round trip ~1 ms, Redis round trip ~0.3 ms (rowcache bench proxy)"
+  fresh_table $T
+  aws_network
+  local dbp=$DBP rp=$RPP
   local db="mysql://rowcache:rowcache@127.0.0.1:$dbp/rowcache?table=$T" cache="redis://127.0.0.1:$rp/0"
   serve rc "$db" "$cache" --key-prefix "bench:$T:" --ttl 3600
   local tgt="http://127.0.0.1:$PORT/"
@@ -143,6 +154,40 @@ aws() {
   run $out autograder --target "$tgt" --scenario autograder --rows 300 --passes 3
   # The round trips again after the runs, to show the emulated network held still.
   echo "after the runs: Redis round trip p50 $(redis_rtt "$rp") us, database $(db_rtt "$dbp") us" |
+    tee -a "$out/summary.txt"
+  "${SB_AWS[@]}" --mysql-port="$MP" cleanup >/dev/null
+}
+
+# The near cache (--near-cache) and Redis only, two servers on one table with
+# their own key prefixes, measured alternately in ROUNDS rounds (medians in
+# docs/benchmarks.md come from the rounds' figures printed here).
+near() {
+  local out=bench/results/near T=bench_near rounds=${ROUNDS:-3} r
+  header "$out" "near cache vs Redis only, side by side ($rounds rounds): loopback, then an emulated AWS network"
+  fresh_table $T
+  # pair DB_URL CACHE_URL NAME: a Redis-only and a near-cache server on them; sets R and N.
+  pair() {
+    serve "$3r" "$1" "$2" --key-prefix "bench:$T:$3r:" --ttl 3600
+    R="http://127.0.0.1:$PORT/"
+    serve "$3n" "$1" "$2" --key-prefix "bench:$T:$3n:" --ttl 3600 --near-cache
+    N="http://127.0.0.1:$PORT/"
+  }
+  pair "$ROWCACHE_TEST_MYSQL?table=$T" "$ROWCACHE_TEST_REDIS" l
+  for r in $(seq "$rounds"); do
+    run $out "loopback-autograder-redis-r$r" --target "$R" --scenario autograder --rows 1000 --passes 5
+    run $out "loopback-autograder-near-r$r" --target "$N" --scenario autograder --rows 1000 --passes 5
+  done
+  kill "${pids[-1]}" "${pids[-2]}"
+  aws_network
+  local rp=$RPP
+  pair "mysql://rowcache:rowcache@127.0.0.1:$DBP/rowcache?table=$T" "redis://127.0.0.1:$rp/0" a
+  for r in $(seq "$rounds"); do
+    run $out "aws-c1-redis-r$r" --target "$R" --connections 1 --threads 1 --duration "$DUR" --warmup "$WARM"
+    run $out "aws-c1-near-r$r" --target "$N" --connections 1 --threads 1 --duration "$DUR" --warmup "$WARM"
+    run $out "aws-autograder-redis-r$r" --target "$R" --scenario autograder --rows 300 --passes 3
+    run $out "aws-autograder-near-r$r" --target "$N" --scenario autograder --rows 300 --passes 3
+  done
+  echo "after the runs: Redis round trip p50 $(redis_rtt "$rp") us, database $(db_rtt "$DBP") us" |
     tee -a "$out/summary.txt"
   "${SB_AWS[@]}" --mysql-port="$MP" cleanup >/dev/null
 }
@@ -196,6 +241,7 @@ tool() {
 case "${1:-}" in
   loopback) loopback ;;
   aws) aws ;;
+  near) near ;;
   contention) contention ;;
   floors) floors ;;
   tool) tool ;;

@@ -14,6 +14,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <span>
@@ -110,6 +111,12 @@ class Cache {
   virtual CacheHealth Health() const { return {}; }
 };
 
+// Credentials handed to a remote cache by CacheOptions::refresh_credentials.
+struct CacheCredentials {
+  std::string user;  // empty: keep the user the cache has
+  std::string password;
+};
+
 struct CacheOptions {
   // Connect and per-command timeout for remote caches. 0 means no timeout
   // (never used by rowcache itself). Default: 250 ms.
@@ -118,6 +125,10 @@ struct CacheOptions {
   int max_connections = 32;
   // memory:// only: most entries kept before LRU eviction. Default: 100000.
   size_t memory_max_entries = 100000;
+  // redis:// and rediss://: a rotated password. Called when the server
+  // refuses AUTH on a new connection; fresh credentials or nullopt (see
+  // redis::Options::refresh_credentials: one retry, at most one call a second).
+  std::function<std::optional<CacheCredentials>()> refresh_credentials;
 };
 
 // "memory://" | "memory://?max_entries=N" | "redis://..." | "rediss://..." | "none".

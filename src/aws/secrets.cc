@@ -90,6 +90,12 @@ Result<SecretCredentials> ParseDbSecret(const std::string& secret_string) {
   return ParseSecret(secret_string, "database secret");
 }
 
+Result<SecretCredentials> ParseCacheSecret(const std::string& secret_string) {
+  auto creds = ParseSecret(secret_string, "cache secret");
+  if (creds.ok() && creds->password.empty()) return Status::InvalidArgument("cache secret: the password is empty");
+  return creds;
+}
+
 Result<std::string> ApplyDbSecret(const std::string& db_url, const std::string& secret_string) {
   auto url = ParseUrl(db_url);
   if (!url.ok()) return url.status();
@@ -107,9 +113,8 @@ Result<std::string> ApplyCacheSecret(const std::string& cache_url, const std::st
                                    (url.ok() ? url->Redacted() : cache_url) +
                                    "' names no server to authenticate to (expected redis:// or rediss://)");
   }
-  auto creds = ParseSecret(secret_string, "cache secret");
+  auto creds = ParseCacheSecret(secret_string);
   if (!creds.ok()) return creds.status();
-  if (creds->password.empty()) return Status::InvalidArgument("cache secret: the password is empty");
   if (!creds->user.empty()) url->user = creds->user;
   url->password = creds->password;
   return url->ToString();

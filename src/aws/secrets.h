@@ -40,6 +40,10 @@ struct SecretCredentials {
 // A database secret's credentials (ROWCACHE_DB_SECRET_ARN), in the shapes
 // ApplyDbSecret takes; read again after the database refused the password.
 Result<SecretCredentials> ParseDbSecret(const std::string& secret_string);
+// A cache secret's credentials (ROWCACHE_CACHE_SECRET_ARN), in the shapes
+// ApplyCacheSecret takes; read again after the cache refused the password.
+// InvalidArgument for an empty password too.
+Result<SecretCredentials> ParseCacheSecret(const std::string& secret_string);
 
 // db_url with the password (and, if present, the user name) taken from a
 // secret: a JSON object with "password" (and optionally "username"), as RDS

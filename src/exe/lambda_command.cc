@@ -140,6 +140,21 @@ int LambdaMain(const std::vector<std::string>& args) {
     auto url = ApplyCacheSecret(cfg->cache_url, *secret);
     if (!url.ok()) return init_fail("Runtime.ConfigInvalid", url.status().message());
     cfg->cache_url = *url;
+    // A rotated AUTH token or RBAC password, as for the database: a new cache
+    // connection the server refuses reads the secret again (2 s at most) and
+    // retries once; meanwhile reads fall back to the database as on any cache
+    // failure.
+    cfg->cache.refresh_credentials = [arn, read_secret]() -> std::optional<CacheCredentials> {
+      auto fresh = read_secret(arn, 2000);
+      auto creds = fresh.ok() ? ParseCacheSecret(*fresh) : Result<SecretCredentials>(fresh.status());
+      if (!creds.ok()) {
+        std::fprintf(stderr, "rowcache lambda: the cache refused the password; ROWCACHE_CACHE_SECRET_ARN: %s\n",
+                     creds.status().message().c_str());
+        return std::nullopt;
+      }
+      std::fprintf(stderr, "rowcache lambda: the cache refused the password; read ROWCACHE_CACHE_SECRET_ARN again\n");
+      return CacheCredentials{creds->user, creds->password};
+    };
   }
 
   Metrics metrics;

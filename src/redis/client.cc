@@ -165,7 +165,28 @@ Result<std::unique_ptr<Connection>> Client::Dial(const NodeAddress& addr, Deadli
   return conn;
 }
 
-Client::Client(Options opts) : opts_(std::move(opts)) {}
+Client::Client(Options opts) : opts_(std::move(opts)), creds_{opts_.user, opts_.password} {}
+
+Credentials Client::credentials() const {
+  std::lock_guard l(creds_mu_);
+  return creds_;
+}
+
+bool Client::RefreshCredentials(const Credentials& used) {
+  auto now = std::chrono::steady_clock::now();
+  {
+    std::lock_guard l(creds_mu_);
+    if (creds_.user != used.user || creds_.password != used.password) return true;  // refreshed meanwhile
+    if (!opts_.refresh_credentials || now - last_refresh_ < std::chrono::seconds(1)) return false;
+    last_refresh_ = now;
+  }
+  std::optional<Credentials> fresh = opts_.refresh_credentials();
+  if (!fresh || fresh->password.empty()) return false;
+  std::lock_guard l(creds_mu_);
+  if (!fresh->user.empty()) creds_.user = fresh->user;
+  creds_.password = fresh->password;
+  return creds_.user != used.user || creds_.password != used.password;
+}
 Client::~Client() = default;
 
 Status Client::Fail(ErrorClass cls, const std::string& where, const std::string& what) {
@@ -350,17 +371,18 @@ void Client::Release(Pool& pool, std::unique_ptr<Conn> c, bool reusable) {
   pool.cv.notify_one();
 }
 
-Result<std::unique_ptr<Client::Conn>> Client::Connect(const NodeAddress& addr, Deadline deadline) {
+Result<std::unique_ptr<Client::Conn>> Client::Connect(const NodeAddress& addr, Deadline deadline, bool may_refresh) {
   auto t = ConnectTransport(addr.host, addr.port, opts_.tls, deadline);
   if (!t.ok()) return Fail(ClassifyTransportError(t.status().message()), addr.Id(), t.status().message());
   auto c = std::make_unique<Conn>();
   c->t = std::move(t.value());
   size_t n = 0;
-  if (!opts_.password.empty()) {
-    if (opts_.user.empty()) {
-      AppendCommand(c->out, {"AUTH", opts_.password});
+  Credentials creds = credentials();
+  if (!creds.password.empty()) {
+    if (creds.user.empty()) {
+      AppendCommand(c->out, {"AUTH", creds.password});
     } else {
-      AppendCommand(c->out, {"AUTH", opts_.user, opts_.password});
+      AppendCommand(c->out, {"AUTH", creds.user, creds.password});
     }
     ++n;
   }
@@ -375,13 +397,17 @@ Result<std::unique_ptr<Client::Conn>> Client::Connect(const NodeAddress& addr, D
     for (size_t i = 0; i < replies.size(); ++i) {
       std::string_view err = ReplyError(replies[i].get());
       if (err.empty()) continue;
-      bool auth = !opts_.password.empty() && i == 0;
+      bool auth = !creds.password.empty() && i == 0;
       if (!auth && err.find("not allowed in cluster mode") != std::string_view::npos) {
         return Status::InvalidArgument("cache URL: database " + std::to_string(opts_.db) +
                                        " requested, but a Redis Cluster has only database 0");
       }
       ErrorClass cls = ClassifyReplyError(err);
       if (cls == ErrorClass::kOther) cls = ErrorClass::kAuth;  // AUTH or SELECT refused
+      if (auth && cls == ErrorClass::kAuth && may_refresh && RefreshCredentials(creds)) {
+        // A rotated password: once more, on a new connection, with a fresh timeout.
+        return Connect(addr, std::chrono::steady_clock::now() + opts_.timeout, /*may_refresh=*/false);
+      }
       return Fail(cls, addr.Id(), std::string(auth ? "AUTH" : "SELECT") + " refused: " + std::string(err));
     }
   }

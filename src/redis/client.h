@@ -27,6 +27,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -45,6 +46,12 @@ struct redisReader;
 
 namespace rowcache::redis {
 
+// What AUTH sends: AUTH password, or AUTH user password.
+struct Credentials {
+  std::string user;
+  std::string password;
+};
+
 struct Options {
   NodeAddress seed;       // the address given; port default 6379
   TlsOptions tls;         // rediss://: enabled, verified against the system store or ?ca=FILE
@@ -55,6 +62,16 @@ struct Options {
   std::chrono::milliseconds timeout{250};
   // Most connections kept open per node. Default: 32.
   int max_connections = 32;
+  // A rotated password: called when a server refuses AUTH on a new
+  // connection of the blocking client (WRONGPASS; also NOAUTH/auth errors).
+  // Returns fresh credentials (an empty user keeps the current one) or
+  // nullopt. The connection being opened retries AUTH once with them and
+  // every later connection uses them; at most one call per second per
+  // client (a refused AUTH meanwhile fails as before). Called without locks
+  // held, from whichever thread opened the connection. Unset: no retry.
+  // Connections already open stay as they are (Redis keeps a connection
+  // authenticated when the password changes).
+  std::function<std::optional<Credentials>()> refresh_credentials;
 
   // "rediss://host:port/db" (never the password).
   std::string Describe() const;
@@ -152,7 +169,11 @@ class Client {
   // A new connection to addr, outside the pools (see Connection).
   Result<std::unique_ptr<Connection>> Dial(const NodeAddress& addr, Deadline deadline);
 
+  // Options as given, except user/password: see credentials().
   const Options& options() const { return opts_; }
+  // The credentials new connections authenticate with (the URL's, or the
+  // latest refresh_credentials returned).
+  Credentials credentials() const;
   Health& health() { return health_; }
   std::string Describe() const { return opts_.Describe(); }
 
@@ -164,12 +185,18 @@ class Client {
   Pool& PoolFor(const NodeAddress& addr);
   Result<std::unique_ptr<Conn>> Acquire(Pool& pool, Deadline deadline);
   void Release(Pool& pool, std::unique_ptr<Conn> c, bool reusable);
-  Result<std::unique_ptr<Conn>> Connect(const NodeAddress& addr, Deadline deadline);
+  Result<std::unique_ptr<Conn>> Connect(const NodeAddress& addr, Deadline deadline, bool may_refresh = true);
+  // After AUTH with `used` was refused: true if there are other credentials
+  // to try (refreshed now, or by another thread meanwhile).
+  bool RefreshCredentials(const Credentials& used);
   Status Exchange(Conn& c, size_t n, std::vector<Reply>* replies, Deadline deadline);
   Status Fail(ErrorClass cls, const std::string& where, const std::string& what);
 
   Options opts_;
   Health health_;
+  mutable std::mutex creds_mu_;
+  Credentials creds_;
+  std::chrono::steady_clock::time_point last_refresh_{};
   mutable std::mutex topo_mu_;
   std::shared_ptr<const Topology> topo_;
   bool stale_ = false;

@@ -460,6 +460,60 @@ def main():
                 proc.wait()
                 rt.close()
 
+        # The cache's password rotated while the function runs: the server
+        # drops its connections; the next connection's AUTH is refused, the
+        # secret is read again (once) and the cache is used again.
+        rt = FakeRuntime()
+        rt.secrets[cache_arn] = token
+        rt.secret_creds = (creds["AWS_ACCESS_KEY_ID"], creds["AWS_SECRET_ACCESS_KEY"], "us-west-2")
+        proc = start(a.binary, rt, dict(env, ROWCACHE_CACHE=f"redis://127.0.0.1:{rport}/0",
+                                        ROWCACHE_CACHE_SECRET_ARN=cache_arn,
+                                        ROWCACHE_SECRETS_ENDPOINT=f"http://{rt.api}", **creds))
+        rotated = token + "-rotated"
+
+        def cached(password, row_id):
+            r = Redis(rport, password=password)
+            try:
+                return r.cmd("EXISTS", entry_key(prefix, row_id)) == 1
+            finally:
+                r.close()
+
+        def cache_secret_reads():
+            return sum(1 for _, b in rt.secret_requests if json.loads(b or "{}").get("SecretId") == cache_arn)
+        try:
+            kind, doc = call(rt, {"USE_CACHE": "True", "REQUEST": "write", "SQLS": [dict(ROW, name="before")]})
+            ok = kind == "response" and doc.get("statusCode") == 200 and cached(token, doc["ids"][0])
+            reads_before = cache_secret_reads()
+            admin = Redis(rport, password=token)
+            admin.cmd("CONFIG", "SET", "requirepass", rotated)
+            rt.secrets[cache_arn] = rotated
+            try:
+                admin.cmd("CLIENT", "KILL", "TYPE", "normal")
+            except (OSError, ConnectionError):
+                pass  # its own connection went too
+            admin.close()
+            statuses, through = [], None
+            for attempt in range(1, 4):
+                kind, doc = call(rt, {"USE_CACHE": "True", "REQUEST": "write", "SQLS": [dict(ROW, name="after")]})
+                statuses.append(doc.get("statusCode") if doc else kind)
+                if doc and doc.get("statusCode") == 200 and cached(rotated, doc["ids"][0]):
+                    through = attempt
+                    break
+            c.check("cache password rotated while running: every write succeeds, and by the second one after the "
+                    "rotation rows are written through to the cache again (the secret read once more)",
+                    ok and all(st == 200 for st in statuses) and through is not None and through <= 2 and
+                    cache_secret_reads() == reads_before + 1,
+                    f"ok={ok} statuses={statuses} through={through} secret reads {reads_before}->{cache_secret_reads()}")
+        finally:
+            proc.kill()
+            _, err = proc.communicate()
+            rt.close()
+            admin = Redis(rport, password=rotated)
+            admin.cmd("CONFIG", "SET", "requirepass", token)
+            admin.close()
+        c.check("... the log says the secret was read again, without the password",
+                "read ROWCACHE_CACHE_SECRET_ARN again" in err and rotated not in err and token not in err, err[-400:])
+
         # A wrong password: the runtime reports an init error, without the password.
         rt = FakeRuntime()
         rt.secrets[cache_arn] = json.dumps({"password": "not-the-token-" + token})

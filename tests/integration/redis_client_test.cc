@@ -10,6 +10,7 @@
 
 #include <boost/asio.hpp>
 
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <functional>
@@ -598,6 +599,58 @@ TEST_P(RedisClientTlsTest, AWrongServerNameIsRefused) {
   Status s = c->Start();
   ASSERT_FALSE(s.ok());
   EXPECT_EQ(c->health().Get(redis::SteadyNanos()).last_error_class, "tls") << s.message();
+}
+
+// (Every TLS mode here also has a password.) A rotated password: the client
+// starts with a stale one, and refresh_credentials hands it the current one.
+TEST_P(RedisClientTlsTest, ARefusedPasswordIsRefreshedOnceAndUsedFromThenOn) {
+  auto u = ParsedUrl();
+  ASSERT_FALSE(u.password.empty());
+  std::string current = u.password;
+  u.password = "stale-" + RandomHex();
+  auto o = redis::OptionsFromUrl(u);
+  ASSERT_TRUE(o.ok());
+  o->timeout = 3000ms;
+  std::atomic<int> calls{0};
+  o->refresh_credentials = [&]() -> std::optional<redis::Credentials> {
+    ++calls;
+    return redis::Credentials{"", current};
+  };
+  auto c = std::make_shared<Client>(std::move(o.value()));
+  Status s = c->Start();
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  EXPECT_EQ(calls.load(), 1);
+  EXPECT_EQ(c->credentials().password, current);
+  EXPECT_EQ(c->credentials().user, u.user) << "an empty user in the refresh keeps the URL's";
+  auto keys = TaggedKeys(6);
+  SetAll(*c, keys);
+  auto r = c->MGet(keys);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  for (size_t i = 0; i < keys.size(); ++i) EXPECT_EQ((*r)[i].value_or(""), ValueFor(keys[i]));
+  EXPECT_EQ(calls.load(), 1) << "later connections use the refreshed password";
+  DelAll(*c, keys);
+}
+
+TEST_P(RedisClientTlsTest, ARefreshWithNothingNewFailsAndIsRateLimited) {
+  auto u = ParsedUrl();
+  u.password = "stale-" + RandomHex();
+  auto o = redis::OptionsFromUrl(u);
+  ASSERT_TRUE(o.ok());
+  o->timeout = 3000ms;
+  std::atomic<int> calls{0};
+  std::string stale = u.password;
+  o->refresh_credentials = [&]() -> std::optional<redis::Credentials> {
+    ++calls;
+    return calls == 1 ? std::nullopt : std::optional<redis::Credentials>(redis::Credentials{"", stale});
+  };
+  auto c = std::make_shared<Client>(std::move(o.value()));
+  EXPECT_FALSE(c->Start().ok());
+  for (int i = 0; i < 4; ++i) EXPECT_FALSE(c->MGet(std::vector<std::string>{p_ + "k"}).ok());
+  EXPECT_EQ(calls.load(), 1) << "at most one refresh a second";
+  EXPECT_EQ(c->health().Get(redis::SteadyNanos()).last_error_class, "auth");
+  std::this_thread::sleep_for(1100ms);
+  EXPECT_FALSE(c->MGet(std::vector<std::string>{p_ + "k"}).ok()) << "the same stale password again: refused";
+  EXPECT_EQ(calls.load(), 2);
 }
 
 const Mode kTlsModes[] = {kModes[1], kModes[2], kModes[4]};
