@@ -299,12 +299,12 @@ class HttpWorker {
     std::string body;
     if (w_.get_path.empty()) {
       body = gen_.Next(&c.is_write);
-      c.out = "POST " + o_.path + " HTTP/1.1\r\nHost: " + host_header_ +
-              "\r\nContent-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n";
+      c.out = "POST " + o_.path + " HTTP/1.1\r\nHost: " + host_header_ + "\r\n" + o_.extra_headers +
+              "Content-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n";
       c.out += body;
     } else {
       c.is_write = false;
-      c.out = "GET " + w_.get_path + " HTTP/1.1\r\nHost: " + host_header_ + "\r\n\r\n";
+      c.out = "GET " + w_.get_path + " HTTP/1.1\r\nHost: " + host_header_ + "\r\n" + o_.extra_headers + "\r\n";
     }
     c.out_off = 0;
     c.busy = true;
@@ -553,7 +553,7 @@ std::optional<std::pair<int, std::string>> SimpleHttp::Request(const std::string
                                                                const std::string& body, std::string* err) {
   for (int attempt = 0; attempt < 2; ++attempt) {
     if (fd_ < 0 && !Connect(err)) return std::nullopt;
-    std::string req = method + " " + path + " HTTP/1.1\r\nHost: " + host_ + "\r\n";
+    std::string req = method + " " + path + " HTTP/1.1\r\nHost: " + host_ + "\r\n" + extra_headers_;
     if (method == "POST") {
       req += "Content-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) + "\r\n";
     }

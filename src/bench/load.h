@@ -75,6 +75,7 @@ struct LoadOptions {
   uint64_t seed = 1;
   bool progress = true;
   std::string label;         // shown in the progress line
+  std::string extra_headers; // sent with every request, each "Name: value\r\n" (e.g. Authorization)
   // Called once when the warm-up ends and once when the run ends (metrics scrapes).
   std::function<void()> on_measure_start;
   std::function<void()> on_measure_end;
@@ -98,7 +99,9 @@ RunResult RunInproc(Service& service, const LoadOptions& o, const Workload& w);
 // A blocking one-request-at-a-time HTTP/1.1 client (set-up, metrics scrapes).
 class SimpleHttp {
  public:
-  SimpleHttp(std::string host, uint16_t port) : host_(std::move(host)), port_(port) {}
+  // extra_headers: as LoadOptions::extra_headers.
+  SimpleHttp(std::string host, uint16_t port, std::string extra_headers = "")
+      : host_(std::move(host)), port_(port), extra_headers_(std::move(extra_headers)) {}
   ~SimpleHttp();
   // (HTTP status, body), or an error message in *err.
   std::optional<std::pair<int, std::string>> Request(const std::string& method, const std::string& path,
@@ -108,6 +111,7 @@ class SimpleHttp {
   bool Connect(std::string* err);
   std::string host_;
   uint16_t port_;
+  std::string extra_headers_;
   int fd_ = -1;
 };
 

@@ -47,6 +47,8 @@ load:
   --rates R1,R2,...         open-loop sweep (one run per rate and cache setting)
   --duration S              measured seconds per run (default 10); --warmup S excluded (default 2)
   --timeout S               per-request timeout (default 10); --seed N (default 1)
+  --auth-token TOKEN        send "Authorization: Bearer TOKEN" (a serve --auth-token server); or
+  --auth-token-file PATH    from a file; env ROWCACHE_AUTH_TOKEN / ROWCACHE_AUTH_TOKEN_FILE (never in reports)
 output:
   --name NAME               name of the report and prefix of the files (default bench)
   --json FILE, --csv FILE   write the results; --plot DIR: PNG plots with gnuplot
@@ -58,6 +60,7 @@ struct Target {
   std::string host;
   uint16_t port = 0;
   std::string path = "/";
+  std::string extra_headers;  // Authorization, with --auth-token
   // inproc
   Metrics metrics;
   Backends backends;
@@ -69,12 +72,12 @@ struct Target {
       Response r = service->Handle(body);
       return std::make_pair(r.status, r.body);
     }
-    if (!client) client = std::make_unique<bench::SimpleHttp>(host, port);
+    if (!client) client = std::make_unique<bench::SimpleHttp>(host, port, extra_headers);
     return client->Request("POST", path, body, err);
   }
   std::optional<std::map<std::string, double>> Scrape() {
     if (inproc) return bench::ParseMetrics(service->metrics().Render());
-    bench::SimpleHttp c(host, port);
+    bench::SimpleHttp c(host, port, extra_headers);
     std::string err;
     auto r = c.Request("GET", "/metrics", "", &err);
     if (!r || r->first != 200) return std::nullopt;
@@ -287,7 +290,7 @@ int BenchMain(const std::vector<std::string>& args) {
   std::set<std::string> value_flags = ServiceFlagNames();
   value_flags.insert({"target", "mix", "batch", "keys", "zipf-s", "hot-set", "use-cache", "get", "scenario", "rows",
                       "passes", "connections", "threads", "rate", "rates", "duration", "warmup", "timeout", "seed",
-                      "name", "json", "csv", "plot"});
+                      "name", "json", "csv", "plot", "auth-token", "auth-token-file"});
   auto flags = Flags::Parse(args, value_flags, {"help", "quiet", "no-prepare"});
   if (!flags.ok()) {
     std::fprintf(stderr, "rowcache bench: %s\n\n%s", flags.status().message().c_str(), kHelp);
@@ -385,6 +388,9 @@ int BenchMain(const std::vector<std::string>& args) {
     lo.host = t.host;
     lo.port = t.port;
     lo.path = t.path;
+    auto token = AuthTokenFromFlags(f, "rowcache bench");
+    if (!token.ok()) return fail(token.status());
+    if (!token->empty()) t.extra_headers = lo.extra_headers = "Authorization: Bearer " + *token + "\r\n";
   }
 
   bench::Report rep;
@@ -392,7 +398,11 @@ int BenchMain(const std::vector<std::string>& args) {
   rep.target = target;
   {
     std::string cmd = "rowcache bench";
-    for (const auto& a : args) cmd += " " + a;
+    bool secret = false;  // the token never goes into a report
+    for (const auto& a : args) {
+      cmd += " " + (secret ? std::string("***") : a.rfind("--auth-token=", 0) == 0 ? "--auth-token=***" : a);
+      secret = a == "--auth-token";
+    }
     rep.command = cmd;
   }
   std::string scenario = f.Get("scenario");

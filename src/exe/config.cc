@@ -1,7 +1,13 @@
 #include "exe/config.h"
 
+#include <sys/stat.h>
+
 #include <algorithm>
+#include <cctype>
+#include <cerrno>
+#include <cstdio>
 #include <cstdlib>
+#include <cstring>
 
 #include "cache/cache_factory.h"
 
@@ -166,6 +172,57 @@ Result<Backends> OpenBackends(const ServiceConfig& cfg, bool ensure_schema, Metr
     b.cache = NewNearCachedCache(b.near, std::move(b.cache), cfg.service.key_prefix);
   }
   return b;
+}
+
+Result<std::string> AuthTokenFromFlags(const Flags& flags, const char* who) {
+  std::string token, file;
+  bool flag_token = flags.Has("auth-token"), flag_file = flags.Has("auth-token-file");
+  if (flag_token && flag_file) {
+    return Status::InvalidArgument("--auth-token and --auth-token-file: give one of them");
+  }
+  if (flag_token || flag_file) {
+    token = flags.Get("auth-token");
+    file = flags.Get("auth-token-file");
+  } else {
+    token = flags.Get("auth-token", "ROWCACHE_AUTH_TOKEN");
+    file = flags.Get("auth-token-file", "ROWCACHE_AUTH_TOKEN_FILE");
+    if (!token.empty() && !file.empty()) {
+      return Status::InvalidArgument("ROWCACHE_AUTH_TOKEN and ROWCACHE_AUTH_TOKEN_FILE are both set: set one of them");
+    }
+  }
+  const char* what = "--auth-token";
+  if (!file.empty() || flag_file) {
+    what = "--auth-token-file";
+    std::FILE* f = std::fopen(file.c_str(), "rb");
+    if (!f) return Status::InvalidArgument("--auth-token-file " + file + ": " + std::strerror(errno));
+    char buf[4097];
+    size_t n = std::fread(buf, 1, sizeof buf, f);
+    bool err = std::ferror(f) != 0;
+    struct stat st;
+    bool open_to_others = fstat(fileno(f), &st) == 0 && (st.st_mode & 0077) != 0;
+    std::fclose(f);
+    if (err) return Status::InvalidArgument("--auth-token-file " + file + ": cannot be read");
+    if (n == sizeof buf) return Status::InvalidArgument("--auth-token-file " + file + ": longer than 4096 bytes");
+    token.assign(buf, n);
+    while (!token.empty() && std::isspace(static_cast<unsigned char>(token.back()))) token.pop_back();
+    if (open_to_others) {
+      std::fprintf(stderr, "%s: warning: --auth-token-file %s can be read by other users (chmod 600)\n", who,
+                   file.c_str());
+    }
+  } else if (flag_token && token.empty()) {
+    return Status::InvalidArgument("--auth-token: empty");
+  }
+  if (token.empty() && (flag_file || !file.empty())) {
+    return Status::InvalidArgument(std::string(what) + ": empty token");
+  }
+  if (token.size() > 4096) return Status::InvalidArgument(std::string(what) + ": longer than 4096 bytes");
+  for (char ch : token) {
+    if (ch < 0x21 || ch > 0x7e) {
+      return Status::InvalidArgument(std::string(what) +
+                                     ": the token may hold only visible ASCII characters (no spaces or line breaks)");
+    }
+  }
+  return token;
 }
 
 }  // namespace rowcache

@@ -73,4 +73,11 @@ struct Backends {
 // metrics (may be null) receives the circuit breaker's counters.
 Result<Backends> OpenBackends(const ServiceConfig& cfg, bool ensure_schema = true, Metrics* metrics = nullptr);
 
+// The bearer token from --auth-token / --auth-token-file, or else their
+// environment variables ROWCACHE_AUTH_TOKEN / ROWCACHE_AUTH_TOKEN_FILE: ""
+// for none. Visible ASCII only, at most 4096 bytes; a file readable by others
+// is warned about on stderr, prefixed with `who`. Messages never contain the
+// token. (serve checks it; bench sends it.)
+Result<std::string> AuthTokenFromFlags(const Flags& flags, const char* who);
+
 }  // namespace rowcache

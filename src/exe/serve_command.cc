@@ -72,58 +72,6 @@ bool IsLoopback(const std::string& host) {
   return false;
 }
 
-// The bearer token from --auth-token / --auth-token-file (or their
-// environment variables): "" for none. Messages never contain the token.
-Result<std::string> AuthToken(const Flags& flags) {
-  std::string token, file;
-  bool flag_token = flags.Has("auth-token"), flag_file = flags.Has("auth-token-file");
-  if (flag_token && flag_file) {
-    return Status::InvalidArgument("--auth-token and --auth-token-file: give one of them");
-  }
-  if (flag_token || flag_file) {
-    token = flags.Get("auth-token");
-    file = flags.Get("auth-token-file");
-  } else {
-    token = flags.Get("auth-token", "ROWCACHE_AUTH_TOKEN");
-    file = flags.Get("auth-token-file", "ROWCACHE_AUTH_TOKEN_FILE");
-    if (!token.empty() && !file.empty()) {
-      return Status::InvalidArgument("ROWCACHE_AUTH_TOKEN and ROWCACHE_AUTH_TOKEN_FILE are both set: set one of them");
-    }
-  }
-  const char* what = "--auth-token";
-  if (!file.empty() || flag_file) {
-    what = "--auth-token-file";
-    std::FILE* f = std::fopen(file.c_str(), "rb");
-    if (!f) return Status::InvalidArgument("--auth-token-file " + file + ": " + std::strerror(errno));
-    char buf[4097];
-    size_t n = std::fread(buf, 1, sizeof buf, f);
-    bool err = std::ferror(f) != 0;
-    struct stat st;
-    bool open_to_others = fstat(fileno(f), &st) == 0 && (st.st_mode & 0077) != 0;
-    std::fclose(f);
-    if (err) return Status::InvalidArgument("--auth-token-file " + file + ": cannot be read");
-    if (n == sizeof buf) return Status::InvalidArgument("--auth-token-file " + file + ": longer than 4096 bytes");
-    token.assign(buf, n);
-    while (!token.empty() && std::isspace(static_cast<unsigned char>(token.back()))) token.pop_back();
-    if (open_to_others) {
-      std::fprintf(stderr, "rowcache serve: warning: --auth-token-file %s can be read by other users (chmod 600)\n",
-                   file.c_str());
-    }
-  } else if (flag_token && token.empty()) {
-    return Status::InvalidArgument("--auth-token: empty");
-  }
-  if (token.empty() && (flag_file || !file.empty())) {
-    return Status::InvalidArgument(std::string(what) + ": empty token");
-  }
-  if (token.size() > 4096) return Status::InvalidArgument(std::string(what) + ": longer than 4096 bytes");
-  for (char ch : token) {
-    if (ch < 0x21 || ch > 0x7e) {
-      return Status::InvalidArgument(std::string(what) +
-                                     ": the token may hold only visible ASCII characters (no spaces or line breaks)");
-    }
-  }
-  return token;
-}
 
 }  // namespace
 
@@ -153,7 +101,7 @@ int ServeMain(const std::vector<std::string>& args) {
   auto max_conns = ParseIntFlag("max-connections", flags->Get("max-connections", "ROWCACHE_MAX_CONNECTIONS", "0"), 0,
                                 10'000'000);
   auto max_queue = ParseIntFlag("max-queue", flags->Get("max-queue", "ROWCACHE_MAX_QUEUE", "1024"), 0, 10'000'000);
-  auto token = AuthToken(*flags);
+  auto token = AuthTokenFromFlags(*flags, "rowcache serve");
   ::unsetenv("ROWCACHE_AUTH_TOKEN");  // not passed on to anything this process starts
   for (const Status& s : {cfg.status(), threads.status(), body.status(), idle.status(), busy_poll.status(),
                           busy_poll_redis.status(), max_conns.status(), max_queue.status(), token.status()}) {

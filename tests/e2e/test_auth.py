@@ -113,6 +113,30 @@ def main():
             mariadb(f"DROP TABLE IF EXISTS {table}")
         outputs += [srv.proc.stdout.read(), srv.proc.stderr.read()]
 
+    # rowcache bench against a server that wants the token: it sends it (every workload request, the
+    # preparing writes and the /metrics scrapes), and the report does not hold it.
+    srv = Server(a.binary, "--db", f"sqlite:{tmp}/b.db", "--cache", "memory://", "--auth-token", TOKEN)
+    try:
+        report = os.path.join(tmp, "bench.json")
+        bench = [a.binary, "bench", "--target", f"http://127.0.0.1:{srv.port}/", "--duration", "1", "--warmup", "0",
+                 "--connections", "2", "--hot-set", "20", "--quiet", "--json", report]
+        p = subprocess.run(bench + ["--auth-token", TOKEN], capture_output=True, text=True, timeout=120)
+        doc = json.load(open(report)) if p.returncode == 0 else {}
+        runs = doc.get("runs", [])
+        ok = p.returncode == 0 and runs and all(r.get("requests", 0) > 0 and r["errors"]["total"] == 0 and
+                                                r.get("cache_hit_ratio") is not None for r in runs)
+        c.check("rowcache bench --auth-token: every request answered, no errors, cache figures scraped from /metrics",
+                ok, f"{p.returncode} {p.stderr[-300:]} {runs[:1]}")
+        c.check("... the token is not in the report (the command is redacted)",
+                TOKEN not in open(report).read() and "--auth-token ***" in doc.get("command", ""), doc.get("command"))
+        p = subprocess.run(bench, capture_output=True, text=True, timeout=120)
+        outputs.append(p.stdout + p.stderr)
+        c.check("rowcache bench without the token: the server's 401s show as errors or a failed set-up",
+                p.returncode != 0 or "401" in p.stdout + p.stderr, p.stdout[-300:] + p.stderr[-300:])
+    finally:
+        srv.stop()
+    outputs += [srv.proc.stderr.read()]
+
     # The token from the environment, and from a file (trailing newline dropped); --metrics-public.
     path = os.path.join(tmp, "token")
     with open(path, "w") as f:
