@@ -38,6 +38,26 @@ constexpr std::string_view kFillManyScript =
     "redis.call('SET', KEYS[i], ARGV[j + 1], 'EX', ARGV[j + 2]) redis.call('DEL', KEYS[i + 1]) n = n + 1 end "
     "end return n";
 
+// The start of "EVAL script 2n entry1 guard1 ... entryn guardn" over
+// items[first, last) (each with .key and .guard_key), routed by the first
+// entry's slot, with room in the array header for extra_args arguments that
+// the caller appends.
+template <class T>
+redis::Command EvalOverPairs(std::string_view script, std::span<const T> items, size_t first, size_t last,
+                             size_t extra_args) {
+  redis::Command c;
+  AppendArrayHeader(c.wire, 3 + 2 * (last - first) + extra_args);
+  AppendBulk(c.wire, "EVAL");
+  AppendBulk(c.wire, script);
+  AppendBulk(c.wire, std::to_string(2 * (last - first)));
+  for (size_t i = first; i < last; ++i) {
+    AppendBulk(c.wire, items[i].key);
+    AppendBulk(c.wire, items[i].guard_key);
+  }
+  c.slot = redis::KeySlot(items[first].key);
+  return c;
+}
+
 class RedisCache final : public Cache {
  public:
   explicit RedisCache(std::shared_ptr<redis::Client> client) : client_(std::move(client)) {}
@@ -80,18 +100,9 @@ class RedisCache final : public Cache {
     size_t step = cluster ? 1 : std::min(keys.size(), kMaxIdsPerScript);
     for (size_t first = 0; first < keys.size(); first += step) {
       size_t last = std::min(keys.size(), first + step);
-      redis::Command c;
-      AppendArrayHeader(c.wire, 5 + 2 * (last - first));
-      AppendBulk(c.wire, "EVAL");
-      AppendBulk(c.wire, kGetOrLeaseScript);
-      AppendBulk(c.wire, std::to_string(2 * (last - first)));
-      for (size_t i = first; i < last; ++i) {
-        AppendBulk(c.wire, keys[i].key);
-        AppendBulk(c.wire, keys[i].guard_key);
-      }
+      redis::Command c = EvalOverPairs(kGetOrLeaseScript, keys, first, last, 2);
       AppendBulk(c.wire, token);
       AppendBulk(c.wire, ms);
-      c.slot = redis::KeySlot(keys[first].key);
       cmds.push_back(std::move(c));
       ranges.emplace_back(first, last);
     }
@@ -146,21 +157,12 @@ class RedisCache final : public Cache {
       // pipelined (a large read's fill would otherwise be one script per id).
       for (size_t first = 0; first < entries.size(); first += kMaxIdsPerScript) {
         size_t last = std::min(entries.size(), first + kMaxIdsPerScript);
-        redis::Command c;
-        AppendArrayHeader(c.wire, 3 + 5 * (last - first));
-        AppendBulk(c.wire, "EVAL");
-        AppendBulk(c.wire, kFillManyScript);
-        AppendBulk(c.wire, std::to_string(2 * (last - first)));
-        for (size_t i = first; i < last; ++i) {
-          AppendBulk(c.wire, entries[i].key);
-          AppendBulk(c.wire, entries[i].guard_key);
-        }
+        redis::Command c = EvalOverPairs(kFillManyScript, entries, first, last, 3 * (last - first));
         for (size_t i = first; i < last; ++i) {
           AppendBulk(c.wire, entries[i].value);
           AppendBulk(c.wire, std::to_string(entries[i].ttl_seconds));
           AppendBulk(c.wire, entries[i].lease);
         }
-        c.slot = redis::KeySlot(entries[first].key);
         cmds.push_back(std::move(c));
       }
     }
