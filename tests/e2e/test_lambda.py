@@ -50,6 +50,30 @@ def call(rt, event, **kw):
     return kind, json.loads(body)
 
 
+def init_failure(binary, env, secrets=None, secret_creds=None):
+    """Starts the runtime with env (and, given secrets, the fake Secrets
+    Manager as ROWCACHE_SECRETS_ENDPOINT with those secrets and signing
+    credentials), waits for its init error and stops it: (got, doc, exit code),
+    got as FakeRuntime.wait_init_error gives it (None for none) and doc its
+    parsed JSON ({} for none)."""
+    rt = FakeRuntime()
+    if secrets is not None:
+        rt.secrets.update(secrets)
+        rt.secret_creds = secret_creds
+        env = dict(env, ROWCACHE_SECRETS_ENDPOINT=f"http://{rt.api}")
+    proc = start(binary, rt, env)
+    try:
+        got = rt.wait_init_error()
+        if got is not None:
+            proc.wait(20)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        rt.close()
+    return got, (json.loads(got[1]) if got else {}), proc.returncode
+
+
 def local_ports(pid, remote_port):
     """Local ports of pid's TCP connections to 127.0.0.1:remote_port (from /proc)."""
     inodes = set()
@@ -110,20 +134,10 @@ def least_privilege_and_rotation(c, a, env, table, ids, creds, arn, no_password)
                   ROWCACHE_SECRETS_ENDPOINT="", **creds)
     try:
         # Without ROWCACHE_CREATE_TABLE=0 such a user cannot start the function.
-        rt = FakeRuntime()
-        rt.secrets[arn] = secret(pw1)
-        rt.secret_creds = (creds["AWS_ACCESS_KEY_ID"], creds["AWS_SECRET_ACCESS_KEY"], "us-west-2")
-        proc = start(a.binary, rt, dict(lp_env, ROWCACHE_SECRETS_ENDPOINT=f"http://{rt.api}"))
-        try:
-            got = rt.wait_init_error()
-            msg = json.loads(got[1]).get("errorMessage", "") if got else ""
-            c.check("a user without CREATE and the default ROWCACHE_CREATE_TABLE: init error (CREATE command denied)",
-                    "CREATE command denied" in msg, f"{got}")
-            proc.wait(20)
-        finally:
-            if proc.poll() is None:
-                proc.kill()
-            rt.close()
+        got, doc, _ = init_failure(a.binary, lp_env, {arn: secret(pw1)},
+                                   (creds["AWS_ACCESS_KEY_ID"], creds["AWS_SECRET_ACCESS_KEY"], "us-west-2"))
+        c.check("a user without CREATE and the default ROWCACHE_CREATE_TABLE: init error (CREATE command denied)",
+                "CREATE command denied" in doc.get("errorMessage", ""), f"{got}")
 
         rt = FakeRuntime()
         rt.secrets[arn] = secret(pw1)
@@ -263,51 +277,24 @@ def main():
         rt.close()
 
     # --- init failure: the database cannot be reached
-    rt = FakeRuntime()
-    proc = start(a.binary, rt, dict(env, ROWCACHE_DB="mysql://rowcache:rowcache@127.0.0.1:1/rowcache",
-                                     ROWCACHE_DB_TIMEOUT="2"))
-    try:
-        got = rt.wait_init_error()
-        ok = got is not None
-        doc = json.loads(got[1]) if ok else {}
-        c.check("database unreachable: POST /runtime/init/error with the documented JSON",
-                ok and doc.get("errorType") == "Runtime.BackendUnavailable" and "127.0.0.1" in doc.get("errorMessage", "")
-                and got[0].get("Lambda-Runtime-Function-Error-Type") == "Runtime.BackendUnavailable", f"{got}")
-        code = proc.wait(20)
-        c.check("... and the process exits non-zero", code != 0, f"exit {code}")
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-        rt.close()
+    got, doc, code = init_failure(a.binary, dict(env, ROWCACHE_DB="mysql://rowcache:rowcache@127.0.0.1:1/rowcache",
+                                                 ROWCACHE_DB_TIMEOUT="2"))
+    c.check("database unreachable: POST /runtime/init/error with the documented JSON",
+            got is not None and doc.get("errorType") == "Runtime.BackendUnavailable" and
+            "127.0.0.1" in doc.get("errorMessage", "") and
+            got[0].get("Lambda-Runtime-Function-Error-Type") == "Runtime.BackendUnavailable", f"{got}")
+    c.check("... and the process exits non-zero by itself", got is not None and code not in (0, -9), f"exit {code}")
 
     # --- init failure: a bad configuration value
-    rt = FakeRuntime()
-    proc = start(a.binary, rt, dict(env, ROWCACHE_TTL="soon"))
-    try:
-        got = rt.wait_init_error()
-        doc = json.loads(got[1]) if got else {}
-        c.check("bad ROWCACHE_TTL: init error naming it",
-                doc.get("errorType") == "Runtime.ConfigInvalid" and "ttl" in doc.get("errorMessage", ""), f"{got}")
-        proc.wait(20)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-        rt.close()
+    got, doc, _ = init_failure(a.binary, dict(env, ROWCACHE_TTL="soon"))
+    c.check("bad ROWCACHE_TTL: init error naming it",
+            doc.get("errorType") == "Runtime.ConfigInvalid" and "ttl" in doc.get("errorMessage", ""), f"{got}")
 
     # --- a read limit whose answers could exceed Lambda's 6 MB response: refused at start
-    rt = FakeRuntime()
-    proc = start(a.binary, rt, dict(env, ROWCACHE_MAX_READ_BATCH="20000"))
-    try:
-        got = rt.wait_init_error()
-        doc = json.loads(got[1]) if got else {}
-        c.check("ROWCACHE_MAX_READ_BATCH over what fits in 6 MB: init error naming it",
-                doc.get("errorType") == "Runtime.ConfigInvalid"
-                and "ROWCACHE_MAX_READ_BATCH 20000" in doc.get("errorMessage", ""), f"{got}")
-        proc.wait(20)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-        rt.close()
+    got, doc, _ = init_failure(a.binary, dict(env, ROWCACHE_MAX_READ_BATCH="20000"))
+    c.check("ROWCACHE_MAX_READ_BATCH over what fits in 6 MB: init error naming it",
+            doc.get("errorType") == "Runtime.ConfigInvalid"
+            and "ROWCACHE_MAX_READ_BATCH 20000" in doc.get("errorMessage", ""), f"{got}")
 
     # --- the database fails during an invocation: a generic 503 carrying
     # Lambda's request id; the details in the log (CloudWatch) under that id
@@ -363,22 +350,11 @@ def main():
         proc.kill()
         proc.wait()
         rt.close()
-    rt = FakeRuntime()
-    rt.secret_creds = (creds["AWS_ACCESS_KEY_ID"], "a different secret key", "us-west-2")
-    rt.secrets[arn] = "rowcache"
-    proc = start(a.binary, rt, dict(env, ROWCACHE_DB=no_password, ROWCACHE_DB_SECRET_ARN=arn,
-                                    ROWCACHE_SECRETS_ENDPOINT=f"http://{rt.api}", **creds))
-    try:
-        got = rt.wait_init_error()
-        doc = json.loads(got[1]) if got else {}
-        c.check("secret refused (bad signature): init error with AWS's message",
-                doc.get("errorType") == "Runtime.SecretUnavailable"
-                and "UnrecognizedClientException" in doc.get("errorMessage", ""), f"{got}")
-        proc.wait(20)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-        rt.close()
+    got, doc, _ = init_failure(a.binary, dict(env, ROWCACHE_DB=no_password, ROWCACHE_DB_SECRET_ARN=arn, **creds),
+                               {arn: "rowcache"}, (creds["AWS_ACCESS_KEY_ID"], "a different secret key", "us-west-2"))
+    c.check("secret refused (bad signature): init error with AWS's message",
+            doc.get("errorType") == "Runtime.SecretUnavailable"
+            and "UnrecognizedClientException" in doc.get("errorMessage", ""), f"{got}")
 
     # --- least privilege and a rotated password, as the stack deploys it: the
     # function's own database user (SELECT, INSERT, UPDATE, DELETE on the table
@@ -515,39 +491,19 @@ def main():
                 "read ROWCACHE_CACHE_SECRET_ARN again" in err and rotated not in err and token not in err, err[-400:])
 
         # A wrong password: the runtime reports an init error, without the password.
-        rt = FakeRuntime()
-        rt.secrets[cache_arn] = json.dumps({"password": "not-the-token-" + token})
-        rt.secret_creds = (creds["AWS_ACCESS_KEY_ID"], creds["AWS_SECRET_ACCESS_KEY"], "us-west-2")
-        proc = start(a.binary, rt, dict(env, ROWCACHE_CACHE=f"redis://127.0.0.1:{rport}/0",
-                                        ROWCACHE_CACHE_SECRET_ARN=cache_arn,
-                                        ROWCACHE_SECRETS_ENDPOINT=f"http://{rt.api}", **creds))
-        try:
-            got = rt.wait_init_error()
-            msg = json.loads(got[1]).get("errorMessage", "") if got else ""
-            c.check("cache secret with a wrong password: init error, the password not in it",
-                    got is not None and "not-the-token" not in msg and token not in msg, f"{got}")
-            proc.wait(20)
-        finally:
-            if proc.poll() is None:
-                proc.kill()
-            rt.close()
+        signer = (creds["AWS_ACCESS_KEY_ID"], creds["AWS_SECRET_ACCESS_KEY"], "us-west-2")
+        got, doc, _ = init_failure(a.binary, dict(env, ROWCACHE_CACHE=f"redis://127.0.0.1:{rport}/0",
+                                                  ROWCACHE_CACHE_SECRET_ARN=cache_arn, **creds),
+                                   {cache_arn: json.dumps({"password": "not-the-token-" + token})}, signer)
+        msg = doc.get("errorMessage", "")
+        c.check("cache secret with a wrong password: init error, the password not in it",
+                got is not None and "not-the-token" not in msg and token not in msg, f"{got}")
         # A cache with no server to authenticate to.
-        rt = FakeRuntime()
-        rt.secrets[cache_arn] = token
-        rt.secret_creds = (creds["AWS_ACCESS_KEY_ID"], creds["AWS_SECRET_ACCESS_KEY"], "us-west-2")
-        proc = start(a.binary, rt, dict(env, ROWCACHE_CACHE="memory://", ROWCACHE_CACHE_SECRET_ARN=cache_arn,
-                                        ROWCACHE_SECRETS_ENDPOINT=f"http://{rt.api}", **creds))
-        try:
-            got = rt.wait_init_error()
-            doc = json.loads(got[1]) if got else {}
-            c.check("cache secret with ROWCACHE_CACHE=memory://: Runtime.ConfigInvalid",
-                    doc.get("errorType") == "Runtime.ConfigInvalid" and "names no server" in doc.get("errorMessage", ""),
-                    f"{got}")
-            proc.wait(20)
-        finally:
-            if proc.poll() is None:
-                proc.kill()
-            rt.close()
+        got, doc, _ = init_failure(a.binary, dict(env, ROWCACHE_CACHE="memory://", ROWCACHE_CACHE_SECRET_ARN=cache_arn,
+                                                  **creds), {cache_arn: token}, signer)
+        c.check("cache secret with ROWCACHE_CACHE=memory://: Runtime.ConfigInvalid",
+                doc.get("errorType") == "Runtime.ConfigInvalid" and "names no server" in doc.get("errorMessage", ""),
+                f"{got}")
     finally:
         rproc.kill()
         rproc.wait()
