@@ -2,8 +2,8 @@
 // Plain TCP (blocking socket with SO_RCVTIMEO/SO_SNDTIMEO) or TLS (OpenSSL
 // over a non-blocking socket + poll). Used by the Redis client and the HTTPS
 // client; small on purpose. Also the TLS settings an asynchronous client
-// (Boost.Asio's ssl::stream) shares, so that every TLS connection verifies
-// the same way.
+// (redis::AsyncClient: OpenSSL over memory BIOs on an asio socket) shares, so
+// that every TLS connection verifies the same way.
 #pragma once
 
 #include <openssl/ssl.h>

@@ -1,9 +1,9 @@
 #include "redis/async_client.h"
 
 #include <hiredis/hiredis.h>
+#include <openssl/err.h>
 #include <openssl/ssl.h>
-
-#include <boost/asio/ssl.hpp>
+#include <openssl/x509.h>
 
 #include <deque>
 
@@ -77,18 +77,11 @@ class AsyncClient::Conn {
     int64_t sent = 0, deadline = 0;
   };
   enum class State { kClosed, kConnecting, kOpen };
-  using TlsStream = asio::ssl::stream<tcp::socket&>;
+  struct SslFree {
+    void operator()(SSL* ssl) const { SSL_free(ssl); }
+  };
 
   std::chrono::milliseconds Timeout() const { return owner_.client_->options().timeout; }
-
-  template <class F>
-  void WithStream(F&& f) {
-    if (tls_) {
-      f(*tls_);
-    } else {
-      f(sock_);
-    }
-  }
 
   void Connect() {
     state_ = State::kConnecting;
@@ -116,86 +109,184 @@ class AsyncClient::Conn {
   void Connected(uint64_t g) {
     boost::system::error_code ignored;
     sock_.set_option(tcp::no_delay(true), ignored);
-    if (!owner_.tls_) {
-      Open();
-      return;
-    }
-    tls_ = std::make_unique<TlsStream>(sock_, *owner_.tls_);
-    ConfigureTlsPeer(tls_->native_handle(), addr_.host, owner_.client_->options().tls);
-    tls_->async_handshake(asio::ssl::stream_base::client, [this, g](const boost::system::error_code& ec) {
-      if (g != generation_) return;
-      if (ec) {
-        long v = SSL_get_verify_result(tls_->native_handle());
-        Fail(ErrorClass::kTls, v != X509_V_OK ? std::string("certificate verification failed: ") +
-                                                     X509_verify_cert_error_string(v)
-                                               : "TLS handshake: " + ec.message());
+    if (owner_.tls_) {
+      // TLS over memory BIOs: the socket's bytes go through asio as in plain
+      // TCP, and OpenSSL only encrypts and decrypts. (asio::ssl::stream costs
+      // a BIO pair, its own buffers and a composed operation per read and
+      // write, with OpenSSL freeing and reallocating its record buffers
+      // between them.)
+      ssl_.reset(SSL_new(owner_.tls_.get()));
+      BIO* rbio = BIO_new(BIO_s_mem());
+      BIO* wbio = BIO_new(BIO_s_mem());
+      if (!ssl_ || !rbio || !wbio) {
+        BIO_free(rbio);
+        BIO_free(wbio);
+        Fail(ErrorClass::kTls, TlsError("TLS setup"));
         return;
       }
+      BIO_set_mem_eof_return(rbio, -1);  // empty: "retry" (want more input), not end of stream
+      SSL_set_bio(ssl_.get(), rbio, wbio);
+      ConfigureTlsPeer(ssl_.get(), addr_.host, owner_.client_->options().tls);
+      SSL_set_connect_state(ssl_.get());
+    }
+    ReadMore();
+    if (ssl_) {
+      Handshake(g);
+    } else {
       Open();
-    });
+    }
+  }
+
+  // Advances the TLS handshake with what has arrived; Open() once done.
+  void Handshake(uint64_t g) {
+    ERR_clear_error();
+    int rc = SSL_do_handshake(ssl_.get());
+    int e = rc == 1 ? SSL_ERROR_NONE : SSL_get_error(ssl_.get(), rc);
+    if (e != SSL_ERROR_NONE && e != SSL_ERROR_WANT_READ) {
+      long v = SSL_get_verify_result(ssl_.get());
+      Fail(ErrorClass::kTls, v != X509_V_OK
+                                 ? std::string("certificate verification failed: ") + X509_verify_cert_error_string(v)
+                                 : TlsError("TLS handshake"));
+      return;
+    }
+    TakeTlsOutput();
+    StartWrite();
+    if (g == generation_ && rc == 1) Open();
+  }
+
+  // "what: " and OpenSSL's first queued error (cleared).
+  static std::string TlsError(const char* what) {
+    unsigned long e = ERR_get_error();
+    ERR_clear_error();
+    char buf[256];
+    ERR_error_string_n(e, buf, sizeof buf);
+    return std::string(what) + ": " + (e ? buf : "TLS error");
+  }
+
+  // Moves what OpenSSL has encrypted (records, handshake messages, alerts)
+  // to the bytes due on the socket, in order.
+  void TakeTlsOutput() {
+    BIO* wbio = SSL_get_wbio(ssl_.get());
+    size_t n = BIO_ctrl_pending(wbio);
+    if (n == 0) return;
+    size_t at = wire_.size();
+    wire_.resize(at + n);
+    int got = BIO_read(wbio, wire_.data() + at, static_cast<int>(n));
+    wire_.resize(at + static_cast<size_t>(std::max(got, 0)));
   }
 
   // AUTH and SELECT go ahead of whatever was queued while connecting.
   void Open() {
-    const Options& o = owner_.client_->options();
     std::string setup;
-    size_t n = 0;
-    if (!o.password.empty()) {
-      if (o.user.empty()) {
-        AppendCommand(setup, {"AUTH", o.password});
-      } else {
-        AppendCommand(setup, {"AUTH", o.user, o.password});
-      }
-      ++n;
-    }
-    if (o.db != 0) {
-      AppendCommand(setup, {"SELECT", std::to_string(o.db)});
-      ++n;
-    }
+    size_t n = AppendConnectionSetup(setup, owner_.client_->credentials(), owner_.client_->options().db);
     out_.insert(0, setup);
     int64_t now = SteadyNanos();
     int64_t deadline = now + std::chrono::duration_cast<std::chrono::nanoseconds>(Timeout()).count();
     for (size_t i = 0; i < n; ++i) pending_.push_front(Pending{nullptr, {}, 0, deadline});
     state_ = State::kOpen;
-    ReadMore();
     Flush();
   }
 
+  // Everything queued goes out in one write (with TLS: one SSL_write, so one
+  // record for up to 16 kB of commands) unless a write is in flight, in
+  // which case it waits for that write to complete and joins the next.
   void Flush() {
     if (state_ != State::kOpen || writing_ || out_.empty()) return;
+    if (ssl_) {
+      ERR_clear_error();
+      size_t written = 0;
+      if (SSL_write_ex(ssl_.get(), out_.data(), out_.size(), &written) != 1 || written != out_.size()) {
+        Fail(ErrorClass::kConnection, TlsError("write"));
+        return;
+      }
+      out_.clear();
+      TakeTlsOutput();
+    } else if (wire_.empty()) {
+      wire_.swap(out_);
+    } else {
+      wire_ += out_;
+      out_.clear();
+    }
+    StartWrite();
+  }
+
+  void StartWrite() {
+    if (writing_ || wire_.empty()) return;
     writing_ = true;
-    writing_buf_.swap(out_);
-    out_.clear();
-    WithStream([&](auto& s) {
-      asio::async_write(s, asio::buffer(writing_buf_), [this, g = generation_](const boost::system::error_code& ec, size_t) {
-        if (g != generation_) return;
-        writing_ = false;
-        writing_buf_.clear();
-        if (ec) {
-          Fail(ErrorClass::kConnection, "write: " + ec.message());
-          return;
-        }
-        Flush();
-      });
+    writing_buf_.swap(wire_);
+    wire_.clear();
+    auto done = [this, g = generation_](const boost::system::error_code& ec, size_t) {
+      if (g != generation_) return;
+      writing_ = false;
+      writing_buf_.clear();
+      if (ec) {
+        IoFailed("write: ", ec);
+        return;
+      }
+      Flush();
+      StartWrite();
+    };
+    asio::async_write(sock_, asio::buffer(writing_buf_), std::move(done));
+  }
+
+  // Reads from the socket for as long as the connection lives (with TLS,
+  // from before the handshake).
+  void ReadMore() {
+    sock_.async_read_some(asio::buffer(in_), [this, g = generation_](const boost::system::error_code& ec, size_t n) {
+      if (g != generation_) return;
+      if (ec) {
+        IoFailed("read: ", ec);
+        return;
+      }
+      if (ssl_ ? !Decrypt(g, n) : redisReaderFeed(reader_, in_.data(), n) != REDIS_OK) {
+        if (g == generation_) Fail(ErrorClass::kProtocol, "unparsable reply");
+        return;
+      }
+      if (!Drain(g)) return;
+      ReadMore();
     });
   }
 
-  void ReadMore() {
-    WithStream([&](auto& s) {
-      s.async_read_some(asio::buffer(in_), [this, g = generation_](const boost::system::error_code& ec, size_t n) {
-        if (g != generation_) return;
-        if (ec) {
-          Fail(ErrorClass::kConnection, "read: " + ec.message());
-          return;
-        }
-        if (redisReaderFeed(reader_, in_.data(), n) != REDIS_OK) {
-          Fail(ErrorClass::kProtocol, "unparsable reply");
-          return;
-        }
-        if (!Drain(g)) return;
-        ReadMore();
-      });
-    });
+  // A socket error: a TLS failure while the handshake is under way, else a
+  // connection failure.
+  void IoFailed(const char* what, const boost::system::error_code& ec) {
+    if (ssl_ && state_ != State::kOpen) {
+      Fail(ErrorClass::kTls, "TLS handshake: " + ec.message());
+    } else {
+      Fail(ErrorClass::kConnection, what + ec.message());
+    }
+  }
+
+  // Hands n bytes read from the socket (in in_) to OpenSSL, and what they
+  // decrypt to — every complete record — to the reply parser. False on
+  // failure: a TLS error (the connection failed) or an unparsable reply.
+  bool Decrypt(uint64_t g, size_t n) {
+    if (BIO_write(SSL_get_rbio(ssl_.get()), in_.data(), static_cast<int>(n)) != static_cast<int>(n)) {
+      Fail(ErrorClass::kTls, "TLS: cannot buffer input");
+      return false;
+    }
+    if (state_ != State::kOpen) {
+      Handshake(g);
+      if (g != generation_) return false;
+      if (state_ != State::kOpen) return true;  // more handshake to come
+    }
+    for (;;) {
+      ERR_clear_error();
+      size_t got = 0;
+      int rc = SSL_read_ex(ssl_.get(), in_.data(), in_.size(), &got);
+      if (rc == 1) {
+        if (redisReaderFeed(reader_, in_.data(), got) != REDIS_OK) return false;
+        continue;
+      }
+      int e = SSL_get_error(ssl_.get(), rc);
+      if (e == SSL_ERROR_WANT_READ) break;
+      Fail(ErrorClass::kConnection, e == SSL_ERROR_ZERO_RETURN ? std::string("read: the server closed the TLS session")
+                                                               : TlsError("read"));
+      return false;
+    }
+    TakeTlsOutput();  // anything a read made OpenSSL send (a key update)
+    StartWrite();
+    return true;
   }
 
   // Hands every complete reply to its lookup. False if the connection was
@@ -275,13 +366,14 @@ class AsyncClient::Conn {
     ++generation_;
     boost::system::error_code ignored;
     resolver_.cancel();
-    tls_.reset();
     sock_.close(ignored);
+    ssl_.reset();
     timer_.cancel();
     state_ = State::kClosed;
     writing_ = false;
     flush_posted_ = false;
     out_.clear();
+    wire_.clear();
     writing_buf_.clear();
     redisReaderFree(reader_);
     reader_ = redisReaderCreate();
@@ -299,13 +391,15 @@ class AsyncClient::Conn {
   NodeAddress addr_;
   tcp::resolver resolver_;
   tcp::socket sock_;
-  std::unique_ptr<TlsStream> tls_;
+  std::unique_ptr<SSL, SslFree> ssl_;  // null without TLS
   asio::steady_timer timer_;
   State state_ = State::kClosed;
   bool writing_ = false;
   bool flush_posted_ = false;
   int waits_ = 0;
-  std::string out_, writing_buf_;
+  std::string out_;          // commands not yet written (plain text)
+  std::string wire_;         // bytes due on the socket (TLS: encrypted), after writing_buf_
+  std::string writing_buf_;  // bytes being written
   std::vector<char> in_;
   redisReader* reader_;
   std::deque<Pending> pending_;
@@ -317,16 +411,16 @@ AsyncClient::AsyncClient(asio::io_context& ioc, std::shared_ptr<Client> client)
   const TlsOptions& t = client_->options().tls;
   if (t.enabled) {
     std::string err;
-    SSL_CTX* ctx = NewTlsClientContext(t, &err);
-    if (ctx) {
-      tls_ = std::make_unique<asio::ssl::context>(ctx);  // takes our reference
-    } else {
+    tls_.reset(NewTlsClientContext(t, &err));  // takes our reference
+    if (!tls_) {
       off_until_ = std::chrono::steady_clock::time_point::max();  // the blocking path reports err
     }
   }
 }
 
 AsyncClient::~AsyncClient() = default;
+
+void AsyncClient::SslCtxFree::operator()(ssl_ctx_st* ctx) const { SSL_CTX_free(ctx); }
 
 bool AsyncClient::Usable() const {
   return std::chrono::steady_clock::now() >= off_until_ && client_->topology() != nullptr;

@@ -1,8 +1,9 @@
 // AsyncClient: non-blocking MGET on one io_context (an HTTP server I/O
 // thread's), over a Client's options, slot map and health.
 //
-// One connection per node per AsyncClient, plain TCP or TLS (Boost.Asio's
-// ssl::stream, verified exactly as the blocking client verifies), with AUTH
+// One connection per node per AsyncClient, plain TCP or TLS (OpenSSL over
+// memory BIOs on the asio socket, verified exactly as the blocking client
+// verifies; every queued command goes out in one SSL_write), with AUTH
 // and SELECT sent ahead of the first command on each new connection (no
 // extra round trip). Every lookup queued while a write is in flight goes out
 // in the next write and replies are matched in order, so under load one
@@ -30,9 +31,7 @@
 #include "redis/client.h"
 #include "rowcache/status.h"
 
-namespace boost::asio::ssl {
-class context;
-}
+struct ssl_ctx_st;  // OpenSSL's SSL_CTX
 
 namespace rowcache::redis {
 
@@ -93,7 +92,10 @@ class AsyncClient {
 
   boost::asio::io_context& ioc_;
   std::shared_ptr<Client> client_;
-  std::unique_ptr<boost::asio::ssl::context> tls_;  // null without TLS
+  struct SslCtxFree {
+    void operator()(ssl_ctx_st* ctx) const;
+  };
+  std::unique_ptr<ssl_ctx_st, SslCtxFree> tls_;  // null without TLS
   std::vector<std::unique_ptr<Conn>> conns_;
   std::chrono::steady_clock::time_point off_until_{};
 };

@@ -165,6 +165,23 @@ Result<std::unique_ptr<Connection>> Client::Dial(const NodeAddress& addr, Deadli
   return conn;
 }
 
+size_t AppendConnectionSetup(std::string& out, const Credentials& creds, int db) {
+  size_t n = 0;
+  if (!creds.password.empty()) {
+    if (creds.user.empty()) {
+      AppendCommand(out, {"AUTH", creds.password});
+    } else {
+      AppendCommand(out, {"AUTH", creds.user, creds.password});
+    }
+    ++n;
+  }
+  if (db != 0) {
+    AppendCommand(out, {"SELECT", std::to_string(db)});
+    ++n;
+  }
+  return n;
+}
+
 Client::Client(Options opts) : opts_(std::move(opts)), creds_{opts_.user, opts_.password} {}
 
 Credentials Client::credentials() const {
@@ -376,20 +393,8 @@ Result<std::unique_ptr<Client::Conn>> Client::Connect(const NodeAddress& addr, D
   if (!t.ok()) return Fail(ClassifyTransportError(t.status().message()), addr.Id(), t.status().message());
   auto c = std::make_unique<Conn>();
   c->t = std::move(t.value());
-  size_t n = 0;
   Credentials creds = credentials();
-  if (!creds.password.empty()) {
-    if (creds.user.empty()) {
-      AppendCommand(c->out, {"AUTH", creds.password});
-    } else {
-      AppendCommand(c->out, {"AUTH", creds.user, creds.password});
-    }
-    ++n;
-  }
-  if (opts_.db != 0) {
-    AppendCommand(c->out, {"SELECT", std::to_string(opts_.db)});
-    ++n;
-  }
+  size_t n = AppendConnectionSetup(c->out, creds, opts_.db);
   if (n > 0) {
     std::vector<Reply> replies;
     Status s = Exchange(*c, n, &replies, deadline);

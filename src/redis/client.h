@@ -77,6 +77,11 @@ struct Options {
   std::string Describe() const;
 };
 
+// What a new connection sends before anything else: AUTH (with a password)
+// and SELECT (db other than 0), appended to out; returns how many commands
+// (each answers one reply to check). Both clients' connections use it.
+size_t AppendConnectionSetup(std::string& out, const Credentials& creds, int db);
+
 // redis://[user:pass@]host[:port][/db][?ca=FILE&sni=NAME&insecure=1], rediss://...
 // InvalidArgument for anything else.
 Result<Options> OptionsFromUrl(const Url& url);

@@ -17,6 +17,76 @@ sys.path.insert(0, os.path.dirname(__file__))
 from rowcache_e2e import Checks, Redis, Server, args, free_port, mariadb, require_servers, unique  # noqa: E402
 
 
+def hung_redis_checks(c, a, mysql_url, table, prefix, ids, mode, tls_dir):
+    port = free_port()
+    d = tempfile.mkdtemp()
+    argv = ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+            "--dir", d]
+    cache = f"redis://127.0.0.1:{port}/0"
+    if mode == "tls":
+        argv = ["redis-server", "--port", "0", "--tls-port", str(port), "--bind", "127.0.0.1", "--save", "",
+                "--appendonly", "no", "--dir", d, "--tls-cert-file", os.path.join(tls_dir, "redis.crt"),
+                "--tls-key-file", os.path.join(tls_dir, "redis.key"), "--tls-ca-cert-file",
+                os.path.join(tls_dir, "ca.crt"), "--tls-auth-clients", "no"]
+        cache = f"rediss://localhost:{port}/0?ca={os.path.join(tls_dir, 'ca.crt')}"
+    rs = subprocess.Popen(argv, stdout=subprocess.DEVNULL)
+    try:
+        for _ in range(50):
+            try:
+                if mode == "tls":
+                    Redis(port, host="localhost", tls=True, ca=os.path.join(tls_dir, "ca.crt")).cmd("PING")
+                else:
+                    Redis(port).cmd("PING")
+                break
+            except OSError:
+                time.sleep(0.1)
+        hung = Server(a.binary, "--db", f"{mysql_url}?table={table}", "--cache", cache, "--key-prefix", prefix,
+                      "--cache-timeout-ms", "200")
+        try:
+            hung.post({"USE_CACHE": "True", "REQUEST": "read", "SQLS": [ids[6]]})  # fills the entry
+            os.kill(rs.pid, signal.SIGSTOP)
+            t0 = time.time()
+            code, doc = hung.post({"USE_CACHE": "True", "REQUEST": "read", "SQLS": [ids[6]]})
+            took = time.time() - t0
+            os.kill(rs.pid, signal.SIGCONT)
+            c.check(f"[{mode}] Redis hung: the read is answered from the database within the cache timeouts",
+                    code == 200 and doc["body"][0]["id"] == ids[6] and took < 2, f"{code} {doc} {took:.2f} s")
+            # Under load: 4 clients read cached ids while Redis is stopped for 1 s, three times.
+            stop, answers, errors = threading.Event(), [0], []
+
+            def reader():
+                while not stop.is_set():
+                    try:
+                        code, doc = hung.post({"USE_CACHE": "True", "REQUEST": "read", "SQLS": ids[:3]})
+                        if code != 200 or [r["id"] for r in doc["body"]] != ids[:3]:
+                            errors.append(f"{code} {str(doc)[:100]}")
+                        answers[0] += 1
+                    except Exception as e:  # noqa: BLE001 - a dead server shows here
+                        errors.append(repr(e))
+                        return
+            threads = [threading.Thread(target=reader) for _ in range(4)]
+            for t in threads:
+                t.start()
+            for _ in range(3):
+                time.sleep(0.3)
+                os.kill(rs.pid, signal.SIGSTOP)
+                time.sleep(1)
+                os.kill(rs.pid, signal.SIGCONT)
+            time.sleep(0.3)
+            stop.set()
+            for t in threads:
+                t.join(30)
+            c.check(f"[{mode}] Redis stopped for 1 s three times under load: every read answered correctly, "
+                    f"the service still serving", not errors and answers[0] > 0 and hung.alive(),
+                    f"{answers[0]} answers, errors {errors[:3]}")
+        finally:
+            os.kill(rs.pid, signal.SIGCONT)
+            hung.stop()
+    finally:
+        rs.terminate()
+        rs.wait()
+
+
 def main():
     a = args()
     c = Checks()
@@ -115,35 +185,17 @@ def main():
                 f"{str(answers)[:200]}")
 
         # Redis hung (a private redis-server, stopped with SIGSTOP): reads
-        # fall back to the database, still correct.
-        port = free_port()
-        d = tempfile.mkdtemp()
-        rs = subprocess.Popen(["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-                               "--appendonly", "no", "--dir", d], stdout=subprocess.DEVNULL)
-        try:
-            for _ in range(50):
-                try:
-                    Redis(port).cmd("PING")
-                    break
-                except OSError:
-                    time.sleep(0.1)
-            hung = Server(a.binary, "--db", f"{mysql_url}?table={table}", "--cache", f"redis://127.0.0.1:{port}/0",
-                          "--key-prefix", prefix, "--cache-timeout-ms", "200")
-            try:
-                hung.post({"USE_CACHE": "True", "REQUEST": "read", "SQLS": [ids[6]]})  # fills the entry
-                os.kill(rs.pid, signal.SIGSTOP)
-                t0 = time.time()
-                code, doc = hung.post({"USE_CACHE": "True", "REQUEST": "read", "SQLS": [ids[6]]})
-                took = time.time() - t0
-                c.check("Redis hung: the read is answered from the database within the cache timeouts",
-                        code == 200 and doc["body"][0]["id"] == ids[6] and took < 2, f"{code} {doc} {took:.2f} s")
-                c.check("the service is still serving", hung.alive())
-            finally:
-                os.kill(rs.pid, signal.SIGCONT)
-                hung.stop()
-        finally:
-            rs.terminate()
-            rs.wait()
+        # fall back to the database, still correct; plain and over TLS (the
+        # fast path's TLS connection dropped by its timer while a read is
+        # still queued on the socket), alone and under load.
+        tls_dir = os.path.dirname(os.environ.get("ROWCACHE_TEST_REDIS_CA", ""))
+        modes = ["plain"]
+        if tls_dir and os.path.exists(os.path.join(tls_dir, "redis.crt")):
+            modes.append("tls")
+        elif os.environ.get("ROWCACHE_REQUIRE_SERVERS") == "1":
+            c.check("the test CA for a private TLS Redis (scripts/servers.sh)", False, tls_dir)
+        for mode in modes:
+            hung_redis_checks(c, a, mysql_url, table, prefix + mode + ":", ids, mode, tls_dir)
     finally:
         fast.stop()
         slow.stop()
