@@ -472,10 +472,14 @@ TEST_P(RedisClientModeTest, AsyncClientMGetAcrossSlots) {
       for (size_t i = 0; i < query.size(); ++i) {
         if (query[i].find("missing") != std::string::npos) {
           EXPECT_FALSE(values[i]) << query[i];
-          if (with_ttl) EXPECT_EQ((*got)->ttl_ms[i], -2) << query[i];
+          if (with_ttl) {
+            EXPECT_EQ((*got)->ttl_ms[i], -2) << query[i];
+          }
         } else {
           EXPECT_EQ(values[i], ValueFor(query[i])) << query[i];
-          if (with_ttl) EXPECT_TRUE((*got)->ttl_ms[i] == -1 || (*got)->ttl_ms[i] > 0) << query[i];
+          if (with_ttl) {
+            EXPECT_TRUE((*got)->ttl_ms[i] == -1 || (*got)->ttl_ms[i] > 0) << query[i];
+          }
         }
       }
     }
