@@ -22,18 +22,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DUR=${1:-10}
-if [ "${ROWCACHE_BENCH_NO_BUILD:-0}" = 1 ]; then
-  [ -x build/rowcache ] || { echo "compare: no build/rowcache (ROWCACHE_BENCH_NO_BUILD=1 builds nothing)" >&2; exit 1; }
-  scripts/deps.sh bench
-  env_file=$(scripts/servers.sh start)
-  # shellcheck disable=SC1090
-  source "$env_file"
-  RP=$ROWCACHE_TEST_REDIS_PORT
-  MP=$ROWCACHE_TEST_MYSQL_PORT
-else
-  # shellcheck source=bench/setup.sh
-  source bench/setup.sh
-fi
+# shellcheck source=bench/setup.sh
+source bench/setup.sh
 NODE_PATH=$(bench/node_peer/install.sh)
 export NODE_PATH
 TABLE=bench_heroes

@@ -15,18 +15,8 @@ DUR=${1:-10}
 RATE=${RATE:-1000}
 CONNS=${CONNS:-2}
 ROUNDS=${ROUNDS:-3}
-if [ "${ROWCACHE_BENCH_NO_BUILD:-0}" = 1 ]; then
-  [ -x build/rowcache ] || { echo "light_load: no build/rowcache (ROWCACHE_BENCH_NO_BUILD=1 builds nothing)" >&2; exit 1; }
-  scripts/deps.sh bench
-  env_file=$(scripts/servers.sh start)
-  # shellcheck disable=SC1090
-  source "$env_file"
-  RP=$ROWCACHE_TEST_REDIS_PORT
-  MP=$ROWCACHE_TEST_MYSQL_PORT
-else
-  # shellcheck source=bench/setup.sh
-  source bench/setup.sh
-fi
+# shellcheck source=bench/setup.sh
+source bench/setup.sh
 TABLE=bench_light
 work=$(mktemp -d)
 pids=()

@@ -101,6 +101,21 @@ int LambdaMain(const std::vector<std::string>& args) {
     so.creds = CredentialsFromEnvironment();
     return GetSecretString(arn, so);
   };
+  // A rotated password: the secret `env` names read again (2 s at most) after
+  // `what` refused the credentials; logged either way, never the password.
+  auto read_again = [read_secret](const std::string& arn, const char* what, const char* env,
+                                  Result<SecretCredentials> (*parse)(const std::string&))
+      -> std::optional<SecretCredentials> {
+    auto fresh = read_secret(arn, 2000);
+    auto creds = fresh.ok() ? parse(*fresh) : Result<SecretCredentials>(fresh.status());
+    if (!creds.ok()) {
+      std::fprintf(stderr, "rowcache lambda: the %s refused the password; %s: %s\n", what, env,
+                   creds.status().message().c_str());
+      return std::nullopt;
+    }
+    std::fprintf(stderr, "rowcache lambda: the %s refused the password; read %s again\n", what, env);
+    return *creds;
+  };
   if (std::string arn = Env("ROWCACHE_DB_SECRET_ARN"); !arn.empty()) {
     auto secret = read_secret(arn);
     if (!secret.ok()) {
@@ -114,21 +129,10 @@ int LambdaMain(const std::vector<std::string>& args) {
     // request's 3 s database timeout budget) and retries once with what it
     // finds. Only that request waits; none fails if the secret already holds
     // the new password, and the request after it uses the new one.
-    cfg->store.refresh_credentials = [arn, read_secret]() -> std::optional<StoreCredentials> {
-      auto fresh = read_secret(arn, 2000);
-      if (!fresh.ok()) {
-        std::fprintf(stderr, "rowcache lambda: the database refused the password; ROWCACHE_DB_SECRET_ARN: %s\n",
-                     fresh.status().message().c_str());
-        return std::nullopt;
-      }
-      auto creds = ParseDbSecret(*fresh);
-      if (!creds.ok()) {
-        std::fprintf(stderr, "rowcache lambda: the database refused the password; %s\n",
-                     creds.status().message().c_str());
-        return std::nullopt;
-      }
-      std::fprintf(stderr, "rowcache lambda: the database refused the password; read ROWCACHE_DB_SECRET_ARN again\n");
-      return StoreCredentials{creds->user, creds->password};
+    cfg->store.refresh_credentials = [arn, read_again]() -> std::optional<StoreCredentials> {
+      auto c = read_again(arn, "database", "ROWCACHE_DB_SECRET_ARN", ParseDbSecret);
+      if (!c) return std::nullopt;
+      return StoreCredentials{c->user, c->password};
     };
   }
   if (std::string arn = Env("ROWCACHE_CACHE_SECRET_ARN"); !arn.empty()) {
@@ -144,16 +148,10 @@ int LambdaMain(const std::vector<std::string>& args) {
     // connection the server refuses reads the secret again (2 s at most) and
     // retries once; meanwhile reads fall back to the database as on any cache
     // failure.
-    cfg->cache.refresh_credentials = [arn, read_secret]() -> std::optional<CacheCredentials> {
-      auto fresh = read_secret(arn, 2000);
-      auto creds = fresh.ok() ? ParseCacheSecret(*fresh) : Result<SecretCredentials>(fresh.status());
-      if (!creds.ok()) {
-        std::fprintf(stderr, "rowcache lambda: the cache refused the password; ROWCACHE_CACHE_SECRET_ARN: %s\n",
-                     creds.status().message().c_str());
-        return std::nullopt;
-      }
-      std::fprintf(stderr, "rowcache lambda: the cache refused the password; read ROWCACHE_CACHE_SECRET_ARN again\n");
-      return CacheCredentials{creds->user, creds->password};
+    cfg->cache.refresh_credentials = [arn, read_again]() -> std::optional<CacheCredentials> {
+      auto c = read_again(arn, "cache", "ROWCACHE_CACHE_SECRET_ARN", ParseCacheSecret);
+      if (!c) return std::nullopt;
+      return CacheCredentials{c->user, c->password};
     };
   }
 

@@ -242,7 +242,7 @@ struct HttpServer::Impl {
   // at least 12 ended within opts.busy_poll. A client that sends its next
   // request as soon as it has an answer keeps that true; requests spaced
   // wider than the window (light, open-loop traffic) make it false, and the
-  // thread then sleeps as without polling (it costed 2.4x the CPU per request
+  // thread then sleeps as without polling (it cost 2.4x the CPU per request
   // there, for no better median and a worse p99: docs/benchmarks.md).
   static constexpr int kMaxPollConnections = 4;
   static constexpr int kPaidGaps = 12;  // of the last 16
