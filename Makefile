@@ -1,7 +1,7 @@
 # Two commands on a fresh Debian 12 machine:
 #   make run    install, build, load the sample data, serve on 127.0.0.1:8080
 #   make test   install, build, start MariaDB + Redis on loopback, run every test
-.PHONY: run test build clean servers stop-servers bench
+.PHONY: run test build clean servers stop-servers fuzz
 
 run:
 	scripts/run.sh
@@ -20,5 +20,9 @@ servers:
 stop-servers:
 	scripts/servers.sh stop
 
+fuzz:
+	scripts/deps.sh
+	scripts/fuzz.sh 120
+
 clean:
-	rm -rf build build-asan
+	rm -rf build build-asan build-tsan build-lambda build-fuzz
