@@ -1,7 +1,7 @@
 # Two commands on a fresh Debian 12 machine:
 #   make run    install, build, load the sample data, serve on 127.0.0.1:8080
 #   make test   install, build, start MariaDB + Redis on loopback, run every test
-.PHONY: run test build clean servers stop-servers fuzz
+.PHONY: run test build clean servers stop-servers fuzz format lint
 
 run:
 	scripts/run.sh
@@ -19,6 +19,13 @@ servers:
 
 stop-servers:
 	scripts/servers.sh stop
+
+format:
+	scripts/format.sh
+
+lint:
+	scripts/deps.sh
+	scripts/lint.sh
 
 fuzz:
 	scripts/deps.sh

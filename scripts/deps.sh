@@ -11,7 +11,7 @@ PACKAGES=(
   libboost1.81-dev libmariadb-dev libhiredis-dev libsqlite3-dev libssl-dev
   libgtest-dev libgmock-dev
   mariadb-server mariadb-client redis-server redis-tools
-  python3 curl binutils openssl clang libclang-rt-14-dev zip unzip shellcheck gnuplot-nox
+  python3 curl binutils openssl clang libclang-rt-14-dev clang-format-14 clang-tidy-14 zip unzip shellcheck gnuplot-nox
 )
 if [ "${1:-}" = bench ]; then
   PACKAGES+=(wrk gnuplot-nox sysbench python3-pymysql python3-redis)
