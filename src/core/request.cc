@@ -14,11 +14,20 @@ namespace json = boost::json;
 
 namespace {
 
+// The longest prefix of valid UTF-8 s of at most max bytes that does not
+// cut a character (s comes from the JSON parser, so it is valid UTF-8).
+std::string_view Utf8Prefix(std::string_view s, size_t max) {
+  if (s.size() <= max) return s;
+  size_t n = max;
+  while (n > 0 && (static_cast<unsigned char>(s[n]) & 0xC0) == 0x80) --n;
+  return s.substr(0, n);
+}
+
 std::string Quote(std::string_view s) {
   std::string out;
   // Keep messages short and printable: the offending value, truncated.
   if (s.size() > 40) {
-    AppendJsonString(out, std::string(s.substr(0, 40)) + "...");
+    AppendJsonString(out, std::string(Utf8Prefix(s, 40)) + "...");
   } else {
     AppendJsonString(out, s);
   }
@@ -146,7 +155,7 @@ Status ParseRowObject(const json::value& v, size_t index, bool update, Row* row,
     bool known = false;
     for (const char* f : kRowFields) known = known || k == f;
     if (!known) {
-      return Status::InvalidArgument(where + "." + std::string(k.substr(0, 40)) +
+      return Status::InvalidArgument(where + "." + std::string(Utf8Prefix(k, 40)) +
                                      ": unknown field (expected " + (update ? "id, " : "") +
                                      "hero, power, name, xp, color)");
     }

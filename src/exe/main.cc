@@ -1,5 +1,6 @@
 // rowcache: the command-line front door. Parses the subcommand and hands the
 // rest of the arguments to its entry point; no logic of its own.
+#include <csignal>
 #include <cstdio>
 #include <cstring>
 #include <string>
@@ -25,6 +26,9 @@ Run "rowcache COMMAND --help" for a command's options.
 }  // namespace
 
 int main(int argc, char** argv) {
+  // A peer that closes a socket mid-write (OpenSSL writes with write(2))
+  // must fail that write with EPIPE, not end the process.
+  std::signal(SIGPIPE, SIG_IGN);
   std::vector<std::string> args(argv + 1, argv + argc);
   // A Lambda custom runtime starts the executable named "bootstrap".
   std::string self = argc > 0 ? argv[0] : "";

@@ -52,6 +52,7 @@ constexpr const char* kHelp = R"(usage: rowcache serve [flags]
   --auth-token TOKEN        POST / and GET /metrics need "Authorization: Bearer TOKEN" (env ROWCACHE_AUTH_TOKEN);
                             GET /healthz stays open. Without a token anyone who reaches the port can read and write
   --auth-token-file PATH    the token from a file (env ROWCACHE_AUTH_TOKEN_FILE), so it is not on the command line
+  --auth-token-min-length N a shorter token is refused at start (env ROWCACHE_AUTH_TOKEN_MIN_LENGTH; default 16)
   --metrics-public          GET /metrics without the token
   --max-connections N       most connections open at once; past it a new one is answered 503 and closed
                             (env ROWCACHE_MAX_CONNECTIONS; default: the open-files limit (ulimit -n) minus the
@@ -78,7 +79,7 @@ bool IsLoopback(const std::string& host) {
 int ServeMain(const std::vector<std::string>& args) {
   std::set<std::string> value_flags = ServiceFlagNames();
   value_flags.insert({"listen", "threads", "max-body-bytes", "idle-timeout", "busy-poll-us", "busy-poll-redis-us",
-                      "auth-token", "auth-token-file", "max-connections", "max-queue"});
+                      "auth-token", "auth-token-file", "auth-token-min-length", "max-connections", "max-queue"});
   auto flags = Flags::Parse(args, value_flags, {"help", "no-fast-reads", "near-cache", "metrics-public"});
   if (!flags.ok()) {
     std::fprintf(stderr, "rowcache serve: %s\n\n%s", flags.status().message().c_str(), kHelp);
@@ -102,9 +103,16 @@ int ServeMain(const std::vector<std::string>& args) {
                                 10'000'000);
   auto max_queue = ParseIntFlag("max-queue", flags->Get("max-queue", "ROWCACHE_MAX_QUEUE", "1024"), 0, 10'000'000);
   auto token = AuthTokenFromFlags(*flags, "rowcache serve");
+  auto token_min = ParseIntFlag("auth-token-min-length",
+                                flags->Get("auth-token-min-length", "ROWCACHE_AUTH_TOKEN_MIN_LENGTH", "16"), 1, 4096);
+  if (token.ok() && token_min.ok() && !token->empty() && token->size() < static_cast<size_t>(*token_min)) {
+    token = Status::InvalidArgument("auth token: " + std::to_string(token->size()) +
+                                    " characters, fewer than --auth-token-min-length (" + std::to_string(*token_min) +
+                                    "): a short token can be guessed");
+  }
   ::unsetenv("ROWCACHE_AUTH_TOKEN");  // not passed on to anything this process starts
   for (const Status& s : {cfg.status(), threads.status(), body.status(), idle.status(), busy_poll.status(),
-                          busy_poll_redis.status(), max_conns.status(), max_queue.status(), token.status()}) {
+                          busy_poll_redis.status(), max_conns.status(), max_queue.status(), token.status(), token_min.status()}) {
     if (bad.ok() && !s.ok()) bad = s;
   }
   if (!bad.ok()) {

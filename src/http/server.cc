@@ -1,5 +1,7 @@
 #include "http/server.h"
 
+#include "http/health_probe.h"
+
 #include "redis/async_client.h"
 
 #include <boost/asio.hpp>
@@ -128,6 +130,23 @@ struct GrowingStringBody {
     value_type& body_;
   };
 };
+
+std::string_view BufferText(const beast::flat_buffer& b) {
+  auto d = b.data();
+  return {static_cast<const char*>(d.data()), d.size()};
+}
+
+// Whether the unparsed bytes of a chunked body are the last chunk (size 0)
+// with its line complete, i.e. the parser is waiting for the end of the trailer.
+bool InTrailer(std::string_view pending) {
+  if (pending.substr(0, 2) == "\r\n") pending.remove_prefix(2);
+  size_t digits = 0;
+  while (digits < pending.size() && pending[digits] == '0') ++digits;
+  if (digits == 0 || digits == pending.size() || std::isxdigit(static_cast<unsigned char>(pending[digits]))) {
+    return false;
+  }
+  return pending.find("\r\n", digits) != std::string_view::npos;
+}
 
 using Sha256Digest = std::array<unsigned char, SHA256_DIGEST_LENGTH>;
 Sha256Digest Sha256Of(std::string_view s) {
@@ -333,6 +352,7 @@ struct HttpServer::Impl {
   std::vector<std::unique_ptr<asio::io_context>> iocs;
   std::vector<asio::executor_work_guard<asio::io_context::executor_type>> guards;
   std::unique_ptr<tcp::acceptor> acceptor;
+  std::unique_ptr<HealthProbe> health;  // GET /healthz's answers
   std::vector<std::unique_ptr<redis::AsyncClient>> readers;  // per io_context; null: no fast path
   std::unique_ptr<asio::thread_pool> workers;               // blocking requests, with the fast path
   size_t next_ioc = 0;
@@ -442,50 +462,10 @@ struct HttpServer::Impl {
       if (req.method() != http::verb::get) {
         method_not_allowed("GET");
       } else {
-        Status db = svc.store()->Ping();
-        std::string cache = "none", detail;
-        if (svc.cache()) {
-          // Ping first: it is a call like any other, so a cache that answers
-          // it but fails the service's own commands (CROSSSLOT, NOPERM, ...)
-          // still shows as degraded through the recent calls' record.
-          Status c = svc.cache()->Ping();
-          CacheHealth h = svc.cache()->Health();
-          if (!c.ok()) {
-            cache = "unavailable";
-            detail = "cache: " + c.message();
-          } else if (h.degraded) {
-            cache = "degraded: " + h.last_error_class;
-          } else {
-            cache = "ok";
-          }
-        }
-        if (!db.ok()) detail = "db: " + db.message() + (detail.empty() ? "" : "; " + detail);
-        // States only: the backends' messages (hosts, users, errors) go to
-        // the log, under the request id the answer gives.
-        std::string body = "{\"status\": ";
-        AppendJsonString(body, db.ok() ? "ok" : "unavailable");
-        body += ", \"db\": ";
-        AppendJsonString(body, db.ok() ? "ok" : "unavailable");
-        body += ", \"cache\": ";
-        AppendJsonString(body, cache);
-        if (opts.near_cache) {
-          // A near cache that switched itself off (tracking lost) says so.
-          body += ", \"near_cache\": ";
-          AppendJsonString(body, opts.near_cache->serving() ? "serving" : "off: invalidation tracking not healthy");
-        }
-        if (!detail.empty()) {
-          std::string id = NewRequestId();
-          body += ", \"request_id\": ";
-          AppendJsonString(body, id);
-          Response logged;
-          logged.status = db.ok() ? 200 : 503;
-          logged.request_id = id;
-          logged.error_detail = "GET /healthz: " + detail;
-          LogLine(ErrorLogLine(logged));
-        }
-        body += "}";
-        res.result(db.ok() ? http::status::ok : http::status::service_unavailable);
-        res.body() = std::move(body);
+        // From the background probe: no backend call per request.
+        HealthAnswer h = health->Report();
+        res.result(static_cast<http::status>(h.http_status));
+        res.body() = std::move(h.body);
       }
     } else if (target == "/metrics") {
       if (req.method() != http::verb::get) {
@@ -520,6 +500,8 @@ struct HttpServer::Impl {
          stats.bodies_too_large.load());
     line(out, "rowcache_http_bad_requests_total", "counter", "Malformed HTTP requests (400).",
          stats.bad_requests.load());
+    line(out, "rowcache_http_heads_too_large_total", "counter",
+         "Requests refused for a request line, header or trailer over the limit (431).", stats.heads_too_large.load());
     line(out, "rowcache_http_unauthorized_total", "counter",
          "Requests refused for a missing or wrong bearer token (401).", stats.unauthorized.load());
     line(out, "rowcache_http_connections_rejected_total", "counter",
@@ -594,11 +576,14 @@ struct HttpServer::Impl {
   }
 
   asio::awaitable<void> Session(std::shared_ptr<Conn> c) {
-    beast::flat_buffer buf;
+    // Bytes read and not yet parsed: at most one request head, one chunk
+    // header line or one trailer (Beast 1.81 bounds neither of the last two
+    // by itself; a full buffer fails the read with buffer_overflow).
+    beast::flat_buffer buf(kMaxRequestHead);
     for (;;) {
       http::request_parser<GrowingStringBody> parser;
       parser.body_limit(opts.max_body_bytes);
-      parser.header_limit(16 * 1024);
+      parser.header_limit(kMaxRequestHead);
       c->busy = false;
       if (stopping.load()) break;
       c->ExpiresAfter(opts.idle_timeout);
@@ -624,6 +609,22 @@ struct HttpServer::Impl {
         stats.bodies_too_large.fetch_add(1, std::memory_order_relaxed);
         co_await Refuse(*c, http::status::payload_too_large,
                         "request body: larger than the limit of " + std::to_string(opts.max_body_bytes) + " bytes");
+        break;
+      }
+      if (ec == http::error::header_limit || (ec == http::error::buffer_overflow && !parser.is_header_done()) ||
+          (ec == http::error::buffer_overflow && InTrailer(BufferText(buf)))) {
+        stats.heads_too_large.fetch_add(1, std::memory_order_relaxed);
+        // Named first: g++ 12 destroys a temporary of a conditional
+        // expression inside co_await twice.
+        std::string what = parser.is_header_done() ? "request trailer" : "request line and header";
+        co_await Refuse(*c, http::status::request_header_fields_too_large,
+                        what + ": larger than the limit of " + std::to_string(kMaxRequestHead) + " bytes");
+        break;
+      }
+      if (ec == http::error::buffer_overflow) {
+        stats.bad_requests.fetch_add(1, std::memory_order_relaxed);
+        co_await Refuse(*c, http::status::bad_request,
+                        "chunk header: larger than the limit of " + std::to_string(kMaxRequestHead) + " bytes");
         break;
       }
       if (ec == http::error::end_of_stream || ec == asio::error::operation_aborted ||
@@ -779,6 +780,8 @@ Status HttpServer::Start() {
     OPENSSL_cleanse(I.opts.auth_token.data(), I.opts.auth_token.size());
     I.opts.auth_token.clear();
   }
+  I.health = std::make_unique<HealthProbe>(I.svc, I.opts.near_cache, HealthProbe::Options{}, LogLine);
+  I.health->Start();
   I.signals = std::make_unique<asio::signal_set>(*I.iocs[0]);
   asio::co_spawn(*I.iocs[0], I.Listen(), asio::detached);
   for (size_t i = 0; i < I.iocs.size(); ++i) asio::co_spawn(*I.iocs[i], I.Sweep(i), asio::detached);
@@ -836,6 +839,7 @@ void HttpServer::Wait(bool handle_signals) {
   for (auto& ioc : I.iocs) ioc->stop();
   for (auto& t : I.threads) t.join();
   I.threads.clear();
+  if (I.health) I.health->Stop();
   if (I.workers) {
     I.workers->stop();
     I.workers->join();

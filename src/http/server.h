@@ -3,7 +3,8 @@
 //   POST /          the event is the body; the answer is Service::Handle's
 //                   document with its statusCode as the HTTP status
 //   GET  /healthz   200 {"status":"ok","db":"ok","cache":...}; 503 if the database is down
-//                   (states only; the backends' messages go to the log under a request id)
+//                   or the probe is stale: answered from a background probe once a second
+//                   (src/http/health_probe.h), never a backend call per request
 //   GET  /metrics   Prometheus text: the core's metrics and the server's own
 //
 // With an auth token, POST / and GET /metrics (unless metrics_public) need
@@ -85,12 +86,21 @@ struct ServerOptions {
 // soft limit minus reserved_fds, at least 16 and at most 65536.
 size_t DefaultMaxConnections(size_t reserved_fds);
 
+// Every byte count a client controls is bounded before authentication: the
+// request line and header together at kMaxRequestHead (past it: 431), a chunk
+// header line (chunk size and extensions) at kMaxRequestHead (400), the
+// trailer at kMaxRequestHead (431), the body at ServerOptions::max_body_bytes
+// (413); each answer closes the connection. A connection holds at most
+// kMaxRequestHead bytes that the parser has not consumed.
+inline constexpr size_t kMaxRequestHead = 16 * 1024;
+
 struct ServerStats {
   std::atomic<uint64_t> connections_accepted{0};
   std::atomic<int64_t> connections_open{0};
   std::atomic<uint64_t> responses_2xx{0}, responses_4xx{0}, responses_5xx{0};
   std::atomic<uint64_t> bodies_too_large{0};
   std::atomic<uint64_t> bad_requests{0};
+  std::atomic<uint64_t> heads_too_large{0};       // 431s: request line, header or trailer over the limit
   std::atomic<uint64_t> unauthorized{0};          // 401s
   std::atomic<uint64_t> connections_rejected{0};  // past max_connections
   std::atomic<uint64_t> accept_errors{0};

@@ -55,6 +55,7 @@ Result<HttpResponse> HttpClient::Exchange(const HttpRequest& req, Deadline deadl
   // parsed body bytes out in pieces of at most sizeof piece.
   http::response_parser<http::buffer_body> parser;
   parser.body_limit(std::numeric_limits<std::uint64_t>::max());  // bounded below, per destination
+  parser.header_limit(kMaxResponseHead);
   HttpResponse resp;
   bool streaming = false;
   std::string buf;  // received, not yet parsed
@@ -74,6 +75,10 @@ Result<HttpResponse> HttpClient::Exchange(const HttpRequest& req, Deadline deadl
       size_t used = parser.put(boost::asio::buffer(buf), ec);
       buf.erase(0, used);
       if (ec == http::error::need_buffer) ec = {};
+      if (ec == http::error::header_limit) {
+        return fail(Status::Unavailable("bad response from " + host_ + ": header over " +
+                                        std::to_string(kMaxResponseHead) + " bytes"));
+      }
       if (ec && ec != http::error::need_more) {
         return fail(Status::Unavailable("bad response from " + host_ + ": " + ec.message()));
       }
@@ -103,6 +108,13 @@ Result<HttpResponse> HttpClient::Exchange(const HttpRequest& req, Deadline deadl
       }
       if (parser.is_done()) break;
       if (used > 0 && !buf.empty()) continue;
+      if (buf.size() >= kMaxResponseHead) {
+        // Not consumed: a status line and header, a chunk header line or a
+        // trailer that does not end (Beast 1.81 bounds only the first).
+        return fail(Status::Unavailable("bad response from " + host_ + ": " +
+                                        (parser.is_header_done() ? "chunk header or trailer" : "header") +
+                                        " over " + std::to_string(kMaxResponseHead) + " bytes"));
+      }
     }
     Deadline wait = streaming ? std::chrono::steady_clock::now() + sink->stall_timeout : deadline;
     auto got = conn_->ReadSome(chunk, sizeof chunk, wait);

@@ -49,6 +49,13 @@ struct BodySink {
   std::chrono::milliseconds stall_timeout{30000};
 };
 
+// The most bytes of a response that may wait unparsed: its status line and
+// header together, one chunk header line (size and extensions), or the
+// trailer. Past it Do fails with Unavailable ("bad response ... over N
+// bytes") and the connection is closed; a body is bounded by the client's
+// max_body_bytes (or by the sink).
+inline constexpr size_t kMaxResponseHead = 64 * 1024;
+
 class HttpClient {
  public:
   // host:port; tls.enabled for https. max_body_bytes bounds a collected body.

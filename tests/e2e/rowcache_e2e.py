@@ -99,6 +99,16 @@ class Server:
         c.close()
         return r.status, raw
 
+    def health_until(self, pred, timeout=6.0):
+        """GET /healthz until pred(code, text) holds (it is answered from a
+        probe that runs once a second) or timeout; returns the last (code, text)."""
+        end = time.time() + timeout
+        while True:
+            code, text = self.get("/healthz")
+            if pred(code, text) or time.time() > end:
+                return code, text
+            time.sleep(0.1)
+
     def metric(self, name):
         _, text = self.get("/metrics")
         for line in text.splitlines():

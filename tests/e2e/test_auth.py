@@ -173,6 +173,9 @@ def main():
             ("an empty token file", ["--auth-token-file", empty], {}),
             ("a token file that does not exist", ["--auth-token-file", os.path.join(tmp, "nope")], {}),
             ("a token with a space", ["--auth-token-file", spaced], {}),
+            ("a token of 15 characters (the default --auth-token-min-length is 16)", ["--auth-token", TOKEN[:15]], {}),
+            ("a token shorter than --auth-token-min-length",
+             ["--auth-token", TOKEN, "--auth-token-min-length", str(len(TOKEN) + 1)], {}),
             ("ROWCACHE_AUTH_TOKEN and ROWCACHE_AUTH_TOKEN_FILE", [],
              {"ROWCACHE_AUTH_TOKEN": TOKEN, "ROWCACHE_AUTH_TOKEN_FILE": path})):
         r = subprocess.run([a.binary, "serve", "--listen", "127.0.0.1:0", "--db", f"sqlite:{tmp}/a.db", *extra],
@@ -181,6 +184,13 @@ def main():
         c.check(f"{name}: exit 2 with a message",
                 r.returncode == 2 and "auth_token" in r.stderr.lower().replace("-", "_"),
                 f"{r.returncode} {r.stderr}")
+
+    srv = Server(a.binary, "--db", f"sqlite:{tmp}/a.db", "--auth-token", TOKEN[:16])
+    try:
+        status, _ = srv.post({"REQUEST": "read", "SQLS": [1]})
+        c.check("a token of exactly --auth-token-min-length (16) characters is accepted", status == 401, f"{status}")
+    finally:
+        srv.stop()
 
     # Without a token: one warning line when listening beyond loopback, none on loopback.
     for listen, warn in (("0.0.0.0:0", True), ("127.0.0.1:0", False)):

@@ -74,7 +74,7 @@ def main():
                 code == 503 and doc["body"].get("request_id") not in (None, read_id)
                 and not leaks(str(doc), secrets), f"{code} {doc}")
         write_id = doc["body"].get("request_id", "?")
-        code, text = srv.get("/healthz")
+        code, text = srv.health_until(lambda code, text: code == 503)
         c.check("/healthz with the database down: 503, states only, and a request id",
                 code == 503 and re.fullmatch(r'\{"status": "unavailable", "db": "unavailable", "cache": "ok", '
                                              r'"request_id": "[0-9a-f]{16}"\}', text) is not None, f"{code} {text}")
@@ -94,7 +94,7 @@ def main():
         # --- the cache is gone: reads and writes still work, /healthz says so without details
         rproc.kill()
         rproc.wait()
-        code, text = srv.get("/healthz")
+        code, text = srv.health_until(lambda code, text: '"cache": "unavailable"' in text)
         c.check("/healthz with the cache down: 200, cache 'unavailable' (no message), a request id",
                 code == 200 and '"cache": "unavailable"' in text and '"request_id"' in text
                 and not leaks(text, secrets), f"{code} {text}")

@@ -47,6 +47,7 @@ Result<LoadResult> FaultyStore::Load(std::span<const Row> rows, LoadMode mode) {
 }
 
 Status FaultyStore::Ping() {
+  ping_calls.fetch_add(1);
   if (ShouldFail("ping")) return Status::Unavailable("injected: database down");
   return inner_->Ping();
 }

@@ -52,6 +52,7 @@ class FaultyStore : public Store {
   std::function<void()> before_get;
   std::atomic<int> get_calls{0};
   std::atomic<int> insert_calls{0};
+  std::atomic<int> ping_calls{0};
   std::atomic<int> ids_requested{0};  // total ids passed to Get
 
  private:

@@ -137,6 +137,40 @@ TEST(ParseRequest, KeepsHostileTextVerbatim) {
   EXPECT_EQ(r->rows[0].color, "\xC3\xA9\n");
 }
 
+// Whether s is well-formed UTF-8 (no cut or overlong sequence).
+bool ValidUtf8(std::string_view s) {
+  for (size_t i = 0; i < s.size();) {
+    auto c = static_cast<unsigned char>(s[i]);
+    size_t n = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xE ? 3 : (c >> 3) == 0x1E ? 4 : 0;
+    if (n == 0 || i + n > s.size()) return false;
+    for (size_t k = 1; k < n; ++k) {
+      if ((static_cast<unsigned char>(s[i + k]) & 0xC0) != 0x80) return false;
+    }
+    i += n;
+  }
+  return true;
+}
+
+TEST(ParseRequest, ErrorsQuotingLongValuesAreValidUtf8) {
+  // Values and field names of 1- to 4-byte characters, at every offset
+  // against the 40-byte cut: the answer quoting them stays valid UTF-8.
+  for (std::string ch : {"a", "\xC3\xA9", "\xE2\x82\xAC", "\xF0\x9F\x98\x80"}) {
+    for (int lead = 0; lead < 4; ++lead) {
+      std::string text = std::string(lead, 'x');
+      while (text.size() < 120) text += ch;
+      for (const std::string& body :
+           {R"({"REQUEST": "read", "SQLS": [")" + text + R"("]})",
+            R"({"REQUEST": "write", "SQLS": [{"hero": ")" + text + R"(", "power": "p", "name": "n", "xp": 1, "color": "c"}]})",
+            R"({"REQUEST": "write", "SQLS": [{")" + text + R"(": 1}]})",
+            R"({"REQUEST": ")" + text + R"(", "SQLS": [1]})"}) {
+        Status s = ParseError(body);
+        EXPECT_TRUE(ValidUtf8(s.message())) << s.message();
+        EXPECT_TRUE(ValidUtf8(ErrorResponse(s).body)) << s.message();
+      }
+    }
+  }
+}
+
 TEST(ParseRequest, BatchLimit) {
   ServiceOptions o;
   o.max_batch = 3;
