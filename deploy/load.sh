@@ -58,9 +58,10 @@
 #
 # --via rowcache also invalidates the loaded ids in the stack's cache
 # (CacheUrl). When the cache has a password (the stack's CacheSecretArn, or
-# --cache-secret-arn), it is read from that secret and put into the --cache URL
-# of `rowcache load`, which takes the cache only on its command line: the
-# token is visible to other users of that host (ps) while the load runs.
+# --cache-secret-arn), it is read from that secret and handed to `rowcache
+# load` in a mode-600 file (--cache-password-file), as the database's is
+# (ROWCACHE_DB_PASSWORD_FILE): neither is on a command line or in the
+# environment.
 #
 # --via api cannot choose ids: the database assigns them in order, so the CSV's
 # ids are kept only when the table is empty and they run 1, 2, 3, ... It first
@@ -390,7 +391,7 @@ mysql_client() { command -v mysql || command -v mariadb || true; }
 defaults=
 open_defaults() { # a mode-600 option file with the master user's connection, for the client
   defaults=$(mktemp)
-  trap 'rm -f "$defaults"' EXIT
+  trap 'rm -f "$defaults"; [[ -z ${secrets_dir:-} ]] || rm -rf "$secrets_dir"' EXIT
   chmod 600 "$defaults"
   printf '[client]\nhost=%s\nport=%s\nuser=%s\npassword=%s\nconnect-timeout=10\n' \
     "$db_host" "$db_port" "$db_user" "$password" >"$defaults"
@@ -452,19 +453,15 @@ if ((!aurora_native)) && [[ -n $cache_url ]]; then
   cache_arg=$cache_url
   cache_shown=$cache_url
   if [[ -n $cache_secret_arn ]]; then
-    # scheme://[user@]host... -> scheme://[user]:PASSWORD@host...
+    # The password goes to rowcache in a mode-600 file (--cache-password-file), never on its command line.
     cache_password=$(secret_password "$cache_secret_arn") || die "cannot read the cache secret $cache_secret_arn"
     [[ -n $cache_password ]] || die "the cache secret has no \"password\" key"
-    rest=${cache_url#*://}
-    user=
-    if [[ ${rest%%/*} == *@* ]]; then
-      user=${rest%%@*}
-      user=${user%%:*}
-      rest=${rest#*@}
-    fi
-    cache_arg="${cache_url%%://*}://$user:$(urlencode "$cache_password")@$rest"
-    cache_shown="${cache_url%%://*}://$user:***@$rest"
+    secrets_dir=$(mktemp -d)
+    trap 'rm -rf "$secrets_dir"' EXIT
+    (umask 077 && printf '%s' "$cache_password" >"$secrets_dir/cache-password")
     unset cache_password
+    args+=(--cache-password-file "$secrets_dir/cache-password")
+    shown+=(--cache-password-file "(from $cache_secret_arn)")
   fi
   args+=(--cache "$cache_arg")
   shown+=(--cache "$cache_shown")
@@ -476,7 +473,11 @@ if [[ -z ${AWS_ACCESS_KEY_ID:-} ]]; then
     die "no AWS credentials to hand to rowcache (aws configure export-credentials failed)"
 fi
 printf 'loading %s into %s/%s.heroes with %s %s\n' "$s3_uri" "$db_host" "$db_name" "$rowcache_bin" "${shown[*]}"
-ROWCACHE_DB="mysql://$db_user:$password@$db_host:$db_port/$db_name" "$rowcache_bin" "${args[@]}"
+[[ -n ${secrets_dir:-} ]] || { secrets_dir=$(mktemp -d); trap 'rm -rf "$secrets_dir"' EXIT; }
+(umask 077 && printf '%s' "$password" >"$secrets_dir/db-password")
+ROWCACHE_DB="mysql://$(urlencode "$db_user")@$db_host:$db_port/$db_name" \
+  ROWCACHE_DB_PASSWORD_FILE="$secrets_dir/db-password" "$rowcache_bin" "${args[@]}"
+rm -rf "$secrets_dir"
 if [[ -n $app_user ]]; then
   client=$(mysql_client)
   if [[ -z $client ]]; then

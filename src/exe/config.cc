@@ -1,5 +1,6 @@
 #include "exe/config.h"
 
+#include <openssl/crypto.h>
 #include <sys/stat.h>
 
 #include <algorithm>
@@ -20,14 +21,40 @@ const std::set<std::string>& ServiceFlagNames() {
                                               "ttl-jitter",  "max-batch",  "db-timeout",       "db-pool",
                                               "max-read-batch",
                                               "cache-timeout-ms", "cache-pool",  "cache-breaker-failures", "cache-breaker-open-ms",
-                                              "near-cache-entries", "near-cache-bytes", "near-cache-max-lag-ms"};
+                                              "near-cache-entries", "near-cache-bytes", "near-cache-max-lag-ms",
+                                              "db-password-file", "cache-password-file"};
   return names;
+}
+
+Status ApplyPasswordFiles(const Flags& f, std::string* db_url, std::string* cache_url) {
+  // Passwords from files, so that none is on a command line (/proc/*/cmdline)
+  // or in the environment; a password in the file wins over one in the URL.
+  for (auto [flag, env, url, schemes] :
+       {std::tuple<const char*, const char*, std::string*, const char*>{"db-password-file", "ROWCACHE_DB_PASSWORD_FILE",
+                                                                         db_url, "mysql://"},
+        {"cache-password-file", "ROWCACHE_CACHE_PASSWORD_FILE", cache_url, "redis:// or rediss://"}}) {
+    std::string path = f.Get(flag, env);
+    if (path.empty()) continue;
+    std::string what = std::string("--") + flag;
+    if (!url) return Status::InvalidArgument(what + ": this command has no such backend");
+    auto parsed = ParseUrl(*url);
+    bool fits = parsed.ok() && (url == db_url ? parsed->scheme == "mysql"
+                                              : parsed->scheme == "redis" || parsed->scheme == "rediss");
+    if (!fits) return Status::InvalidArgument(what + ": only for a " + schemes + " URL");
+    auto password = ReadSecretFile(what, path, "rowcache");
+    if (!password.ok()) return password.status();
+    if (password->empty()) return Status::InvalidArgument(what + " " + path + ": empty");
+    parsed->password = std::move(*password);
+    *url = parsed->ToString();
+  }
+  return Status::OK();
 }
 
 Result<ServiceConfig> ServiceConfigFromFlags(const Flags& f) {
   ServiceConfig c;
   c.db_url = f.Get("db", "ROWCACHE_DB", c.db_url);
   c.cache_url = f.Get("cache", "ROWCACHE_CACHE", c.cache_url);
+  if (Status pw = ApplyPasswordFiles(f, &c.db_url, &c.cache_url); !pw.ok()) return pw;
   c.service.key_prefix = f.Get("key-prefix", "ROWCACHE_KEY_PREFIX", c.service.key_prefix);
   if (c.service.key_prefix.size() > 200) return Status::InvalidArgument("--key-prefix: longer than 200 bytes");
 
@@ -174,6 +201,27 @@ Result<Backends> OpenBackends(const ServiceConfig& cfg, bool ensure_schema, Metr
   return b;
 }
 
+Result<std::string> ReadSecretFile(const std::string& what, const std::string& path, const char* who) {
+  std::FILE* f = std::fopen(path.c_str(), "rb");
+  if (!f) return Status::InvalidArgument(what + " " + path + ": " + std::strerror(errno));
+  char buf[4097];
+  size_t n = std::fread(buf, 1, sizeof buf, f);
+  bool err = std::ferror(f) != 0;
+  struct stat st;
+  bool open_to_others = fstat(fileno(f), &st) == 0 && (st.st_mode & 0077) != 0;
+  std::fclose(f);
+  if (err) return Status::InvalidArgument(what + " " + path + ": cannot be read");
+  if (n == sizeof buf) return Status::InvalidArgument(what + " " + path + ": longer than 4096 bytes");
+  std::string secret(buf, n);
+  OPENSSL_cleanse(buf, sizeof buf);
+  while (!secret.empty() && (secret.back() == '\n' || secret.back() == '\r')) secret.pop_back();
+  if (open_to_others) {
+    std::fprintf(stderr, "%s: warning: %s %s can be read by other users (chmod 600)\n", who, what.c_str(),
+                 path.c_str());
+  }
+  return secret;
+}
+
 Result<std::string> AuthTokenFromFlags(const Flags& flags, const char* who) {
   std::string token, file;
   bool flag_token = flags.Has("auth-token"), flag_file = flags.Has("auth-token-file");
@@ -193,22 +241,9 @@ Result<std::string> AuthTokenFromFlags(const Flags& flags, const char* who) {
   const char* what = "--auth-token";
   if (!file.empty() || flag_file) {
     what = "--auth-token-file";
-    std::FILE* f = std::fopen(file.c_str(), "rb");
-    if (!f) return Status::InvalidArgument("--auth-token-file " + file + ": " + std::strerror(errno));
-    char buf[4097];
-    size_t n = std::fread(buf, 1, sizeof buf, f);
-    bool err = std::ferror(f) != 0;
-    struct stat st;
-    bool open_to_others = fstat(fileno(f), &st) == 0 && (st.st_mode & 0077) != 0;
-    std::fclose(f);
-    if (err) return Status::InvalidArgument("--auth-token-file " + file + ": cannot be read");
-    if (n == sizeof buf) return Status::InvalidArgument("--auth-token-file " + file + ": longer than 4096 bytes");
-    token.assign(buf, n);
-    while (!token.empty() && std::isspace(static_cast<unsigned char>(token.back()))) token.pop_back();
-    if (open_to_others) {
-      std::fprintf(stderr, "%s: warning: --auth-token-file %s can be read by other users (chmod 600)\n", who,
-                   file.c_str());
-    }
+    auto read = ReadSecretFile(what, file, who);
+    if (!read.ok()) return read.status();
+    token = std::move(*read);
   } else if (flag_token && token.empty()) {
     return Status::InvalidArgument("--auth-token: empty");
   }

@@ -47,7 +47,10 @@ const std::set<std::string>& ServiceFlagNames();
 // ROWCACHE_KEY_PREFIX, ROWCACHE_TTL, ROWCACHE_TTL_JITTER, ROWCACHE_MAX_BATCH, ROWCACHE_MAX_READ_BATCH,
 // ROWCACHE_DB_TIMEOUT, ROWCACHE_DB_POOL, ROWCACHE_CACHE_TIMEOUT_MS, ROWCACHE_CACHE_POOL,
 // ROWCACHE_CACHE_BREAKER_FAILURES, ROWCACHE_CACHE_BREAKER_OPEN_MS),
-// which win over the defaults.
+// which win over the defaults. --db-password-file / ROWCACHE_DB_PASSWORD_FILE
+// and --cache-password-file / ROWCACHE_CACHE_PASSWORD_FILE put the password
+// read from that file into the mysql:// or redis(s):// URL (in place of one
+// the URL has).
 Result<ServiceConfig> ServiceConfigFromFlags(const Flags& flags);
 
 // Opens both backends and creates the schema. Unavailable if the database
@@ -72,6 +75,19 @@ struct Backends {
 };
 // metrics (may be null) receives the circuit breaker's counters.
 Result<Backends> OpenBackends(const ServiceConfig& cfg, bool ensure_schema = true, Metrics* metrics = nullptr);
+
+// A secret from a file (--auth-token-file, --db-password-file,
+// --cache-password-file): at most 4096 bytes, trailing line breaks removed;
+// a file readable by others is warned about on stderr, prefixed with `who`.
+// Messages name `what` and the path, never the contents.
+Result<std::string> ReadSecretFile(const std::string& what, const std::string& path, const char* who);
+
+// --db-password-file / ROWCACHE_DB_PASSWORD_FILE and --cache-password-file /
+// ROWCACHE_CACHE_PASSWORD_FILE: the password read from the file replaces the
+// one in *db_url (mysql://) or *cache_url (redis://, rediss://; may be null
+// for a command without a cache). InvalidArgument for another kind of URL,
+// an unreadable or empty file.
+Status ApplyPasswordFiles(const Flags& f, std::string* db_url, std::string* cache_url);
 
 // The bearer token from --auth-token / --auth-token-file, or else their
 // environment variables ROWCACHE_AUTH_TOKEN / ROWCACHE_AUTH_TOKEN_FILE: ""

@@ -20,6 +20,9 @@ namespace {
 constexpr const char* kHelp = R"(usage: rowcache load --db URL --from FILE.csv [flags]
 
   --db URL           mysql://user:pass@host:port/db[?table=T] | sqlite:PATH (env ROWCACHE_DB)
+  --db-password-file PATH, --cache-password-file PATH
+                     the database's / cache's password from a file, in place of the URL's, so it is on no
+                     command line (env ROWCACHE_DB_PASSWORD_FILE, ROWCACHE_CACHE_PASSWORD_FILE)
   --from FILE|s3://bucket/key
                      CSV of id,hero,power,name,xp,color; blank lines and a header row are fine; - for stdin.
                      S3 credentials: AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN (optional)
@@ -112,7 +115,8 @@ int AuroraNativeLoad(const Flags& flags, const std::string& db, const std::strin
 
 int LoadMain(const std::vector<std::string>& args) {
   auto flags = Flags::Parse(args,
-                            {"db", "from", "cache", "key-prefix", "batch-rows", "region", "s3-endpoint", "skip-lines"},
+                            {"db", "from", "cache", "key-prefix", "batch-rows", "region", "s3-endpoint", "skip-lines",
+                             "db-password-file", "cache-password-file"},
                             {"replace", "strict", "quiet", "help", "aurora-native", "print-sql"});
   if (!flags.ok()) {
     std::fprintf(stderr, "rowcache load: %s\n\n%s", flags.status().message().c_str(), kHelp);
@@ -123,6 +127,11 @@ int LoadMain(const std::vector<std::string>& args) {
     return 0;
   }
   std::string db = flags->Get("db", "ROWCACHE_DB", "sqlite:rowcache.db");
+  std::string cache_url = flags->Get("cache");
+  if (Status pw = ApplyPasswordFiles(*flags, &db, &cache_url); !pw.ok()) {
+    std::fprintf(stderr, "rowcache load: %s\n", pw.message().c_str());
+    return 2;
+  }
   std::string from = flags->Get("from");
   if (from.empty()) {
     std::fprintf(stderr, "rowcache load: --from FILE is required\n\n%s", kHelp);
@@ -161,7 +170,7 @@ int LoadMain(const std::vector<std::string>& args) {
   }
   std::unique_ptr<Cache> cache;
   if (flags->Has("cache")) {
-    auto c = OpenCache(flags->Get("cache"));
+    auto c = OpenCache(cache_url);
     if (!c.ok()) {
       std::fprintf(stderr, "rowcache load: %s\n", c.status().message().c_str());
       return 2;

@@ -49,6 +49,9 @@ constexpr const char* kHelp = R"(usage: rowcache serve [flags]
                             are looked up on the I/O threads through one pipelined connection per thread)
   --max-read-batch N        most ids per read (env ROWCACHE_MAX_READ_BATCH; default 11056: the most whose answer
                             surely fits in Lambda's 6 MB response)
+  --db-password-file PATH   the database's password from a file, in place of the URL's, so it is on no command
+                            line (env ROWCACHE_DB_PASSWORD_FILE; also for lambda, load and bench)
+  --cache-password-file PATH  the same for a redis:// or rediss:// cache (env ROWCACHE_CACHE_PASSWORD_FILE)
   --auth-token TOKEN        POST / and GET /metrics need "Authorization: Bearer TOKEN" (env ROWCACHE_AUTH_TOKEN);
                             GET /healthz stays open. Without a token anyone who reaches the port can read and write
   --auth-token-file PATH    the token from a file (env ROWCACHE_AUTH_TOKEN_FILE), so it is not on the command line

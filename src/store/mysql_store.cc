@@ -8,7 +8,10 @@
 // Authentication: mysql_native_password is built into the library;
 // caching_sha2_password (MySQL 8 / Aurora v3 default) is a plugin loaded from
 // the library's plugin directory (libmariadb3 ships it), or from
-// ?plugin_dir=PATH.
+// ?plugin_dir=PATH. Only the plugins that cannot hand the password to
+// whoever answers are permitted (MARIADB_OPT_RESTRICTED_AUTH, see
+// AllowedAuthPlugins): a server or anyone in the path cannot switch the
+// login to one that sends it.
 //
 // TLS: ?ssl-mode=DISABLED|REQUIRED|VERIFY_CA|VERIFY_IDENTITY (see TlsMode
 // below for what MariaDB Connector/C 3.3 does with each).
@@ -200,10 +203,34 @@ bool Readable(const std::string& path) { return ::access(path.c_str(), R_OK) == 
 // also finds Amazon Linux 2023's bundle).
 enum class TlsMode { kDisabled, kRequired, kVerifyCa, kVerifyIdentity };
 
+// The connection's security: TLS, and what authentication may send.
 struct MysqlTls {
   TlsMode mode = TlsMode::kDisabled;
   std::string ca_file, ca_dir;
+  // ?server-public-key=FILE: caching_sha2_password's RSA key, pinned, so
+  // its full authentication need not ask the server (anyone) for it.
+  std::string server_public_key;
+  // ?enable-cleartext-plugin=1 (only with VERIFY_IDENTITY): permits
+  // mysql_clear_password (e.g. Aurora's IAM authentication).
+  bool cleartext = false;
 };
+
+// The authentication plugins a connection permits. TLS verified before
+// anything is sent is VERIFY_IDENTITY only (REQUIRED and VERIFY_CA fall back
+// to plain text with Connector/C 3.3 and are checked after the login).
+//   mysql_native_password, client_ed25519: a scramble; never the password.
+//   caching_sha2_password: its full authentication sends the password, over
+//     plain text RSA-encrypted with a key it asks the server for: permitted
+//     with verified TLS or a pinned key (server-public-key).
+//   mysql_clear_password: the password itself: only with verified TLS and
+//     enable-cleartext-plugin=1.
+std::string AllowedAuthPlugins(const MysqlTls& t) {
+  bool verified = t.mode == TlsMode::kVerifyIdentity;
+  std::string plugins = "mysql_native_password,client_ed25519";
+  if (verified || !t.server_public_key.empty()) plugins += ",caching_sha2_password";
+  if (verified && t.cleartext) plugins += ",mysql_clear_password";
+  return plugins;
+}
 
 const char* TlsModeName(TlsMode m) {
   switch (m) {
@@ -249,7 +276,30 @@ Result<MysqlTls> ParseMysqlTls(const Url& url) {
   } else if (auto ssl = q("ssl"); ssl && (*ssl == "1" || *ssl == "true")) {
     t.mode = TlsMode::kRequired;
   }
+  auto key = q("server-public-key");
+  if (!key) key = q("server_public_key");
+  if (key) {
+    if (key->empty() || !Readable(*key)) {
+      return Status::InvalidArgument("database URL: server-public-key file '" + *key + "' cannot be read");
+    }
+    t.server_public_key = *key;
+  }
+  auto clear = q("enable-cleartext-plugin");
+  if (!clear) clear = q("enable_cleartext_plugin");
+  if (clear && (*clear == "1" || *clear == "true")) {
+    if (t.mode != TlsMode::kVerifyIdentity) {
+      return Status::InvalidArgument(
+          "database URL: enable-cleartext-plugin sends the password itself; it needs ssl-mode=VERIFY_IDENTITY "
+          "(the only mode that verifies the server before the login)");
+    }
+    t.cleartext = true;
+  }
   bool verify = t.mode == TlsMode::kVerifyCa || t.mode == TlsMode::kVerifyIdentity;
+  if (t.mode == TlsMode::kVerifyCa && !ca) {
+    return Status::InvalidArgument(
+        "database URL: ssl-mode=VERIFY_CA without ssl-ca would accept any certificate a public CA signed for "
+        "anyone; give ssl-ca=FILE (your server's CA) or use VERIFY_IDENTITY");
+  }
   if (ca && !verify) {
     return Status::InvalidArgument(std::string("database URL: ssl-ca with ssl-mode=") + TlsModeName(t.mode) +
                                    ", which does not check the certificate (use VERIFY_CA or VERIFY_IDENTITY)");
@@ -300,7 +350,8 @@ void BindNull(MYSQL_BIND& b) {
 class MysqlStore final : public Store {
  public:
   MysqlStore(Url url, std::string table, StoreOptions opts, MysqlTls tls)
-      : url_(std::move(url)), table_(std::move(table)), opts_(opts), tls_(std::move(tls)) {
+      : url_(std::move(url)), table_(std::move(table)), opts_(opts), tls_(std::move(tls)),
+        auth_plugins_(AllowedAuthPlugins(tls_)) {
     if (!url_.port) url_.port = 3306;
     describe_ = "mysql://" + (url_.user.empty() ? "" : url_.user + "@") + url_.host + ":" +
                 std::to_string(url_.port) + "/" + url_.path + " table=" + table_;
@@ -671,6 +722,14 @@ class MysqlStore final : public Store {
     if (auto it = url_.query.find("plugin_dir"); it != url_.query.end()) {
       mysql_options(c->m, MYSQL_PLUGIN_DIR, it->second.c_str());
     }
+    mysql_optionsv(c->m, MARIADB_OPT_RESTRICTED_AUTH, auth_plugins_.c_str());
+    if (!tls_.server_public_key.empty()) {
+      mysql_optionsv(c->m, MYSQL_SERVER_PUBLIC_KEY, tls_.server_public_key.c_str());
+    }
+    if (tls_.cleartext) {
+      my_bool on = 1;
+      mysql_optionsv(c->m, MYSQL_ENABLE_CLEARTEXT_PLUGIN, &on);
+    }
     if (tls_.mode != TlsMode::kDisabled) {
       my_bool enforce = 1;
       mysql_optionsv(c->m, MYSQL_OPT_SSL_ENFORCE, &enforce);
@@ -689,6 +748,14 @@ class MysqlStore final : public Store {
     if (!mysql_real_connect(c->m, host.c_str(), creds.user.c_str(), creds.password.c_str(), url_.path.c_str(),
                             static_cast<unsigned>(url_.port), nullptr, CLIENT_FOUND_ROWS)) {
       if (access_denied) *access_denied = mysql_errno(c->m) == ER_ACCESS_DENIED_ERROR;
+      if (mysql_errno(c->m) == CR_PLUGIN_NOT_ALLOWED) {
+        // (Connector/C 3.3.20's own message misnames the plugin.)
+        return Status::Unavailable(where_ + ": the server asked for an authentication method not permitted on this "
+                                            "connection, which could send the password to whoever answers (permitted: " +
+                                   auth_plugins_ +
+                                   "; caching_sha2_password needs ssl-mode=VERIFY_IDENTITY or server-public-key=FILE, "
+                                   "mysql_clear_password also enable-cleartext-plugin=1)");
+      }
       // Wrong credentials or database are configuration errors, not outages,
       // but both mean the database cannot serve: 503 either way.
       return Status::Unavailable(where_ + ": " + mysql_error(c->m));
@@ -907,6 +974,7 @@ class MysqlStore final : public Store {
   std::string table_;
   StoreOptions opts_;
   MysqlTls tls_;
+  std::string auth_plugins_;  // MARIADB_OPT_RESTRICTED_AUTH
   std::string describe_;
   std::string where_;
   std::mutex cred_mu_;  // guards url_.user and url_.password (ConnectRefreshing replaces them)

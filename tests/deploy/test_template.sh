@@ -188,23 +188,31 @@ else
   sed 's/^/      /' "$stub/load.out" "$stub/calls.log"
 fi
 
-# --via rowcache with a stand-in rowcache that records its arguments and
-# ROWCACHE_DB: the cache's AUTH token from the cache secret, percent-encoded
-# into the --cache URL, and never printed.
+# --via rowcache with a stand-in rowcache that records its arguments,
+# ROWCACHE_DB and the password files it is given: the cache's AUTH token from
+# the cache secret and the database's password each in a mode-600 file
+# (--cache-password-file, ROWCACHE_DB_PASSWORD_FILE), on no command line and
+# never printed.
 # shellcheck disable=SC2016 # the stand-in's own text: expanded when it runs
 printf '%s\n' '#!/usr/bin/env bash' \
   'printf "%s\n" "$@" >"$STUB_DIR/rowcache.args"' \
-  'printf "%s\n" "$ROWCACHE_DB" >"$STUB_DIR/rowcache.db"' >"$stub/bin/rowcache"
+  'printf "%s\n" "$ROWCACHE_DB" >"$STUB_DIR/rowcache.db"' \
+  'cat "$ROWCACHE_DB_PASSWORD_FILE" >"$STUB_DIR/rowcache.dbpw"; stat -c %a "$ROWCACHE_DB_PASSWORD_FILE" >>"$STUB_DIR/rowcache.modes"' \
+  'while (($#)); do if [[ $1 == --cache-password-file ]]; then cat "$2" >"$STUB_DIR/rowcache.cachepw"; stat -c %a "$2" >>"$STUB_DIR/rowcache.modes"; fi; shift; done' >"$stub/bin/rowcache"
 chmod 755 "$stub/bin/rowcache"
 if STUB_PATH_EXTRA=$stub/mysqlbin stub_run rowcache env AWS_ACCESS_KEY_ID=AKIDSTUB AWS_SECRET_ACCESS_KEY=stub \
   bash "$root/deploy/load.sh" --stack rowcache-test --via rowcache --rowcache "$stub/bin/rowcache" &&
   has calls.log "aws secretsmanager get-secret-value --secret-id arn:aws:secretsmanager:us-east-1:123456789012:secret:stub-cache-XyZ" &&
-  has rowcache.args "rediss://:Cache%2BToken%2F0123456789%25@master.stub-cache.abc.use1.cache.amazonaws.com:6379" &&
-  has rowcache.db "mysql://admin:DbPassw0rd@stub-cluster.cluster-abc.us-east-1.rds.amazonaws.com:3306/rowcache" &&
-  has rowcache.out "--cache rediss://:***@master.stub-cache.abc.use1.cache.amazonaws.com:6379" &&
+  has rowcache.args "rediss://master.stub-cache.abc.use1.cache.amazonaws.com:6379" &&
+  has rowcache.args "--cache-password-file" &&
+  [[ $(cat "$stub/rowcache.cachepw") == 'Cache+Token/0123456789%' ]] &&
+  has rowcache.db "mysql://admin@stub-cluster.cluster-abc.us-east-1.rds.amazonaws.com:3306/rowcache" &&
+  [[ $(cat "$stub/rowcache.dbpw") == DbPassw0rd ]] &&
+  [[ $(sort -u "$stub/rowcache.modes") == 600 ]] &&
+  ! grep -qE 'Cache.Token|Cache%2BToken|DbPassw0rd' "$stub/rowcache.args" "$stub/rowcache.db" &&
   grep -q "^GRANT SELECT, INSERT, UPDATE, DELETE ON \`rowcache\`.\`heroes\` TO 'rowcache_app'@'%';$" "$stub/mysql.sql" &&
   ! grep -qE 'Cache.Token|Cache%2BToken|DbPassw0rd|AppPassw0rd' "$stub/rowcache.out"; then
-  ok "deploy/load.sh --via rowcache (stub AWS CLI): the cache password from CacheSecretArn, percent-encoded into --cache, not printed; then the function's database user"
+  ok "deploy/load.sh --via rowcache (stub AWS CLI): the cache password from CacheSecretArn and the database's in mode-600 files (--cache-password-file, ROWCACHE_DB_PASSWORD_FILE), on no command line, not printed; then the function's database user"
 else
   bad "deploy/load.sh --via rowcache (stub AWS CLI):"
   sed 's/^/      /' "$stub/rowcache.out" "$stub/calls.log" "$stub/rowcache.args" 2>&1

@@ -77,6 +77,7 @@ class Conn:
         self.infile_replies = []
         self.closed_early = False
         self.ssl_request = False
+        self.auth_replies = []  # with auth_switch: the client's packets after the switch
 
     @property
     def announced_local_files(self):
@@ -88,14 +89,22 @@ class Closed(Exception):
 
 
 class FakeMysql:
-    def __init__(self, policy=None, password=None, prepare="error"):
+    def __init__(self, policy=None, password=None, prepare="error", auth_switch=None):
         """password: when set, the client's mysql_native_password token is
         checked against it (a wrong one gets an access-denied error).
+        auth_switch: a hostile server: after the client's handshake it asks
+        to switch authentication to "mysql_clear_password" (the password in
+        plain text) or "caching_sha2_password" (then "perform full
+        authentication", which over plain TCP makes a client ask the server
+        for its RSA key, or send the password); every byte the client sends
+        after the handshake response is kept in conn.auth_replies, and the
+        connection ends.
         prepare: how COM_STMT_PREPARE is answered: "error" (not supported) or
         "kill" (connection killed, so the client reconnects)."""
         self.policy = policy or (lambda conn, query: None)
         self.password = password
         self.prepare = prepare
+        self.auth_switch = auth_switch
         self.connections = []
         self.lock = threading.Lock()
         self.sock = socket.socket()
@@ -155,6 +164,17 @@ class FakeMysql:
     def _err(code, message, state=b"HY000"):
         return b"\xff" + struct.pack("<H", code) + b"#" + state + message.encode()
 
+    def _hostile_auth(self, s, conn, seq, scramble):
+        data = scramble + b"\x00" if self.auth_switch == "caching_sha2_password" else b""
+        self._write(s, seq + 1, b"\xfe" + self.auth_switch.encode() + b"\x00" + data)
+        seq, reply = self._read(s)
+        conn.auth_replies.append(reply)
+        if self.auth_switch == "caching_sha2_password":
+            self._write(s, seq + 1, b"\x01\x04")  # perform full authentication
+            seq, reply = self._read(s)
+            conn.auth_replies.append(reply)
+        self._write(s, seq + 1, self._err(1045, "Access denied (hostile fake)", b"28000"))
+
     # --- one connection
     def _serve(self, s, conn):
         try:
@@ -192,6 +212,9 @@ class FakeMysql:
         else:
             end = resp.index(b"\x00", pos)
             token = resp[pos:end]
+        if self.auth_switch:
+            self._hostile_auth(s, conn, seq, scramble)
+            return
         if self.password is not None and token != native_password_token(self.password, scramble):
             conn.auth_ok = False
             self._write(s, seq + 1, self._err(1045, f"Access denied for user '{conn.user}'", b"28000"))

@@ -528,15 +528,21 @@ TEST_F(MysqlTlsTest, WithoutSslCaTheSystemStoreIsUsed) {
   setenv("SSL_CERT_FILE", other_ca_.c_str(), 1);
   s = Works(Url("ssl-mode=VERIFY_IDENTITY"));
   EXPECT_EQ(s.code(), Code::kUnavailable) << s.ToString();
-  s = Works(Url("ssl-mode=VERIFY_CA"));
-  EXPECT_EQ(s.code(), Code::kUnavailable) << s.ToString();
 }
 
 TEST_F(MysqlTlsTest, BadTlsSettingsAreConfigurationErrors) {
   for (const std::string& q : {std::string("ssl-mode=PREFERRED"), std::string("ssl-mode=REQUIRED&ssl-ca=") + ca_,
                                std::string("ssl-mode=DISABLED&ssl-ca=") + ca_,
                                std::string("ssl-mode=VERIFY_IDENTITY&ssl-ca=/nonexistent/ca.pem"),
-                               std::string("ssl-ca=")}) {
+                               std::string("ssl-ca="),
+                               // VERIFY_CA needs its CA: the system's store would accept any publicly signed
+                               // certificate, whoever it was issued to.
+                               std::string("ssl-mode=VERIFY_CA"),
+                               // The password itself only after the server is verified.
+                               std::string("enable-cleartext-plugin=1"),
+                               std::string("ssl-mode=REQUIRED&enable-cleartext-plugin=1"),
+                               std::string("ssl-mode=VERIFY_CA&ssl-ca=") + ca_ + "&enable-cleartext-plugin=1",
+                               std::string("server-public-key=/nonexistent/key.pem")}) {
     auto st = OpenStore(Url(q));
     EXPECT_EQ(st.status().code(), Code::kInvalidArgument) << q << ": " << st.status().ToString();
   }
