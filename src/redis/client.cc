@@ -2,6 +2,7 @@
 
 #include <hiredis/hiredis.h>
 
+#include <algorithm>
 #include <condition_variable>
 #include <thread>
 #include <map>
@@ -236,10 +237,10 @@ Status Client::Start() {
   if (!t.ok()) return t.status();
   // In a cluster, also reach (and authenticate to) every master.
   for (const NodeAddress& n : (*t)->nodes) {
-    Pool& p = PoolFor(n);
-    auto c = Acquire(p, deadline);
+    auto p = PoolFor(n);
+    auto c = Acquire(*p, deadline);
     if (!c.ok()) return c.status();
-    Release(p, std::move(c.value()), true);
+    Release(*p, std::move(c.value()), true);
   }
   return Status::OK();
 }
@@ -290,7 +291,8 @@ Status Client::Discover(Deadline deadline) {
   }
   Status last;
   for (const NodeAddress& addr : candidates) {
-    Pool& pool = PoolFor(addr);
+    auto pool_ref = PoolFor(addr);
+    Pool& pool = *pool_ref;
     auto c = Acquire(pool, deadline);
     if (!c.ok()) {
       if (c.status().IsInvalidArgument()) return c.status();
@@ -328,22 +330,49 @@ Status Client::Discover(Deadline deadline) {
                                        " requested, but a Redis Cluster has only database 0");
       }
     }
-    std::lock_guard l(topo_mu_);
-    topo_ = std::make_shared<const Topology>(std::move(topo));
-    stale_ = false;
+    auto fresh = std::make_shared<const Topology>(std::move(topo));
+    {
+      std::lock_guard l(topo_mu_);
+      topo_ = fresh;
+      stale_ = false;
+    }
+    DropDepartedPools(*fresh);
     return Status::OK();
   }
   return last.ok() ? Status::Unavailable("redis: no node to ask for the slot map") : last;
 }
 
-Client::Pool& Client::PoolFor(const NodeAddress& addr) {
+std::shared_ptr<Client::Pool> Client::PoolFor(const NodeAddress& addr) {
   std::lock_guard l(pools_mu_);
   for (auto& p : pools_) {
-    if (p->addr == addr) return *p;
+    if (p->addr == addr) return p;
   }
-  pools_.push_back(std::make_unique<Pool>());
+  pools_.push_back(std::make_shared<Pool>());
   pools_.back()->addr = addr;
-  return *pools_.back();
+  return pools_.back();
+}
+
+void Client::DropDepartedPools(const Topology& t) {
+  std::vector<std::shared_ptr<Pool>> departed;
+  {
+    std::lock_guard l(pools_mu_);
+    auto keep = [&](const std::shared_ptr<Pool>& p) {
+      return p->addr == opts_.seed || std::find(t.nodes.begin(), t.nodes.end(), p->addr) != t.nodes.end();
+    };
+    auto mid = std::stable_partition(pools_.begin(), pools_.end(), keep);
+    departed.assign(std::make_move_iterator(mid), std::make_move_iterator(pools_.end()));
+    pools_.erase(mid, pools_.end());
+  }
+  for (auto& p : departed) {
+    std::lock_guard l(p->mu);
+    p->open -= static_cast<int>(p->idle.size());
+    p->idle.clear();  // closed; connections in use close when released
+  }
+}
+
+size_t Client::pool_count() const {
+  std::lock_guard l(pools_mu_);
+  return pools_.size();
 }
 
 Result<std::unique_ptr<Client::Conn>> Client::Acquire(Pool& pool, Deadline deadline) {
@@ -461,6 +490,10 @@ std::optional<NodeAddress> RedirectTarget(std::string_view err) {
   return a;
 }
 
+bool KnownNode(const Topology& t, const NodeAddress& a) {
+  return std::find(t.nodes.begin(), t.nodes.end(), a) != t.nodes.end();
+}
+
 // Error replies the caller cannot act on: the call fails (and the cache
 // falls back to the database).
 bool FatalReplyClass(ErrorClass c) { return c != ErrorClass::kOther && c != ErrorClass::kRedirect; }
@@ -505,7 +538,7 @@ Result<std::vector<Reply>> Client::Run(std::span<const Command> cmds, Partial pa
   for (int attempt = 0; !todo.empty(); ++attempt) {
     // Group by node, keeping each node's commands in order.
     struct Group {
-      Pool* pool = nullptr;
+      std::shared_ptr<Pool> pool;
       std::vector<const Route*> routes;
       std::unique_ptr<Conn> conn;
       size_t expect = 0;
@@ -521,7 +554,7 @@ Result<std::vector<Reply>> Client::Run(std::span<const Command> cmds, Partial pa
       if (!g) {
         groups.emplace_back();
         g = &groups.back();
-        g->pool = &PoolFor(r.addr);
+        g->pool = PoolFor(r.addr);
       }
       g->routes.push_back(&r);
     }
@@ -573,6 +606,19 @@ Result<std::vector<Reply>> Client::Run(std::span<const Command> cmds, Partial pa
               break;
             }
             if (target->host.empty()) target->host = g.pool->addr.host;
+            if (!KnownNode(**topo, *target)) {
+              // Only nodes of the slot map learned from the configured
+              // endpoint are ever connected to (and sent the password): a
+              // redirect elsewhere refreshes the map first.
+              MarkTopologyStale();
+              refreshed = true;
+              if (auto fresh = EnsureTopology(deadline); fresh.ok()) topo = std::move(fresh);
+            }
+            if (!KnownNode(**topo, *target)) {
+              g.failure = Fail(ErrorClass::kRedirect, g.pool->addr.Id(),
+                               "redirected to " + target->Id() + ", a node not in the cluster's slot map");
+              break;
+            }
             bool ask = err.substr(0, 3) == "ASK";
             moved = moved || !ask;
             node_redo.push_back(Route{r->cmd, ask, *target});

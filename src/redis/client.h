@@ -181,13 +181,20 @@ class Client {
   Credentials credentials() const;
   Health& health() { return health_; }
   std::string Describe() const { return opts_.Describe(); }
+  // Connection pools held (one per node connected to; for tests).
+  size_t pool_count() const;
 
  private:
   struct Conn;
   struct Pool;
   Result<std::shared_ptr<const Topology>> EnsureTopology(Deadline deadline);
   Status Discover(Deadline deadline);
-  Pool& PoolFor(const NodeAddress& addr);
+  // The pool of addr's connections; a pool stays valid for its holder after
+  // a discovery drops it (a node that left the slot map).
+  std::shared_ptr<Pool> PoolFor(const NodeAddress& addr);
+  // After a discovery: drops the pools (and their idle connections) of nodes
+  // that are neither in t nor the seed.
+  void DropDepartedPools(const Topology& t);
   Result<std::unique_ptr<Conn>> Acquire(Pool& pool, Deadline deadline);
   void Release(Pool& pool, std::unique_ptr<Conn> c, bool reusable);
   Result<std::unique_ptr<Conn>> Connect(const NodeAddress& addr, Deadline deadline, bool may_refresh = true);
@@ -207,8 +214,8 @@ class Client {
   bool stale_ = false;
   int64_t last_discovery_ = 0;  // steady ns
   std::mutex discover_mu_;  // one discovery at a time
-  std::mutex pools_mu_;
-  std::vector<std::unique_ptr<Pool>> pools_;
+  mutable std::mutex pools_mu_;
+  std::vector<std::shared_ptr<Pool>> pools_;
 };
 
 // Steady-clock nanoseconds (the clock Health is fed with).
