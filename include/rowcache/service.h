@@ -195,6 +195,17 @@ class Service {
   void RetryPendingInvalidations();
   size_t PendingInvalidations() const;
 
+  // For shutdown (no process will be left to retry them): one attempt to
+  // invalidate every pending id now, due or not, in batches of 1,000 until
+  // one fails. Returns what is still pending: the ids (ascending), and
+  // whether the pending set had overflowed (some ids were never recorded).
+  // The caller decides how long to keep trying.
+  struct Unflushed {
+    std::vector<int64_t> ids;
+    bool overflowed = false;
+  };
+  Unflushed InvalidateAllPending();
+
   std::string CacheKey(int64_t id) const;
   std::string GuardKey(int64_t id) const;
   const ServiceOptions& options() const { return opts_; }

@@ -10,6 +10,7 @@
 #include <array>
 #include <atomic>
 #include <condition_variable>
+#include <limits>
 #include <mutex>
 #include <unordered_map>
 #include <unordered_set>
@@ -111,6 +112,7 @@ class Service::PendingSet {
     if (overflowed_ && now >= bypass_all_until_) overflowed_ = false;
   }
   size_t size() const { return size_.load(std::memory_order_acquire); }
+  bool overflowed() const { return overflowed_.load(std::memory_order_acquire); }
 
   std::mutex retry_mu;        // one retrier at a time
   int64_t next_retry = 0;     // guarded by retry_mu
@@ -498,6 +500,29 @@ void Service::RetryPendingInvalidations() {
 }
 
 size_t Service::PendingInvalidations() const { return pending_->size(); }
+
+Service::Unflushed Service::InvalidateAllPending() {
+  Unflushed left;
+  if (cache_ == nullptr) return left;
+  std::lock_guard l(pending_->retry_mu);
+  left.overflowed = pending_->overflowed();
+  for (;;) {
+    auto all = pending_->Due(std::numeric_limits<int64_t>::max(), 1000);
+    if (all.empty()) break;
+    std::vector<int64_t> ids;
+    ids.reserve(all.size());
+    for (const auto& d : all) ids.push_back(d.first);
+    if (!cache_->Invalidate(KeysOf(ids)).ok()) break;
+    pending_->Remove(all, now_nanos_());
+    metrics_->cache_invalidations.fetch_add(ids.size(), std::memory_order_relaxed);
+  }
+  for (const auto& d : pending_->Due(std::numeric_limits<int64_t>::max(), std::numeric_limits<size_t>::max())) {
+    left.ids.push_back(d.first);
+  }
+  std::sort(left.ids.begin(), left.ids.end());
+  metrics_->pending_invalidations.store(pending_->size(), std::memory_order_relaxed);
+  return left;
+}
 
 Result<std::vector<int64_t>> Service::Write(std::span<const Row> rows, bool use_cache) {
   if (rows.empty()) return std::vector<int64_t>{};

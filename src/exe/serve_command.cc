@@ -76,6 +76,29 @@ bool IsLoopback(const std::string& host) {
   return false;
 }
 
+// Invalidations still pending at exit (the cache was unreachable when a write
+// tried): tried for up to kExitInvalidationBudget, then every id not done is
+// logged, since its cached entry may be stale until its TTL.
+constexpr auto kExitInvalidationBudget = std::chrono::seconds(3);
+
+void FlushInvalidationsAtExit(Service& service) {
+  if (service.PendingInvalidations() == 0) return;
+  auto end = std::chrono::steady_clock::now() + kExitInvalidationBudget;
+  Service::Unflushed left = service.InvalidateAllPending();
+  while ((!left.ids.empty()) && std::chrono::steady_clock::now() < end) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    left = service.InvalidateAllPending();
+  }
+  if (left.ids.empty() && !left.overflowed) return;
+  std::string line = "rowcache: at exit, " + std::to_string(left.ids.size()) +
+                     " cache invalidations could not be done within " +
+                     std::to_string(kExitInvalidationBudget.count()) + " s; cached entries of these ids may be stale "
+                     "until their TTL:";
+  for (size_t i = 0; i < left.ids.size() && i < 1000; ++i) line += " " + std::to_string(left.ids[i]);
+  if (left.ids.size() > 1000) line += " ... (" + std::to_string(left.ids.size() - 1000) + " more)";
+  if (left.overflowed) line += "; the pending set had overflowed, so other ids may be stale too";
+  std::fprintf(stderr, "%s\n", line.c_str());
+}
 
 }  // namespace
 
@@ -191,6 +214,7 @@ int ServeMain(const std::vector<std::string>& args) {
   server.Wait(/*handle_signals=*/true);
   tracking_stop = true;
   if (tracking.joinable()) tracking.join();
+  FlushInvalidationsAtExit(service);
   std::fprintf(stderr, "rowcache: stopped\n");
   return 0;
 }

@@ -193,6 +193,37 @@ TEST_F(ServiceTest, CacheFailureAfterCommitIsASuccessAndCannotHideTheRow) {
   EXPECT_EQ((*rows)[0]->hero, "fresh");
 }
 
+TEST_F(ServiceTest, InvalidateAllPendingForShutdown) {
+  auto ids = WriteRows(3);
+  ASSERT_TRUE(svc_->Read(ids, true).ok());  // cached
+  cache_->FailOn("invalidate");
+  std::vector<RowUpdate> ups;
+  for (int64_t id : {ids[2], ids[0]}) {
+    RowUpdate u;
+    u.id = id;
+    u.hero = "changed";
+    ups.push_back(u);
+  }
+  ASSERT_TRUE(svc_->Update(ups).ok());
+  ASSERT_EQ(svc_->PendingInvalidations(), 2u);
+  // The cache still refuses: both ids are reported, ascending, and stay pending.
+  Service::Unflushed left = svc_->InvalidateAllPending();
+  EXPECT_EQ(left.ids, (std::vector<int64_t>{ids[0], ids[2]}));
+  EXPECT_FALSE(left.overflowed);
+  EXPECT_EQ(svc_->PendingInvalidations(), 2u);
+  // Back: one attempt does them all, not only the due ones; the entries are gone.
+  cache_->Heal();
+  left = svc_->InvalidateAllPending();
+  EXPECT_TRUE(left.ids.empty());
+  EXPECT_EQ(svc_->PendingInvalidations(), 0u);
+  auto entries = cache_->inner().MGet(std::vector<std::string>{svc_->CacheKey(ids[0]), svc_->CacheKey(ids[1]),
+                                                               svc_->CacheKey(ids[2])});
+  ASSERT_TRUE(entries.ok());
+  EXPECT_FALSE((*entries)[0]);
+  EXPECT_TRUE((*entries)[1]);
+  EXPECT_FALSE((*entries)[2]);
+}
+
 TEST_F(ServiceTest, FillFailureDoesNotFailTheRead) {
   auto ids = WriteRows(1, false);
   cache_->FailOn("guarded_set");
