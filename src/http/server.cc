@@ -1,5 +1,6 @@
 #include "http/server.h"
 
+#include "http/framing.h"
 #include "http/health_probe.h"
 
 #include "redis/async_client.h"
@@ -96,56 +97,6 @@ void LogLine(const std::string& line) {
   if (line.empty()) return;
   ssize_t n = ::write(STDERR_FILENO, line.data(), line.size());
   (void)n;
-}
-
-// A string body whose memory grows as the bytes arrive. Beast's string_body
-// reserves the announced Content-Length up front, so a client announcing a
-// large body and sending nothing would hold that much memory until the read
-// timeout; this one reserves at most 16 KiB ahead (the parser's body limit
-// still refuses a body over max_body_bytes at the header).
-struct GrowingStringBody {
-  using value_type = std::string;
-  static std::uint64_t size(const value_type& v) { return v.size(); }
-  class reader {
-   public:
-    template <bool isRequest, class Fields>
-    reader(http::header<isRequest, Fields>&, value_type& body) : body_(body) {}
-    void init(const boost::optional<std::uint64_t>& length, beast::error_code& ec) {
-      if (length) body_.reserve(static_cast<size_t>(std::min<std::uint64_t>(*length, 16 * 1024)));
-      ec = {};
-    }
-    template <class ConstBufferSequence>
-    std::size_t put(const ConstBufferSequence& buffers, beast::error_code& ec) {
-      size_t n = 0;
-      for (auto b : beast::buffers_range_ref(buffers)) {
-        body_.append(static_cast<const char*>(b.data()), b.size());
-        n += b.size();
-      }
-      ec = {};
-      return n;
-    }
-    void finish(beast::error_code& ec) { ec = {}; }
-
-   private:
-    value_type& body_;
-  };
-};
-
-std::string_view BufferText(const beast::flat_buffer& b) {
-  auto d = b.data();
-  return {static_cast<const char*>(d.data()), d.size()};
-}
-
-// Whether the unparsed bytes of a chunked body are the last chunk (size 0)
-// with its line complete, i.e. the parser is waiting for the end of the trailer.
-bool InTrailer(std::string_view pending) {
-  if (pending.substr(0, 2) == "\r\n") pending.remove_prefix(2);
-  size_t digits = 0;
-  while (digits < pending.size() && pending[digits] == '0') ++digits;
-  if (digits == 0 || digits == pending.size() || std::isxdigit(static_cast<unsigned char>(pending[digits]))) {
-    return false;
-  }
-  return pending.find("\r\n", digits) != std::string_view::npos;
 }
 
 using Sha256Digest = std::array<unsigned char, SHA256_DIGEST_LENGTH>;
@@ -576,14 +527,11 @@ struct HttpServer::Impl {
   }
 
   asio::awaitable<void> Session(std::shared_ptr<Conn> c) {
-    // Bytes read and not yet parsed: at most one request head, one chunk
-    // header line or one trailer (Beast 1.81 bounds neither of the last two
-    // by itself; a full buffer fails the read with buffer_overflow).
-    beast::flat_buffer buf(kMaxRequestHead);
+    // Bytes read and not yet parsed: bounded (src/http/framing.h).
+    beast::flat_buffer buf = NewRequestBuffer();
     for (;;) {
-      http::request_parser<GrowingStringBody> parser;
-      parser.body_limit(opts.max_body_bytes);
-      parser.header_limit(kMaxRequestHead);
+      RequestParser parser;
+      ApplyRequestLimits(parser, opts.max_body_bytes);
       c->busy = false;
       if (stopping.load()) break;
       c->ExpiresAfter(opts.idle_timeout);
@@ -605,35 +553,14 @@ struct HttpServer::Impl {
         auto [rec, rn] = co_await http::async_read(c->stream, buf, parser, kTuple);
         ec = rec;
       }
-      if (ec == http::error::body_limit) {
-        stats.bodies_too_large.fetch_add(1, std::memory_order_relaxed);
-        co_await Refuse(*c, http::status::payload_too_large,
-                        "request body: larger than the limit of " + std::to_string(opts.max_body_bytes) + " bytes");
-        break;
-      }
-      if (ec == http::error::header_limit || (ec == http::error::buffer_overflow && !parser.is_header_done()) ||
-          (ec == http::error::buffer_overflow && InTrailer(BufferText(buf)))) {
-        stats.heads_too_large.fetch_add(1, std::memory_order_relaxed);
-        // Named first: g++ 12 destroys a temporary of a conditional
-        // expression inside co_await twice.
-        std::string what = parser.is_header_done() ? "request trailer" : "request line and header";
-        co_await Refuse(*c, http::status::request_header_fields_too_large,
-                        what + ": larger than the limit of " + std::to_string(kMaxRequestHead) + " bytes");
-        break;
-      }
-      if (ec == http::error::buffer_overflow) {
-        stats.bad_requests.fetch_add(1, std::memory_order_relaxed);
-        co_await Refuse(*c, http::status::bad_request,
-                        "chunk header: larger than the limit of " + std::to_string(kMaxRequestHead) + " bytes");
-        break;
-      }
-      if (ec == http::error::end_of_stream || ec == asio::error::operation_aborted ||
-          ec == asio::error::connection_reset || ec == asio::error::eof || ec == asio::error::bad_descriptor) {
-        break;
-      }
       if (ec) {
-        stats.bad_requests.fetch_add(1, std::memory_order_relaxed);
-        co_await Refuse(*c, http::status::bad_request, "malformed HTTP request: " + ec.message());
+        std::optional<Refusal> refusal = RefusalFor(ec, parser.is_header_done(), BufferText(buf), opts.max_body_bytes);
+        if (!refusal) break;  // the connection ended
+        auto& counter = refusal->kind == Refusal::Kind::kHeadTooLarge   ? stats.heads_too_large
+                        : refusal->kind == Refusal::Kind::kBodyTooLarge ? stats.bodies_too_large
+                                                                        : stats.bad_requests;
+        counter.fetch_add(1, std::memory_order_relaxed);
+        co_await Refuse(*c, static_cast<http::status>(refusal->status), std::move(refusal->message));
         break;
       }
       c->busy = true;

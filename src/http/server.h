@@ -86,13 +86,7 @@ struct ServerOptions {
 // soft limit minus reserved_fds, at least 16 and at most 65536.
 size_t DefaultMaxConnections(size_t reserved_fds);
 
-// Every byte count a client controls is bounded before authentication: the
-// request line and header together at kMaxRequestHead (past it: 431), a chunk
-// header line (chunk size and extensions) at kMaxRequestHead (400), the
-// trailer at kMaxRequestHead (431), the body at ServerOptions::max_body_bytes
-// (413); each answer closes the connection. A connection holds at most
-// kMaxRequestHead bytes that the parser has not consumed.
-inline constexpr size_t kMaxRequestHead = 16 * 1024;
+// The bounds on what a client sends: src/http/framing.h.
 
 struct ServerStats {
   std::atomic<uint64_t> connections_accepted{0};

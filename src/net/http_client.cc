@@ -51,89 +51,106 @@ Result<HttpResponse> HttpClient::Exchange(const HttpRequest& req, Deadline deadl
     return Status::Unavailable("send to " + host_ + ": " + s.message());
   }
 
-  // One parse loop for both ways of taking a body: buffer_body hands the
-  // parsed body bytes out in pieces of at most sizeof piece.
-  http::response_parser<http::buffer_body> parser;
-  parser.body_limit(std::numeric_limits<std::uint64_t>::max());  // bounded below, per destination
-  parser.header_limit(kMaxResponseHead);
-  HttpResponse resp;
-  bool streaming = false;
-  std::string buf;  // received, not yet parsed
-  char chunk[16384], piece[16384];
+  HttpResponseParser parser(host_, max_body_bytes_, sink);
   auto fail = [&](Status st) -> Result<HttpResponse> {
     conn_.reset();
     return st;
   };
-  for (;;) {
-    if (!buf.empty()) {
-      bool body_ready = parser.is_header_done();
-      if (body_ready) {
-        parser.get().body().data = piece;
-        parser.get().body().size = sizeof piece;
-      }
-      boost::beast::error_code ec;
-      size_t used = parser.put(boost::asio::buffer(buf), ec);
-      buf.erase(0, used);
-      if (ec == http::error::need_buffer) ec = {};
-      if (ec == http::error::header_limit) {
-        return fail(Status::Unavailable("bad response from " + host_ + ": header over " +
-                                        std::to_string(kMaxResponseHead) + " bytes"));
-      }
-      if (ec && ec != http::error::need_more) {
-        return fail(Status::Unavailable("bad response from " + host_ + ": " + ec.message()));
-      }
-      if (!body_ready && parser.is_header_done()) {
-        const auto& head = parser.get();
-        resp.status = static_cast<int>(head.result_int());
-        for (const auto& f : head) {
-          std::string name(f.name_string());
-          for (auto& ch : name) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-          resp.headers[name] = std::string(f.value());
-        }
-        streaming = sink && resp.status >= 200 && resp.status < 300;
-      }
-      if (body_ready) {
-        size_t n = sizeof piece - parser.get().body().size;
-        if (n > 0 && streaming) {
-          *delivered = true;
-          Status st = sink->on_body(std::string_view(piece, n));
-          if (!st.ok()) return fail(st);
-        } else if (n > 0) {
-          if (resp.body.size() + n > max_body_bytes_) {
-            return fail(Status::Unavailable("response from " + host_ + " over " + std::to_string(max_body_bytes_) +
-                                            " bytes"));
-          }
-          resp.body.append(piece, n);
-        }
-      }
-      if (parser.is_done()) break;
-      if (used > 0 && !buf.empty()) continue;
-      if (buf.size() >= kMaxResponseHead) {
-        // Not consumed: a status line and header, a chunk header line or a
-        // trailer that does not end (Beast 1.81 bounds only the first).
-        return fail(Status::Unavailable("bad response from " + host_ + ": " +
-                                        (parser.is_header_done() ? "chunk header or trailer" : "header") +
-                                        " over " + std::to_string(kMaxResponseHead) + " bytes"));
-      }
-    }
-    Deadline wait = streaming ? std::chrono::steady_clock::now() + sink->stall_timeout : deadline;
+  char chunk[16384];
+  while (!parser.done()) {
+    Deadline wait = parser.streaming() ? std::chrono::steady_clock::now() + sink->stall_timeout : deadline;
     auto got = conn_->ReadSome(chunk, sizeof chunk, wait);
     if (!got.ok()) {
-      if (parser.is_header_done() && parser.need_eof() && buf.empty()) {
-        // A body delimited by the end of the connection.
-        boost::beast::error_code ec;
-        parser.put_eof(ec);
-        if (!ec && parser.is_done()) {
-          conn_.reset();
-          return resp;
-        }
+      if (parser.FeedEof()) {
+        conn_.reset();
+        return std::move(parser.response());
       }
       return fail(Status::Unavailable("response from " + host_ + ": " + got.status().message()));
     }
-    buf.append(chunk, *got);
+    Status st = parser.Feed(std::string_view(chunk, *got));
+    *delivered = *delivered || parser.delivered();
+    if (!st.ok()) return fail(st);
   }
-  if (!parser.get().keep_alive()) conn_.reset();
-  return resp;
+  if (!parser.keep_alive()) conn_.reset();
+  return std::move(parser.response());
+}
+
+struct HttpResponseParser::Impl {
+  http::response_parser<http::buffer_body> parser;
+};
+
+HttpResponseParser::HttpResponseParser(std::string host, size_t max_body_bytes, const BodySink* sink)
+    : impl_(std::make_unique<Impl>()), host_(std::move(host)), max_body_bytes_(max_body_bytes), sink_(sink) {
+  impl_->parser.body_limit(std::numeric_limits<std::uint64_t>::max());  // bounded below
+  impl_->parser.header_limit(kMaxResponseHead);
+}
+
+HttpResponseParser::~HttpResponseParser() = default;
+
+bool HttpResponseParser::done() const { return impl_->parser.is_done(); }
+
+bool HttpResponseParser::keep_alive() const { return impl_->parser.get().keep_alive(); }
+
+Status HttpResponseParser::Feed(std::string_view bytes) {
+  auto& parser = impl_->parser;
+  auto bad = [&](const std::string& what) { return Status::Unavailable("bad response from " + host_ + ": " + what); };
+  buf_.append(bytes);
+  // One parse loop for both ways of taking a body: buffer_body hands the
+  // parsed body bytes out in pieces of at most sizeof piece.
+  char piece[16384];
+  while (!buf_.empty() && !parser.is_done()) {
+    bool body_ready = parser.is_header_done();
+    if (body_ready) {
+      parser.get().body().data = piece;
+      parser.get().body().size = sizeof piece;
+    }
+    boost::beast::error_code ec;
+    size_t used = parser.put(boost::asio::buffer(buf_), ec);
+    buf_.erase(0, used);
+    if (ec == http::error::need_buffer) ec = {};
+    if (ec == http::error::header_limit) return bad("header over " + std::to_string(kMaxResponseHead) + " bytes");
+    if (ec && ec != http::error::need_more) return bad(ec.message());
+    if (!body_ready && parser.is_header_done()) {
+      const auto& head = parser.get();
+      resp_.status = static_cast<int>(head.result_int());
+      for (const auto& f : head) {
+        std::string name(f.name_string());
+        for (auto& ch : name) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+        resp_.headers[name] = std::string(f.value());
+      }
+      streaming_ = sink_ && resp_.status >= 200 && resp_.status < 300;
+    }
+    if (body_ready) {
+      size_t n = sizeof piece - parser.get().body().size;
+      if (n > 0 && streaming_) {
+        delivered_ = true;
+        Status st = sink_->on_body(std::string_view(piece, n));
+        if (!st.ok()) return st;
+      } else if (n > 0) {
+        if (resp_.body.size() + n > max_body_bytes_) {
+          return Status::Unavailable("response from " + host_ + " over " + std::to_string(max_body_bytes_) +
+                                     " bytes");
+        }
+        resp_.body.append(piece, n);
+      }
+    }
+    if (used == 0 || ec == http::error::need_more) break;
+  }
+  if (!parser.is_done() && buf_.size() >= kMaxResponseHead) {
+    // Not consumed: a status line and header, a chunk header line or a
+    // trailer that does not end (Beast 1.81 bounds only the first).
+    return bad(std::string(parser.is_header_done() ? "chunk header or trailer" : "header") + " over " +
+               std::to_string(kMaxResponseHead) + " bytes");
+  }
+  return Status::OK();
+}
+
+bool HttpResponseParser::FeedEof() {
+  auto& parser = impl_->parser;
+  if (!parser.is_header_done() || !parser.need_eof() || !buf_.empty()) return false;
+  boost::beast::error_code ec;
+  parser.put_eof(ec);
+  return !ec && parser.is_done();
 }
 
 }  // namespace rowcache

@@ -56,6 +56,46 @@ struct BodySink {
 // max_body_bytes (or by the sink).
 inline constexpr size_t kMaxResponseHead = 64 * 1024;
 
+// One response parsed from bytes as they arrive, without I/O (HttpClient
+// feeds it from its connection; tests/fuzz/http_response_fuzz.cc from bytes).
+// The head and every chunk header line and trailer are bounded by
+// kMaxResponseHead; a 2xx body goes to the sink if one is given, any other
+// body into response().body, at most max_body_bytes. Errors are Unavailable
+// ("bad response from HOST: ..."); after one the parser must not be fed.
+class HttpResponseParser {
+ public:
+  HttpResponseParser(std::string host, size_t max_body_bytes, const BodySink* sink);
+  ~HttpResponseParser();
+  HttpResponseParser(const HttpResponseParser&) = delete;
+  HttpResponseParser& operator=(const HttpResponseParser&) = delete;
+
+  // Parses what it can of bytes (the rest is kept for the next call).
+  Status Feed(std::string_view bytes);
+  // The connection ended: true if that completes the response (a body
+  // delimited by the end of the connection).
+  bool FeedEof();
+  bool done() const;
+  // Whether the body is being streamed to the sink (a 2xx with a sink), and
+  // whether any of it was delivered.
+  bool streaming() const { return streaming_; }
+  bool delivered() const { return delivered_; }
+  // Whether the connection may be kept (valid once done()).
+  bool keep_alive() const;
+  // Bytes received and not yet parsed.
+  size_t unparsed() const { return buf_.size(); }
+  HttpResponse& response() { return resp_; }
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+  std::string host_;
+  size_t max_body_bytes_;
+  const BodySink* sink_;
+  HttpResponse resp_;
+  std::string buf_;
+  bool streaming_ = false, delivered_ = false;
+};
+
 class HttpClient {
  public:
   // host:port; tls.enabled for https. max_body_bytes bounds a collected body.
