@@ -7,11 +7,17 @@
 # open loop at N requests/s instead (latency from the scheduled send: on this
 # shared VM one stall of the machine then lands on every request scheduled
 # during it, and p99 measures the machine more than the server).
+# MODE=flood replaces that abuse with FLOODERS connections (default 8) that
+# keep sending requests whose request line, header, chunk header line or
+# trailer never ends, reconnecting whenever the server refuses one (431 or
+# 400 at its bound, docs/reliability.md "Bounds and hostile peers"); the RSS
+# column then shows the peak sampled during the abuse.
 # Each round measures without abuse, then with it (so that the machine's own
 # noise falls on both alike); the server's RSS (from /proc) is recorded beside
 # each run, and the last line compares the medians over the rounds.
 #
 #   bench/limits.sh                     ROUNDS=5 DURATION=5 IDLE=5000 STALLED=200 CONNS=1 [RATE=N]
+#   MODE=flood bench/limits.sh          ... FLOODERS=8
 #   ROWCACHE_BIN=build-x/rowcache bench/limits.sh    a given binary, without bench/setup.sh's build
 #
 # Results (the commands, the bench tables and a summary) go to
@@ -25,6 +31,8 @@ IDLE=${IDLE:-5000}
 STALLED=${STALLED:-200}
 CONNS=${CONNS:-1}
 RATE=${RATE:-}
+MODE=${MODE:-hold}
+FLOODERS=${FLOODERS:-8}
 load=(--connections "$CONNS" --threads 1)
 if [ -n "$RATE" ]; then load+=(--rate "$RATE"); fi
 if [ -n "${ROWCACHE_BIN:-}" ]; then
@@ -46,6 +54,7 @@ if [ "$hard" -lt $((IDLE + STALLED + 200)) ]; then
 fi
 
 out=bench/results/limits${RATE:+-rate$RATE}
+if [ "$MODE" = flood ]; then out=bench/results/limits-flood; fi
 mkdir -p "$out"
 rm -f "$out"/*.json "$out"/summary.txt
 work=$(mktemp -d)
@@ -58,7 +67,9 @@ cleanup() {
 trap cleanup EXIT
 say() { echo "$*" | tee -a "$out/summary.txt"; }
 
-say "# limits: $IDLE idle connections + $STALLED stalled 1 MiB bodies against another client ($(date -u +%F), $(nproc) cores, $(uname -r), load average before: $(cut -d' ' -f1-3 /proc/loadavg); open files $(ulimit -n))"
+what="$IDLE idle connections + $STALLED stalled 1 MiB bodies"
+if [ "$MODE" = flood ]; then what="$FLOODERS connections flooding endless request lines, headers, chunk extensions and trailers"; fi
+say "# limits: $what against another client ($(date -u +%F), $(nproc) cores, $(uname -r), load average before: $(cut -d' ' -f1-3 /proc/loadavg); open files $(ulimit -n))"
 T=bench_limits
 mariadb -h127.0.0.1 -P"$ROWCACHE_TEST_MYSQL_PORT" -urowcache -prowcache rowcache -e "DROP TABLE IF EXISTS $T"
 $B serve --listen 127.0.0.1:0 --db "$ROWCACHE_TEST_MYSQL?table=$T" --cache "$ROWCACHE_TEST_REDIS" \
@@ -89,6 +100,31 @@ for _ in range(stalled):
 print("ready", flush=True)
 signal.pause()
 EOF
+cat >"$work/flood.py" <<'EOF'
+import socket, sys, threading
+port, n = int(sys.argv[1]), int(sys.argv[2])
+heads = [b"GET /", b"POST / HTTP/1.1\r\nHost: x\r\nX-Long: ",
+         b"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5;ext=",
+         b"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n1\r\n{\r\n0\r\nX-Long: "]
+fill = b"a" * 65536
+def flood(k):
+    while True:
+        s = None
+        try:
+            s = socket.create_connection(("127.0.0.1", port))
+            s.sendall(heads[k % len(heads)])
+            while True:
+                s.sendall(fill)
+        except OSError:
+            pass
+        finally:
+            if s:
+                s.close()
+for k in range(n):
+    threading.Thread(target=flood, args=(k,), daemon=True).start()
+print("ready", flush=True)
+threading.Event().wait()
+EOF
 
 bench() { # NAME
   echo "\$ rowcache bench --target $tgt ${load[*]} --batch 3 --duration $DUR --warmup 2 --name $1" >>"$out/summary.txt"
@@ -104,17 +140,27 @@ for r in $(seq "$ROUNDS"); do
   rss0=$(rss)
   bench "normal-$r" >/dev/null
   rss1=$(rss)
-  python3 "$work/abuse.py" "$PORT" "$IDLE" "$STALLED" >"$work/abuse.out" &
+  if [ "$MODE" = flood ]; then
+    python3 "$work/flood.py" "$PORT" "$FLOODERS" >"$work/abuse.out" &
+  else
+    python3 "$work/abuse.py" "$PORT" "$IDLE" "$STALLED" >"$work/abuse.out" &
+  fi
   apid=$!
   pids+=("$apid")
   for _ in $(seq 600); do grep -q ready "$work/abuse.out" && break; sleep 0.1; done
   sleep 1
   open=$(conns)
   rss2=$(rss)
+  peak_file=$work/peak
+  echo "$rss2" >"$peak_file"
+  (while kill -0 "$apid" 2>/dev/null; do r_now=$(rss); [ "$r_now" -gt "$(cat "$peak_file")" ] && echo "$r_now" >"$peak_file"; sleep 0.2; done) &
+  sampler=$!
   bench "abuse-$r" >/dev/null
   rss3=$(rss)
+  if [ "$MODE" = flood ]; then rss3="$rss3, peak $(cat "$peak_file")"; fi
   kill "$apid"
   wait "$apid" 2>/dev/null || true
+  wait "$sampler" 2>/dev/null || true
   sleep 1
   read -r n50 n99 nerr <<<"$(p99 "$out/normal-$r.json")"
   read -r a50 a99 aerr <<<"$(p99 "$out/abuse-$r.json")"
