@@ -95,6 +95,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(ROOT, "tests", "e2e"))
 sys.path.insert(0, HERE)
+import faults  # noqa: E402
 from faults import LinkProxy, make_servers, quiet_port, redis_info  # noqa: E402
 from rowcache_e2e import Redis  # noqa: E402
 
@@ -467,7 +468,7 @@ class Faults:
         self.outages = []  # (instance name, t0, t1): instance could not reach Redis
 
     def redis(self):
-        return Redis(self.s.redis_port, timeout=2)
+        return Redis(self.s.redis_port, timeout=2, **faults.REDIS_KW)
 
     def play(self, name, length):
         """One phase: warm-up, the fault, its healing, recovery. Returns the phase record."""
@@ -1105,6 +1106,8 @@ def main(argv=None):
                         "the previous value (reliability.md: a bounded delay; default: the service's "
                         "--near-cache-max-lag-ms, 300)")
     p.add_argument("--quiet", action="store_true")
+    p.add_argument("--redis", choices=["plain", "tls"], default="plain",
+                   help="tls: the Redis serves TLS only and requires AUTH (both instances verify its certificate)")
     a = p.parse_args(argv)
     if a.near_cache_lag_ms < 0:
         sa = shlex.split(a.serve_args)
@@ -1130,7 +1133,7 @@ def main(argv=None):
         os.makedirs(out, exist_ok=True)
     logdir = out or None
 
-    servers = make_servers()
+    servers = make_servers(tls=a.redis == "tls")
     logdir = logdir or servers.dir
     pc = pd = None
     instances = []
@@ -1148,9 +1151,8 @@ def main(argv=None):
         flags = ["--ttl", "300", "--key-prefix", PREFIX, "--db-timeout", str(a.db_timeout), "--threads", str(per),
                  "--db-pool", str(per), "--cache-pool", str(per), *shlex.split(a.serve_args)]
         db = "mysql://rowcache:rowcache@127.0.0.1:{}/rowcache?table=" + TABLE
-        cache = "redis://127.0.0.1:{}/0"
-        A = Instance("A", a.binary, db.format(pd.port), cache.format(pc.port), flags, env, logdir)
-        B = Instance("B", a.binary, db.format(servers.mysql_port), cache.format(servers.redis_port), flags, env,
+        A = Instance("A", a.binary, db.format(pd.port), servers.cache_url(pc.port), flags, env, logdir)
+        B = Instance("B", a.binary, db.format(servers.mysql_port), servers.cache_url(servers.redis_port), flags, env,
                      logdir)
         instances = [A, B]
         fl = Faults(run, servers, pc, pd, instances)
@@ -1234,7 +1236,7 @@ def main(argv=None):
                 f"SELECT id, hero, power, name, xp, color FROM {TABLE}"):
             final_db[int(i)] = {"hero": hero, "power": power, "name": name, "xp": int(xp), "color": color}
         final_cache = {}
-        with Redis(servers.redis_port, timeout=10) as rd:
+        with Redis(servers.redis_port, timeout=10, **faults.REDIS_KW) as rd:
             keys = [k for k in rd.keys_matching(PREFIX + "{*}") if k.endswith("}")]
             for n in range(0, len(keys), 500):
                 chunk = keys[n:n + 500]

@@ -349,8 +349,17 @@ def quiet_port():
     raise RuntimeError("no free port below the ephemeral range")
 
 
-def make_servers():
-    """A private MariaDB + Redis (chaos.py's Env: scripts/servers.sh with its own run directory and ports)."""
+# How the tools connect to the private Redis (rowcache_e2e.Redis keyword
+# arguments): empty for plain TCP; TLS and the password with make_servers(tls=True).
+REDIS_KW = {}
+REDIS_TLS_PASSWORD = "checker-tls-pw"
+
+
+def make_servers(tls=False):
+    """A private MariaDB + Redis (chaos.py's Env: scripts/servers.sh with its own run directory and ports).
+    tls: the Redis serves TLS only (the test CA of scripts/servers.sh, hostname localhost) and requires AUTH
+    with REDIS_TLS_PASSWORD; REDIS_KW then tells every tool here how to connect, and cache_url() gives
+    rowcache's URL for a port (the Redis's own, or a proxy's in front of it)."""
     from chaos import Env  # noqa: E402  (chaos.py starts nothing at import)
 
     class Servers(Env):
@@ -364,7 +373,22 @@ def make_servers():
             self.mysql_port, self.redis_port = quiet_port(), quiet_port()
             self.env = dict(os.environ, ROWCACHE_RUN_DIR=self.dir, ROWCACHE_MYSQL_PORT=str(self.mysql_port),
                             ROWCACHE_REDIS_PORT=str(self.redis_port), ROWCACHE_SERVERS="mysql redis")
+            self.tls = None
             self.start()
+            if tls:
+                # The test CA and certificate (made by servers.sh for MariaDB's TLS).
+                d = os.path.join(self.dir, "tls")
+                self.tls = {"ca": os.path.join(d, "ca.crt"), "cert": os.path.join(d, "redis.crt"),
+                            "key": os.path.join(d, "redis.key")}
+                REDIS_KW.clear()
+                REDIS_KW.update(tls=True, ca=self.tls["ca"], server_hostname="localhost",
+                                password=REDIS_TLS_PASSWORD)
+                self.restart_redis()
+
+        def cache_url(self, port):
+            if not self.tls:
+                return f"redis://127.0.0.1:{port}/0"
+            return f"rediss://:{REDIS_TLS_PASSWORD}@localhost:{port}/0?ca={self.tls['ca']}"
 
         def redis_pid(self):
             try:
@@ -451,7 +475,12 @@ def make_servers():
                     time.sleep(0.01)
                 finally:
                     probe.close()
-            subprocess.run(["redis-server", "--port", str(self.redis_port), "--bind", "127.0.0.1", "--save", "",
+            listen = ["--port", str(self.redis_port)]
+            if self.tls:
+                listen = ["--port", "0", "--tls-port", str(self.redis_port), "--tls-cert-file", self.tls["cert"],
+                          "--tls-key-file", self.tls["key"], "--tls-ca-cert-file", self.tls["ca"],
+                          "--tls-auth-clients", "no", "--requirepass", REDIS_TLS_PASSWORD]
+            subprocess.run(["redis-server", *listen, "--bind", "127.0.0.1", "--save", "",
                             "--appendonly", "no", "--daemonize", "yes",
                             "--pidfile", os.path.join(self.dir, "redis.pid"),
                             "--logfile", os.path.join(self.dir, "redis.log"), "--dir", self.dir, *extra],
@@ -460,7 +489,7 @@ def make_servers():
             while time.time() < deadline:
                 try:
                     from rowcache_e2e import Redis
-                    with Redis(self.redis_port, timeout=1) as r:
+                    with Redis(self.redis_port, timeout=1, **REDIS_KW) as r:
                         if r.cmd("PING") == "PONG":
                             return
                 except OSError:
@@ -494,7 +523,7 @@ def make_servers():
 def redis_info(port, section="stats"):
     """INFO section as a dict (numbers as int where they are)."""
     from rowcache_e2e import Redis
-    with Redis(port, timeout=2) as r:
+    with Redis(port, timeout=2, **REDIS_KW) as r:
         text = r.cmd("INFO", section) or ""
     out = {}
     for line in text.splitlines():
