@@ -171,7 +171,9 @@ class S3Source final : public ByteSource {
 }  // namespace
 
 Result<std::unique_ptr<ByteSource>> OpenS3Source(const std::string& url, const S3Options& opts) {
-  if (url.rfind("s3://", 0) != 0) return Status::InvalidArgument("'" + RedactUrlText(url) + "' is not an s3:// URL");
+  if (url.rfind("s3://", 0) != 0) {
+    return Status::InvalidArgument("'" + RedactUrlText(url) + "' is not an s3:// URL");
+  }
   std::string rest = url.substr(5);
   auto slash = rest.find('/');
   if (slash == std::string::npos || slash == 0 || slash + 1 == rest.size()) {

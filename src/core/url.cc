@@ -29,7 +29,8 @@ std::string PercentDecode(const std::string& s) {
 namespace {
 
 bool IsPortText(std::string_view s) {
-  return !s.empty() && s.size() <= 5 && std::all_of(s.begin(), s.end(), [](unsigned char c) { return std::isdigit(c); });
+  return !s.empty() && s.size() <= 5 &&
+         std::all_of(s.begin(), s.end(), [](unsigned char c) { return std::isdigit(c); });
 }
 
 // Text without user info, but perhaps "user:password" with the host left out,
@@ -109,9 +110,10 @@ Result<Url> ParseUrl(const std::string& text) {
   // password with an unencoded '/', '?' or '#', which the split above has
   // spread over host, port, path and query. Refused, without echoing any of it.
   if (authority.find('@') == std::string::npos && text.find('@', sep + 3) != std::string::npos) {
-    return Status::InvalidArgument("'" + RedactUrlText(text) +
-                                   "': an '@' after the host (percent-encode '/', '?' and '#' in a password as "
-                                   "%2F, %3F and %23, and an '@' in a path or parameter as %40)");
+    return Status::InvalidArgument(
+        "'" + RedactUrlText(text) +
+        "': an '@' after the host (percent-encode '/', '?' and '#' in a password as "
+        "%2F, %3F and %23, and an '@' in a path or parameter as %40)");
   }
   // The userinfo ends at the LAST '@' so that passwords may contain '@'.
   if (auto at = authority.rfind('@'); at != std::string::npos) {
@@ -145,7 +147,8 @@ Result<Url> ParseUrl(const std::string& text) {
     // Without an '@' a "user:password" reads as host:port: the port text is
     // not echoed as it is.
     auto bad_port = [&] {
-      return Status::InvalidArgument("URL '" + RedactUrlText(text) + "': the port is not a number from 1 to 65535");
+      return Status::InvalidArgument("URL '" + RedactUrlText(text) +
+                                     "': the port is not a number from 1 to 65535");
     };
     if (!IsPortText(port)) return bad_port();
     u.port = std::stoi(port);

@@ -61,7 +61,8 @@ void CsvParser::Feed(std::string_view data, std::vector<CsvRecord>* out, std::ve
   Consume(data, out, errors);
 }
 
-void CsvParser::Consume(std::string_view data, std::vector<CsvRecord>* out, std::vector<std::string>* errors) {
+void CsvParser::Consume(std::string_view data, std::vector<CsvRecord>* out,
+                        std::vector<std::string>* errors) {
   const char* p = data.data();
   const size_t n = data.size();
   size_t i = 0;

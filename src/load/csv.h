@@ -51,12 +51,12 @@ class CsvParser {
   size_t max_record_bytes_;
   size_t max_fields_;
   size_t record_bytes_ = 0;
-  bool too_long_ = false;     // past max_record_bytes_: nothing more is kept
+  bool too_long_ = false;  // past max_record_bytes_: nothing more is kept
   bool too_many_fields_ = false;
-  bool in_record_ = false;    // a byte of the current record has been seen
+  bool in_record_ = false;  // a byte of the current record has been seen
   static constexpr std::string_view kBom = "\xEF\xBB\xBF";
-  bool at_start_ = true;      // no byte after a possible byte-order mark seen yet
-  size_t bom_matched_ = 0;    // bytes of the byte-order mark seen so far
+  bool at_start_ = true;    // no byte after a possible byte-order mark seen yet
+  size_t bom_matched_ = 0;  // bytes of the byte-order mark seen so far
   bool quoted_any_ = false;
   int64_t line_ = 1;          // current physical line
   int64_t record_line_ = 1;   // line where the current record began

@@ -2,7 +2,6 @@
 
 #include <hiredis/hiredis.h>
 
-#include <algorithm>
 #include <condition_variable>
 #include <thread>
 #include <map>
@@ -48,9 +47,10 @@ Result<Options> OptionsFromUrl(const Url& url) {
     } else {
       // Named only when it looks like a parameter (name=value, a short
       // lower-case name): anything else may be a misplaced password.
-      bool named = !v.empty() && k.size() <= 24 && std::all_of(k.begin(), k.end(), [](char ch) {
-        return (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '_' || ch == '-';
-      });
+      bool named = !v.empty() && k.size() <= 24;
+      for (char ch : k) {
+        named = named && ((ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '_' || ch == '-');
+      }
       return bad((named ? "unknown parameter '" + k + "'" : std::string("an unknown parameter")) +
                  " (known: ca, sni, insecure)");
     }

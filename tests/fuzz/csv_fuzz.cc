@@ -4,8 +4,8 @@
 // parser's bounds, and every bad-row message must be printable text (no
 // control byte, valid UTF-8, bounded) whatever the input held.
 #include <cstdint>
-#include <cstdlib>
 #include <cstdio>
+#include <cstdlib>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -38,7 +38,8 @@ void CheckPrintable(const std::string& msg, size_t max_bytes) {
   }
   // C1 controls (U+0080 to U+009F) are escapes on some terminals too.
   for (size_t i = 0; i + 1 < msg.size(); ++i) {
-    if (static_cast<unsigned char>(msg[i]) == 0xC2 && static_cast<unsigned char>(msg[i + 1]) < 0xA0) ok = false;
+    if (static_cast<unsigned char>(msg[i]) == 0xC2 && static_cast<unsigned char>(msg[i + 1]) < 0xA0)
+      ok = false;
   }
   if (!ok) {
     std::fprintf(stderr, "message not printable or too long: %zu bytes\n", msg.size());
@@ -69,7 +70,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     size_t bytes = 0;
     for (const auto& f : whole[i].fields) bytes += f.size();
     if (whole[i].fields.size() > kMaxFields || bytes > kMaxRecord) {
-      std::fprintf(stderr, "record %zu: %zu fields, %zu bytes, past the bounds\n", i, whole[i].fields.size(), bytes);
+      std::fprintf(stderr, "record %zu: %zu fields, %zu bytes, past the bounds\n", i, whole[i].fields.size(),
+                   bytes);
       std::abort();
     }
     auto row = rowcache::RowFromRecord(whole[i]);

@@ -29,10 +29,11 @@ std::vector<std::string> HostileUrls() {
   for (const char* sep : {"", "/", "?", "#", "@", ":", "%", "//", "/?", "?@", "&", "]", "[", " ", "\n"}) {
     const std::string pw = std::string("Sekr") + sep + "Tpass";
     for (const std::string scheme :
-         {"mysql://", "mariadb://", "redis://", "rediss://", "memory://", "https://", "http://", "s3://", "mysql:/",
-          "mysql//", "mysql:", "", "ftp://"}) {
-      for (const std::string& tail : std::vector<std::string>{"127.0.0.1:1/db", "127.0.0.1:1", "127.0.0.1:99999/db", "127.0.0.1:1/x?y=1",
-                                      "[::1/db", "[::1]x/db", "", "/db", ":1"}) {
+         {"mysql://", "mariadb://", "redis://", "rediss://", "memory://", "https://", "http://", "s3://",
+          "mysql:/", "mysql//", "mysql:", "", "ftp://"}) {
+      for (const std::string& tail :
+           std::vector<std::string>{"127.0.0.1:1/db", "127.0.0.1:1", "127.0.0.1:99999/db",
+                                    "127.0.0.1:1/x?y=1", "[::1/db", "[::1]x/db", "", "/db", ":1"}) {
         urls.push_back(scheme + "u:" + pw + "@" + tail);
         urls.push_back(scheme + ":" + pw + "@" + tail);
       }
@@ -145,7 +146,8 @@ TEST(Redaction, NoSecretParserEchoesThePassword) {
   for (const std::string& s : secrets) {
     if (auto r = ParseDbSecret(s); !r.ok()) ExpectNoPassword("ParseDbSecret", s, r.status());
     if (auto r = ParseCacheSecret(s); !r.ok()) ExpectNoPassword("ParseCacheSecret", s, r.status());
-    if (auto r = ApplyDbSecret("mysql://u@h:3306/db", s); !r.ok()) ExpectNoPassword("ApplyDbSecret", s, r.status());
+    if (auto r = ApplyDbSecret("mysql://u@h:3306/db", s); !r.ok())
+      ExpectNoPassword("ApplyDbSecret", s, r.status());
     if (auto r = ApplyCacheSecret("rediss://h:6379", s); !r.ok()) {
       ExpectNoPassword("ApplyCacheSecret", s, r.status());
     }
