@@ -28,9 +28,10 @@ struct Url {
 };
 
 // Error messages never hold the password, whatever the text: they show the
-// URL through Redacted() or RedactUrlText(), and an '@' after the host with
-// none before it (a password holding an unencoded '/', '?' or '#', which
-// would otherwise be split into host, port, path and query) is refused.
+// URL through Redacted() or RedactUrlText(), and an '@' after the host (in
+// the path or parameters: a password holding an unencoded '/', '?' or '#',
+// which would otherwise be split into host, port, path and query) is
+// refused; an '@' there is written %40.
 Result<Url> ParseUrl(const std::string& text);
 // Text that may be a URL, parsed or not, fit for an error message: whatever
 // could be a password (from the first ':' of the user info up to the LAST

@@ -80,6 +80,15 @@ Result<Url> ParseUrl(const std::string& text) {
     return Status::InvalidArgument("'" + RedactUrlText(text) + "' is not a URL (expected scheme://...)");
   }
   u.scheme = text.substr(0, sep);
+  // RFC 3986: a letter, then letters, digits, '+', '-', '.'. (Anything else,
+  // say "user:password@host" before a later "://", is not a scheme to echo.)
+  bool scheme_ok = std::isalpha(static_cast<unsigned char>(u.scheme[0])) != 0;
+  for (unsigned char c : u.scheme) {
+    scheme_ok = scheme_ok && (std::isalnum(c) || c == '+' || c == '-' || c == '.');
+  }
+  if (!scheme_ok) {
+    return Status::InvalidArgument("'" + RedactUrlText(text) + "' is not a URL (expected scheme://...)");
+  }
   std::transform(u.scheme.begin(), u.scheme.end(), u.scheme.begin(),
                  [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
   std::string rest = text.substr(sep + 3);
@@ -106,10 +115,10 @@ Result<Url> ParseUrl(const std::string& text) {
     authority = rest.substr(0, slash);
     u.path = PercentDecode(rest.substr(slash + 1));
   }
-  // An '@' in the path or query with none in the authority: most likely a
-  // password with an unencoded '/', '?' or '#', which the split above has
-  // spread over host, port, path and query. Refused, without echoing any of it.
-  if (authority.find('@') == std::string::npos && text.find('@', sep + 3) != std::string::npos) {
+  // An '@' in the path or parameters: most likely a password with an
+  // unencoded '/', '?' or '#', which the split above has spread over host,
+  // port, path and parameters. Refused, without echoing any of it.
+  if (text.find('@', sep + 3 + authority.size()) != std::string::npos) {
     return Status::InvalidArgument(
         "'" + RedactUrlText(text) +
         "': an '@' after the host (percent-encode '/', '?' and '#' in a password as "

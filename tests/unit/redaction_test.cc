@@ -81,11 +81,21 @@ TEST(Redaction, AnAtAfterTheHostIsRefusedWithoutEchoingIt) {
   auto r = ParseUrl("mysql://u:Sekr/Tpass@h/db");
   ASSERT_FALSE(r.ok());
   EXPECT_NE(r.status().message().find("%2F"), std::string::npos) << r.status().message();
-  // Percent-encoded, the same password is fine, and an '@' after a user info too.
-  r = ParseUrl("mysql://u:Sekr%2FTpass@h/db?ssl-ca=/a@b.pem");
+  // Percent-encoded, the same password is fine; an '@' in a parameter is written %40.
+  r = ParseUrl("mysql://u:Sekr%2FTpass@h/db?ssl-ca=/a%40b.pem");
   ASSERT_TRUE(r.ok()) << r.status().message();
   EXPECT_EQ(r->password, "Sekr/Tpass");
   EXPECT_EQ(r->query.at("ssl-ca"), "/a@b.pem");
+  // A password with '@' and '/': the host would be "ss" and the path "wd@h/db".
+  r = ParseUrl("mysql://u:Sekr@ss/wdTpass@h/db");
+  ASSERT_FALSE(r.ok());
+  ExpectNoPassword("ParseUrl", "mysql://u:Sekr@ss/wdTpass@h/db", r.status());
+  EXPECT_FALSE(ParseUrl("mysql://u:p@h/db?ssl-ca=/a@b.pem").ok());
+  // A scheme is letters, digits, '+', '-', '.': "mysql:u:pw@h://x" is no URL of scheme "mysql:u:pw@h".
+  r = ParseUrl("mysql:u:SekrTpass@h://x");
+  ASSERT_FALSE(r.ok());
+  ExpectNoPassword("ParseUrl", "mysql:u:SekrTpass@h://x", r.status());
+  EXPECT_EQ(r.status().message().find("sekr"), std::string::npos) << r.status().message();
   EXPECT_FALSE(ParseUrl("redis://h:6379/0?ca=/a@b.pem").ok());
   EXPECT_TRUE(ParseUrl("redis://h:6379/0?ca=/a%40b.pem").ok());
 }
