@@ -27,7 +27,19 @@ struct Url {
   std::string ToString() const;
 };
 
+// Error messages never hold the password, whatever the text: they show the
+// URL through Redacted() or RedactUrlText(), and an '@' after the host (in
+// the path or parameters: a password holding an unencoded '/', '?' or '#',
+// which would otherwise be split into host, port, path and query) is
+// refused; an '@' there is written %40.
 Result<Url> ParseUrl(const std::string& text);
+// Text that may be a URL, parsed or not, fit for an error message: whatever
+// could be a password (from the first ':' of the user info up to the LAST
+// '@' anywhere) replaced by "***", and, as Redacted(), without the
+// parameters ('?' after the last '@' and what follows). Without an '@',
+// what follows a ':' and is not a port number is hidden too (a
+// "user:password" whose host was left out reads as host:port).
+std::string RedactUrlText(std::string_view text);
 std::string PercentDecode(const std::string& s);
 // Encodes everything but RFC 3986 unreserved characters (and '/' when
 // keep_slash), as %XX in upper case: what URLs and AWS SigV4 both want.

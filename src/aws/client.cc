@@ -20,7 +20,8 @@ Result<std::unique_ptr<AwsClient>> AwsClient::Open(const std::string& endpoint, 
   }
   auto url = ParseUrl(endpoint);
   if (!url.ok() || url->host.empty() || (url->scheme != "https" && url->scheme != "http")) {
-    return Status::InvalidArgument(service + " endpoint '" + endpoint + "': expected https://HOST[:PORT] or http://HOST:PORT");
+    return Status::InvalidArgument(service + " endpoint '" + RedactUrlText(endpoint) +
+                                   "': expected https://HOST[:PORT] or http://HOST:PORT");
   }
   TlsOptions tls;
   tls.enabled = url->scheme == "https";

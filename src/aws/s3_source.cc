@@ -1,6 +1,7 @@
 #include "aws/s3_source.h"
 
 #include "aws/client.h"
+#include "rowcache/url.h"
 
 #include <condition_variable>
 #include <cstring>
@@ -170,11 +171,13 @@ class S3Source final : public ByteSource {
 }  // namespace
 
 Result<std::unique_ptr<ByteSource>> OpenS3Source(const std::string& url, const S3Options& opts) {
-  if (url.rfind("s3://", 0) != 0) return Status::InvalidArgument("'" + url + "' is not an s3:// URL");
+  if (url.rfind("s3://", 0) != 0) {
+    return Status::InvalidArgument("'" + RedactUrlText(url) + "' is not an s3:// URL");
+  }
   std::string rest = url.substr(5);
   auto slash = rest.find('/');
   if (slash == std::string::npos || slash == 0 || slash + 1 == rest.size()) {
-    return Status::InvalidArgument("'" + url + "': expected s3://bucket/key");
+    return Status::InvalidArgument("'" + RedactUrlText(url) + "': expected s3://bucket/key");
   }
   if (opts.creds.access_key.empty() || opts.creds.secret_key.empty()) {
     return Status::InvalidArgument("no AWS credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY "

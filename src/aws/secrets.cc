@@ -110,7 +110,7 @@ Result<std::string> ApplyCacheSecret(const std::string& cache_url, const std::st
   auto url = ParseUrl(cache_url);
   if (!url.ok() || url->host.empty()) {
     return Status::InvalidArgument("cache secret: the cache URL '" +
-                                   (url.ok() ? url->Redacted() : cache_url) +
+                                   (url.ok() ? url->Redacted() : RedactUrlText(cache_url)) +
                                    "' names no server to authenticate to (expected redis:// or rediss://)");
   }
   auto creds = ParseCacheSecret(secret_string);

@@ -26,13 +26,69 @@ std::string PercentDecode(const std::string& s) {
   return out;
 }
 
+namespace {
+
+bool IsPortText(std::string_view s) {
+  return !s.empty() && s.size() <= 5 &&
+         std::all_of(s.begin(), s.end(), [](unsigned char c) { return std::isdigit(c); });
+}
+
+// Text without user info, but perhaps "user:password" with the host left out,
+// which reads as host:port: what follows a ':' (up to the next '/' or ':')
+// is hidden unless it is a port number, a scheme's "//", or inside [ ].
+std::string HideNonPorts(std::string_view text) {
+  std::string out;
+  bool bracket = false;
+  size_t i = 0;
+  while (i < text.size()) {
+    char c = text[i++];
+    out.push_back(c);
+    if (c == '[') bracket = true;
+    if (c == ']') bracket = false;
+    if (c != ':' || bracket || text.substr(i, 2) == "//") continue;
+    size_t end = std::min(text.find_first_of("/:", i), text.size());
+    std::string_view seg = text.substr(i, end - i);
+    if (seg.empty() || IsPortText(seg)) continue;
+    out.append("***");
+    i = end;
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string RedactUrlText(std::string_view text) {
+  auto at = text.rfind('@');
+  // As Redacted(), without the parameters.
+  auto query = text.find('?', at == std::string_view::npos ? 0 : at);
+  text = text.substr(0, query);
+  if (at == std::string_view::npos) return HideNonPorts(text);
+  auto sep = text.find("://");
+  size_t start = sep == std::string_view::npos || sep > at ? 0 : sep + 3;
+  auto colon = text.find(':', start);
+  if (colon == std::string_view::npos || colon > at) return std::string(text);  // a user name only
+  std::string out(text.substr(0, colon));
+  out.append(":***");
+  out.append(text.substr(at));
+  return out;
+}
+
 Result<Url> ParseUrl(const std::string& text) {
   Url u;
   auto sep = text.find("://");
   if (sep == std::string::npos || sep == 0) {
-    return Status::InvalidArgument("'" + text + "' is not a URL (expected scheme://...)");
+    return Status::InvalidArgument("'" + RedactUrlText(text) + "' is not a URL (expected scheme://...)");
   }
   u.scheme = text.substr(0, sep);
+  // RFC 3986: a letter, then letters, digits, '+', '-', '.'. (Anything else,
+  // say "user:password@host" before a later "://", is not a scheme to echo.)
+  bool scheme_ok = std::isalpha(static_cast<unsigned char>(u.scheme[0])) != 0;
+  for (unsigned char c : u.scheme) {
+    scheme_ok = scheme_ok && (std::isalnum(c) || c == '+' || c == '-' || c == '.');
+  }
+  if (!scheme_ok) {
+    return Status::InvalidArgument("'" + RedactUrlText(text) + "' is not a URL (expected scheme://...)");
+  }
   std::transform(u.scheme.begin(), u.scheme.end(), u.scheme.begin(),
                  [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
   std::string rest = text.substr(sep + 3);
@@ -58,6 +114,15 @@ Result<Url> ParseUrl(const std::string& text) {
   if (auto slash = rest.find('/'); slash != std::string::npos) {
     authority = rest.substr(0, slash);
     u.path = PercentDecode(rest.substr(slash + 1));
+  }
+  // An '@' in the path or parameters: most likely a password with an
+  // unencoded '/', '?' or '#', which the split above has spread over host,
+  // port, path and parameters. Refused, without echoing any of it.
+  if (text.find('@', sep + 3 + authority.size()) != std::string::npos) {
+    return Status::InvalidArgument(
+        "'" + RedactUrlText(text) +
+        "': an '@' after the host (percent-encode '/', '?' and '#' in a password as "
+        "%2F, %3F and %23, and an '@' in a path or parameter as %40)");
   }
   // The userinfo ends at the LAST '@' so that passwords may contain '@'.
   if (auto at = authority.rfind('@'); at != std::string::npos) {
@@ -88,11 +153,15 @@ Result<Url> ParseUrl(const std::string& text) {
     if (colon != std::string::npos) port = authority.substr(colon + 1);
   }
   if (!port.empty()) {
-    if (port.size() > 5 || !std::all_of(port.begin(), port.end(), [](unsigned char c) { return std::isdigit(c); })) {
-      return Status::InvalidArgument("bad port '" + port + "' in URL");
-    }
+    // Without an '@' a "user:password" reads as host:port: the port text is
+    // not echoed as it is.
+    auto bad_port = [&] {
+      return Status::InvalidArgument("URL '" + RedactUrlText(text) +
+                                     "': the port is not a number from 1 to 65535");
+    };
+    if (!IsPortText(port)) return bad_port();
     u.port = std::stoi(port);
-    if (u.port < 1 || u.port > 65535) return Status::InvalidArgument("port " + port + " out of range in URL");
+    if (u.port < 1 || u.port > 65535) return bad_port();
   }
   return u;
 }

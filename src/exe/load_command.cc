@@ -56,7 +56,7 @@ int AuroraNativeLoad(const Flags& flags, const std::string& db, const std::strin
   }
   auto url = ParseUrl(db);
   if (!url.ok() || (url->scheme != "mysql" && url->scheme != "mariadb")) {
-    return fail(2, "--aurora-native needs a mysql:// --db (Aurora MySQL), got '" + db + "'");
+    return fail(2, "--aurora-native needs a mysql:// --db (Aurora MySQL), got '" + RedactUrlText(db) + "'");
   }
   AuroraLoadSpec spec;
   spec.s3_url = from;

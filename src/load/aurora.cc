@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "load/csv.h"
+#include "rowcache/url.h"
 
 namespace rowcache {
 
@@ -39,15 +40,20 @@ std::string Quote(std::string_view s) {
 
 Result<std::string> BuildAuroraLoadSql(const AuroraLoadSpec& spec) {
   if (spec.s3_url.rfind("s3://", 0) != 0) {
-    return Status::InvalidArgument("--aurora-native: --from must be s3://bucket/key, got '" + spec.s3_url + "'");
+    return Status::InvalidArgument("--aurora-native: --from must be s3://bucket/key, got '" +
+                                   RedactUrlText(spec.s3_url) + "'");
   }
   std::string rest = spec.s3_url.substr(5);
   auto slash = rest.find('/');
   if (slash == std::string::npos || slash + 1 == rest.size()) {
-    return Status::InvalidArgument("--aurora-native: '" + spec.s3_url + "': expected s3://bucket/key");
+    return Status::InvalidArgument("--aurora-native: '" + RedactUrlText(spec.s3_url) +
+                                   "': expected s3://bucket/key");
   }
   std::string bucket = rest.substr(0, slash), key = rest.substr(slash + 1);
-  if (!ValidBucket(bucket)) return Status::InvalidArgument("--aurora-native: '" + bucket + "' is not a bucket name");
+  if (!ValidBucket(bucket)) {
+    return Status::InvalidArgument("--aurora-native: '" + RedactUrlText(spec.s3_url) +
+                                   "': not a bucket name");
+  }
   for (char c : key) {
     if (static_cast<unsigned char>(c) < 0x20) {
       return Status::InvalidArgument("--aurora-native: the object key has a control character");

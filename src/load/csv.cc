@@ -7,6 +7,17 @@
 namespace rowcache {
 
 void CsvParser::EndField() {
+  if (too_long_ || too_many_fields_) {
+    field_.clear();
+    return;
+  }
+  if (fields_.size() >= max_fields_) {
+    // One field too many: the record is bad; what it has stays (bounded) so
+    // that its line is still known, and nothing more is added.
+    too_many_fields_ = true;
+    field_.clear();
+    return;
+  }
   fields_.push_back(std::move(field_));
   field_.clear();
 }
@@ -17,6 +28,9 @@ void CsvParser::EndRecord(std::vector<CsvRecord>* out, std::vector<std::string>*
   if (too_long_) {
     errors->push_back("line " + std::to_string(record_line_) + ": record longer than " +
                       std::to_string(max_record_bytes_) + " bytes");
+  } else if (too_many_fields_) {
+    errors->push_back("line " + std::to_string(record_line_) + ": more than " + std::to_string(max_fields_) +
+                      " fields");
   } else if (!blank) {
     // A CR before the LF belongs to the line end, not to the last field.
     out->push_back(CsvRecord{record_line_, std::move(fields_)});
@@ -24,11 +38,31 @@ void CsvParser::EndRecord(std::vector<CsvRecord>* out, std::vector<std::string>*
   fields_.clear();
   record_bytes_ = 0;
   too_long_ = false;
+  too_many_fields_ = false;
   quoted_any_ = false;
+  in_record_ = false;
   state_ = State::kFieldStart;
 }
 
 void CsvParser::Feed(std::string_view data, std::vector<CsvRecord>* out, std::vector<std::string>* errors) {
+  if (at_start_) {
+    // A UTF-8 byte-order mark, possibly split across chunks, is dropped; bytes
+    // that only began like one are parsed as they are.
+    size_t i = 0;
+    while (i < data.size() && bom_matched_ < kBom.size() && data[i] == kBom[bom_matched_]) {
+      ++i;
+      ++bom_matched_;
+    }
+    if (bom_matched_ < kBom.size() && i == data.size()) return;  // all of it may still be the mark
+    at_start_ = false;
+    if (bom_matched_ < kBom.size()) Consume(kBom.substr(0, bom_matched_), out, errors);
+    data.remove_prefix(i);
+  }
+  Consume(data, out, errors);
+}
+
+void CsvParser::Consume(std::string_view data, std::vector<CsvRecord>* out,
+                        std::vector<std::string>* errors) {
   const char* p = data.data();
   const size_t n = data.size();
   size_t i = 0;
@@ -48,7 +82,10 @@ void CsvParser::Feed(std::string_view data, std::vector<CsvRecord>* out, std::ve
       }
     }
     char ch = p[i++];
-    if (state_ == State::kFieldStart && fields_.empty() && field_.empty()) record_line_ = line_;
+    if (!in_record_) {
+      in_record_ = true;
+      record_line_ = line_;
+    }
     if (++record_bytes_ > max_record_bytes_) {
       too_long_ = true;
       field_.clear();
@@ -105,14 +142,20 @@ void CsvParser::Feed(std::string_view data, std::vector<CsvRecord>* out, std::ve
 }
 
 void CsvParser::Finish(std::vector<CsvRecord>* out, std::vector<std::string>* errors) {
+  if (at_start_) {
+    at_start_ = false;
+    if (bom_matched_ < kBom.size()) Consume(kBom.substr(0, bom_matched_), out, errors);
+  }
   if (state_ == State::kQuoted) {
     errors->push_back("line " + std::to_string(record_line_) + ": unterminated quoted field");
     fields_.clear();
     field_.clear();
+    record_bytes_ = 0;
+    too_long_ = too_many_fields_ = quoted_any_ = in_record_ = false;
     state_ = State::kFieldStart;
     return;
   }
-  if (state_ != State::kFieldStart || !fields_.empty() || !field_.empty()) {
+  if (in_record_) {
     if (!field_.empty() && field_.back() == '\r') field_.pop_back();
     EndRecord(out, errors);
   }
@@ -142,7 +185,49 @@ bool ParseInt(const std::string& text, int64_t lo, int64_t hi, int64_t* out) {
   return true;
 }
 
+// How much of a bad field a bad-row message quotes.
+constexpr size_t kQuotedBytes = 40;
+
+// Length of the UTF-8 sequence at the start of s if it is a valid one, else 0.
+size_t Utf8SequenceAt(std::string_view s) {
+  unsigned char c = static_cast<unsigned char>(s[0]);
+  size_t len = c < 0x80 ? 1 : (c & 0xE0) == 0xC0 ? 2 : (c & 0xF0) == 0xE0 ? 3 : (c & 0xF8) == 0xF0 ? 4 : 0;
+  if (len == 0 || len > s.size() || Utf8Length(s.substr(0, len)) != 1) return 0;
+  return len;
+}
+
 }  // namespace
+
+std::string EscapeBytes(std::string_view s, size_t max_bytes) {
+  static const char kHex[] = "0123456789abcdef";
+  std::string out;
+  size_t i = 0;
+  while (i < s.size()) {
+    size_t len = Utf8SequenceAt(s.substr(i));
+    if (i + std::max<size_t>(len, 1) > max_bytes) break;
+    auto c = static_cast<unsigned char>(s[i]);
+    // C1 controls (U+0080 to U+009F, C2 80 to C2 9F) act as escapes on some terminals.
+    bool c1 = len == 2 && c == 0xC2 && static_cast<unsigned char>(s[i + 1]) < 0xA0;
+    if (c == '\\') {
+      out += "\\\\";
+    } else if (len > 1 && !c1) {
+      out.append(s.substr(i, len));
+    } else if (len == 1 && c >= 0x20 && c < 0x7F) {
+      out.push_back(static_cast<char>(c));
+    } else {
+      size_t n = len > 1 ? len : 1;
+      for (size_t k = 0; k < n; ++k) {
+        auto b = static_cast<unsigned char>(s[i + k]);
+        out += "\\x";
+        out.push_back(kHex[b >> 4]);
+        out.push_back(kHex[b & 0xF]);
+      }
+    }
+    i += std::max<size_t>(len, 1);
+  }
+  if (i < s.size()) out += "...";
+  return out;
+}
 
 bool IsHeader(const CsvRecord& rec) {
   static const char* kNames[] = {"id", "hero", "power", "name", "xp", "color"};
@@ -161,11 +246,16 @@ Result<Row> RowFromRecord(CsvRecord rec) {
   }
   Row r;
   if (!ParseInt(rec.fields[0], 1, kMaxId, &r.id)) {
-    return Status::InvalidArgument(where() + "id: '" + rec.fields[0].substr(0, 40) + "' is not an id (1 to " +
-                                   std::to_string(kMaxId) + ")");
+    return Status::InvalidArgument(where() + "id: '" + EscapeBytes(rec.fields[0], kQuotedBytes) +
+                                   "' is not an id (1 to " + std::to_string(kMaxLoadedId) + ")");
+  }
+  if (r.id > kMaxLoadedId) {
+    return Status::InvalidArgument(where() + "id: " + std::to_string(r.id) +
+                                   " leaves no room for the ids the database assigns to new rows (at most " +
+                                   std::to_string(kMaxLoadedId) + ")");
   }
   if (!ParseInt(rec.fields[4], kMinXp, kMaxXp, &r.xp)) {
-    return Status::InvalidArgument(where() + "xp: '" + rec.fields[4].substr(0, 40) +
+    return Status::InvalidArgument(where() + "xp: '" + EscapeBytes(rec.fields[4], kQuotedBytes) +
                                    "' is not an integer in INT range");
   }
   const char* names[] = {"hero", "power", "name", "color"};

@@ -1,6 +1,7 @@
 #include "load/source.h"
 
 #include "aws/s3_source.h"
+#include "rowcache/url.h"
 
 #include <cerrno>
 #include <cstdio>
@@ -49,8 +50,10 @@ Result<std::unique_ptr<ByteSource>> OpenSource(const std::string& from, const S3
   if (from == "-") return std::unique_ptr<ByteSource>(std::make_unique<FileSource>("stdin", stdin, std::nullopt));
   FILE* f = std::fopen(from.c_str(), "rb");
   if (!f) {
-    return errno == ENOENT ? Status::NotFound(from + ": no such file")
-                           : Status::Unavailable(from + ": " + std::strerror(errno));
+    // Redacted: a database URL given as --from by mistake must not show its password.
+    std::string shown = RedactUrlText(from);
+    return errno == ENOENT ? Status::NotFound(shown + ": no such file")
+                           : Status::Unavailable(shown + ": " + std::strerror(errno));
   }
   struct stat st {};
   std::optional<uint64_t> size;

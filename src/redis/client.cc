@@ -46,7 +46,14 @@ Result<Options> OptionsFromUrl(const Url& url) {
     } else if (k == "sni") {
       o.tls.sni = v;
     } else {
-      return bad("unknown parameter '" + k + "' (known: ca, sni, insecure)");
+      // Named only when it looks like a parameter (name=value, a short
+      // lower-case name): anything else may be a misplaced password.
+      bool named = !v.empty() && k.size() <= 24;
+      for (char ch : k) {
+        named = named && ((ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '_' || ch == '-');
+      }
+      return bad((named ? "unknown parameter '" + k + "'" : std::string("an unknown parameter")) +
+                 " (known: ca, sni, insecure)");
     }
   }
   if (!o.tls.enabled && (!o.tls.ca_file.empty() || !o.tls.sni.empty() || !o.tls.verify)) {

@@ -77,6 +77,106 @@ TEST(Csv, RowValidationNamesLineAndField) {
   EXPECT_NE(errs2[0].find("line 1: unterminated"), std::string::npos);
 }
 
+TEST(Csv, ARecordPastItsBoundsStopsGrowingAndIsReportedOnce) {
+  // A record of commas only: past the byte bound no field is added (each
+  // comma used to append an empty one), and the record is one error.
+  CsvParser p(/*max_record_bytes=*/1000, /*max_fields=*/64);
+  std::vector<CsvRecord> out;
+  std::vector<std::string> errs;
+  p.Feed("1,a,b,c,1,d\n", &out, &errs);
+  const std::string commas(100000, ',');
+  for (int i = 0; i < 10; ++i) p.Feed(commas, &out, &errs);
+  EXPECT_LE(p.BufferedFieldsForTest(), 64u);
+  p.Feed("\n2,a,b,c,2,d\n", &out, &errs);
+  ASSERT_EQ(out.size(), 2u);
+  EXPECT_EQ(out[1].line, 3);
+  ASSERT_EQ(errs.size(), 1u);
+  EXPECT_EQ(errs[0], "line 2: record longer than 1000 bytes");
+
+  // Within the byte bound, more fields than allowed: an error, nothing kept past the bound.
+  CsvParser q(/*max_record_bytes=*/1 << 20, /*max_fields=*/8);
+  out.clear();
+  errs.clear();
+  q.Feed(std::string(500, ','), &out, &errs);
+  EXPECT_LE(q.BufferedFieldsForTest(), 8u);
+  q.Feed("\n\"x\ny\",1,2,3,4,5,6,7,8,9\n1,a,b,c,1,d", &out, &errs);
+  q.Finish(&out, &errs);
+  ASSERT_EQ(errs.size(), 2u);
+  EXPECT_EQ(errs[0], "line 1: more than 8 fields");
+  EXPECT_EQ(errs[1], "line 2: more than 8 fields");  // the line where the record began
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].line, 4);
+
+  // A long record without a line end, at the end of the input.
+  CsvParser r(/*max_record_bytes=*/100);
+  out.clear();
+  errs.clear();
+  r.Feed(std::string(5000, 'x'), &out, &errs);
+  r.Finish(&out, &errs);
+  EXPECT_TRUE(out.empty());
+  ASSERT_EQ(errs.size(), 1u);
+  EXPECT_EQ(errs[0], "line 1: record longer than 100 bytes");
+}
+
+TEST(Csv, AByteOrderMarkAtTheStartIsDropped) {
+  const std::string bom = "\xEF\xBB\xBF";
+  for (const std::string& body :
+       {std::string("id,hero,power,name,xp,color\n1,a,b,c,1,d\n"), std::string("1,a,b,c,1,d\n")}) {
+    for (size_t chunk = 1; chunk <= 5; ++chunk) {
+      std::vector<std::string> errs;
+      auto recs = ParseChunked(bom + body, chunk, &errs);
+      ASSERT_TRUE(errs.empty()) << chunk;
+      ASSERT_FALSE(recs.empty());
+      if (recs.size() == 2) EXPECT_TRUE(IsHeader(recs[0])) << chunk;
+      EXPECT_TRUE(RowFromRecord(recs.back()).ok()) << chunk;
+    }
+  }
+  // Only at the very start, and bytes that merely begin like one are kept.
+  std::vector<std::string> errs;
+  auto recs = ParseChunked("1,a,b,c,1,d\n" + bom + "2,a,b,c,1,d\n\xEF\xBBx", 1, &errs);
+  ASSERT_EQ(recs.size(), 3u);
+  EXPECT_EQ(recs[1].fields[0], bom + "2");
+  recs = ParseChunked("\xEF\xBB", 1, &errs);
+  ASSERT_EQ(recs.size(), 1u);
+  EXPECT_EQ(recs[0].fields[0], "\xEF\xBB");
+}
+
+TEST(Csv, BadRowMessagesAreEscapedAndBounded) {
+  EXPECT_EQ(EscapeBytes("plain caf\xC3\xA9 \xF0\x9F\x98\x80", 100), "plain caf\xC3\xA9 \xF0\x9F\x98\x80");
+  EXPECT_EQ(EscapeBytes("\x1b[2J\x07\x7f\\", 100), "\\x1b[2J\\x07\\x7f\\\\");
+  const std::string c1 = std::string("\xC2\x9B") + "31m \xff\xC3";  // CSI as a C1 control, bad UTF-8
+  EXPECT_EQ(EscapeBytes(c1, 100), "\\xc2\\x9b31m \\xff\\xc3");
+  EXPECT_EQ(EscapeBytes("abcdef", 4), "abcd...");
+  EXPECT_EQ(EscapeBytes("abc\xC3\xA9", 4), "abc...");  // never half a character
+  std::vector<std::string> errs;
+  auto recs = ParseChunked("\x1b]0;owned\x07" + std::string(1000, 'A') + ",a,b,c,\x1b[31m,d\n", 1000, &errs);
+  ASSERT_EQ(recs.size(), 1u);
+  auto r = RowFromRecord(recs[0]);
+  ASSERT_FALSE(r.ok());
+  const std::string& m = r.status().message();
+  EXPECT_NE(m.find("id: '\\x1b]0;owned\\x07AAA"), std::string::npos) << m;
+  EXPECT_LT(m.size(), 200u) << m;
+  for (char ch : m) EXPECT_TRUE(ch >= 0x20 && ch < 0x7f) << m;
+  recs[0].fields[0] = "7";
+  r = RowFromRecord(recs[0]);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("xp: '\\x1b[31m'"), std::string::npos) << r.status().message();
+}
+
+TEST(Csv, IdsLeaveRoomForTheNextAutoIncrement) {
+  auto row = [](const std::string& id) { return RowFromRecord(CsvRecord{1, {id, "a", "b", "c", "1", "d"}}); };
+  ASSERT_TRUE(row("2147483646").ok());
+  EXPECT_EQ(row("2147483646")->id, kMaxLoadedId);
+  auto at_max = row("2147483647");
+  ASSERT_FALSE(at_max.ok());
+  EXPECT_NE(at_max.status().message().find("line 1: id: 2147483647 leaves no room"), std::string::npos)
+      << at_max.status().message();
+  auto past = row("2147483648");
+  ASSERT_FALSE(past.ok());
+  EXPECT_NE(past.status().message().find("is not an id (1 to 2147483646)"), std::string::npos)
+      << past.status().message();
+}
+
 class LoaderTest : public ::testing::Test {
  protected:
   void SetUp() override {
