@@ -1,5 +1,5 @@
-// ByteSource: where a CSV comes from. A local file today; the interface is
-// what an object-store source (s3://bucket/key) implements too.
+// ByteSource: where a CSV comes from: a local file (here) or an S3 object
+// (src/aws/s3_source.h); OpenSource picks one by the --from text.
 #pragma once
 
 #include <cstdint>

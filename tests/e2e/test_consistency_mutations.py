@@ -36,6 +36,8 @@ RUNS = [
     # (a longer link: a wider window between a fill's database read and its SET landing)
     ("fill-guard", "link-delay", 14, ["--delay-ms", "80"], ("stale",)),
     ("unknown-outcome", "commit-lost", 8, [], ("stale-after-unacked",)),
+    # The checker over a TLS-only Redis with AUTH sees it too.
+    ("insert-guard", "link-delay", 10, ["--redis", "tls"], ("stale", "null-after-insert")),
 ]
 
 if __name__ == "__main__":
@@ -70,7 +72,7 @@ if __name__ == "__main__":
             continue
         seen = {k: n for k, n in s["stale_by_kind"].items() if k.split(" ")[0] in kinds and "explained" not in k}
         ok = p.returncode == 0 and sum(seen.values()) > 0
-        c.check(f"{mutation} ({faults}, {seconds} s of load, {took:.0f} s): the checker reports {s['stale_reads']} "
+        c.check(f"{mutation} ({faults}{', ' + ' '.join(flags) if flags else ''}, {seconds} s of load, {took:.0f} s): the checker reports {s['stale_reads']} "
                 f"stale reads {s['stale_by_kind']}, {s['lost_writes']} lost writes, {s['cache_db_mismatches']} "
                 f"cache entries differing from the database, of {s['values_read']} values read", ok,
                 f"exit {p.returncode}; raw log and summary in {out}\n{p.stdout[-3000:]}{p.stderr[-2000:]}")
