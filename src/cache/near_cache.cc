@@ -216,6 +216,10 @@ class NearCachedCache final : public Cache {
   Status Lease(std::span<const std::string> guard_keys, std::string_view token, int lease_ms) override {
     return inner_->Lease(guard_keys, token, lease_ms);
   }
+  // Guards are never held near: only the inner cache has them.
+  Result<size_t> ReleaseLeases(std::span<const std::string> guard_keys, std::string_view token) override {
+    return inner_->ReleaseLeases(guard_keys, token);
+  }
   // Writes drop the near entries before the Redis call (so this instance
   // never serves them again) and after it: a reader that took its ticket in
   // between may have read Redis before the change, and its fill must be

@@ -58,8 +58,9 @@ Result<ServiceConfig> ServiceConfigFromFlags(const Flags& f) {
   if (const char* m = std::getenv("ROWCACHE_TEST_MUTATION"); m && *m) {
 #ifdef ROWCACHE_TEST_MUTATIONS
     std::string mut = m;
-    if (mut != "insert-guard" && mut != "fill-guard" && mut != "unknown-outcome") {
-      return Status::InvalidArgument("ROWCACHE_TEST_MUTATION: expected insert-guard, fill-guard or unknown-outcome");
+    if (mut != "insert-guard" && mut != "fill-guard" && mut != "unknown-outcome" && mut != "lease-release") {
+      return Status::InvalidArgument(
+          "ROWCACHE_TEST_MUTATION: expected insert-guard, fill-guard, unknown-outcome or lease-release");
     }
     c.service.test_mutation = mut;
 #else

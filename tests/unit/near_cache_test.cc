@@ -126,6 +126,18 @@ TEST(NearCachedCache, OwnWritesDropNearEntriesEvenWhenTheInnerCacheFails) {
   EXPECT_TRUE((*b)[0].leased);
 }
 
+TEST(NearCachedCache, ReleaseLeasesReachesTheInnerCache) {
+  auto near = std::make_shared<NearCache>(NearCacheOptions{});
+  near->SetServing(true);
+  auto cache = NewNearCachedCache(near, NewMemoryCache(100), "p");
+  std::vector<KeyAndGuard> kg{{"p{1}", "p{1}:gen"}};
+  ASSERT_TRUE((*cache->GetOrLease(kg, "t", 1000))[0].leased);
+  std::vector<std::string> guard{"p{1}:gen"};
+  EXPECT_EQ(*cache->ReleaseLeases(guard, "other"), 0u);
+  EXPECT_EQ(*cache->ReleaseLeases(guard, "t"), 1u);
+  EXPECT_FALSE((*cache->MGet(guard))[0]);
+}
+
 }  // namespace
 }  // namespace rowcache
 
