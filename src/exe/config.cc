@@ -169,6 +169,9 @@ Result<Backends> OpenBackends(const ServiceConfig& cfg, bool ensure_schema, Metr
     cb.coherent_as_of = [near](int64_t t) {
       if (auto n = near.lock()) n->SetCoherentAsOf(t);
     };
+    cb.malformed = [metrics] {
+      if (metrics) metrics->tracking_malformed.fetch_add(1, std::memory_order_relaxed);
+    };
     b.tracker = std::make_unique<redis::Tracker>(b.redis, cfg.service.key_prefix, std::move(cb));
     b.cache = NewNearCachedCache(b.near, std::move(b.cache), cfg.service.key_prefix);
   }
