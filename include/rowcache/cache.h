@@ -37,7 +37,9 @@ struct CacheEntry {
 // reader (on a miss) or a writer (before its commit) sets, and that a fill
 // must still find there to land. Invalidation deletes both keys, so any fill
 // whose lease predates it is refused -- and so is a fill whose lease was lost
-// (evicted, flushed, a restart): a fill lands only on positive proof.
+// (evicted, flushed, a restart): a fill lands only on positive proof. A fill
+// uses its lease up; a reader that does not fill (the id has no row)
+// releases its own lease (ReleaseLeases), so a read leaves no key behind.
 struct KeyAndGuard {
   std::string key;
   std::string guard_key;
@@ -90,6 +92,14 @@ class Cache {
   // is gone are skipped (that is the point). Returns how many were stored;
   // errors are only failures to talk to the cache.
   virtual Result<size_t> SetIfLeaseHeld(std::span<const LeasedEntry> entries) = 0;
+
+  // For each guard key, atomically: DEL guard_key only if it still holds
+  // token -- a lease this caller took (GetOrLease) and did not use up, such
+  // as one for an id the database has no row for. A guard holding anything
+  // else (a writer's lease, a later reader's) is left alone, so a release
+  // never lets a fill land that would not have landed anyway. Returns how
+  // many leases were released; errors are only failures to talk to the cache.
+  virtual Result<size_t> ReleaseLeases(std::span<const std::string> guard_keys, std::string_view token) = 0;
 
   // For each pair, atomically: DEL key guard_key. A fill under any earlier
   // lease can then no longer land.

@@ -50,6 +50,8 @@ struct Metrics {
   std::atomic<int> cache_breaker_state{0};  // 0 closed, 1 open, 2 half-open
   Counter cache_invalidations{0};   // keys invalidated after updates/deletes
   Counter cache_fills_refused{0};   // fills and write-throughs refused: their lease was gone (a write raced them)
+  Counter cache_leases_released{0};  // leases a read took and gave back unused (ids with no row)
+  Counter tracking_malformed{0};     // malformed messages on the near cache's invalidation channel (ignored)
   Counter writes_unknown_outcome{0};  // writes whose commit outcome was unknown (invalidated twice)
   Counter pending_invalidations{0}; // keys whose invalidation failed and is being retried (gauge)
   Counter db_queries{0};           // SELECT ... WHERE id IN (...)

@@ -106,7 +106,8 @@ struct ServiceOptions {
   // the consistency checker can show it would notice. "" (default): none.
   // "insert-guard": inserts write through unconditionally; "fill-guard":
   // fills ignore the lease; "unknown-outcome": writes with an unknown
-  // outcome are not invalidated.
+  // outcome are not invalidated; "lease-release": reads keep the leases
+  // they did not use (ids with no row leave their guard keys behind).
   std::string test_mutation;
   // Most ids remembered for retried invalidation; past it, the cache is not
   // read at all until the backlog clears. Default: 1,000,000.
@@ -228,6 +229,9 @@ class Service {
   // read_started (and after this process's last write to the id).
   Status FetchMisses(std::span<const int64_t> ids, std::vector<std::optional<Row>>* out,
                      std::vector<char>* led_by_us, int64_t read_started);
+  // Gives back leases this read took under token and did not use (counted
+  // in cache_leases_released; a failure is a counted cache error only).
+  void ReleaseLeases(std::span<const std::string> guard_keys, std::string_view token);
   // Longest an entry written now can live (TTL with jitter, plus a second).
   int64_t MaxEntryLifeNanos() const;
   void CountCacheAnswer(size_t distinct_ids, size_t ids, int64_t start_nanos);

@@ -72,6 +72,19 @@ class MemoryCache final : public Cache {
     return stored;
   }
 
+  Result<size_t> ReleaseLeases(std::span<const std::string> guard_keys, std::string_view token) override {
+    auto now = now_();
+    size_t released = 0;
+    std::lock_guard lock(mu_);
+    for (const auto& g : guard_keys) {
+      const std::string* lease = GetLocked(g, now);
+      if (!lease || *lease != token) continue;
+      EraseLocked(g);
+      ++released;
+    }
+    return released;
+  }
+
   Status Invalidate(std::span<const KeyAndGuard> keys) override {
     std::lock_guard lock(mu_);
     for (const auto& k : keys) {

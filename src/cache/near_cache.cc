@@ -1,6 +1,7 @@
 #include "cache/near_cache.h"
 
 #include <chrono>
+#include <limits>
 
 #include "rowcache/service.h"
 
@@ -11,6 +12,20 @@ int64_t SteadyNow() {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
       .count();
 }
+
+// t + ms milliseconds in ns, saturating at the ends of int64: a TTL from
+// Redis (or a lag from the configuration) too large for nanoseconds means
+// "as late as can be", never a wrap into the past (or undefined behaviour).
+int64_t PlusMillis(int64_t t, int64_t ms) {
+  int64_t ns = 0, out = 0;
+  if (__builtin_mul_overflow(ms, int64_t{1'000'000}, &ns)) {
+    return ms > 0 ? std::numeric_limits<int64_t>::max() : std::numeric_limits<int64_t>::min();
+  }
+  if (__builtin_add_overflow(t, ns, &out)) {
+    return ns > 0 ? std::numeric_limits<int64_t>::max() : std::numeric_limits<int64_t>::min();
+  }
+  return out;
+}
 }  // namespace
 
 NearCache::NearCache(NearCacheOptions opts, std::function<int64_t()> now_nanos)
@@ -18,7 +33,7 @@ NearCache::NearCache(NearCacheOptions opts, std::function<int64_t()> now_nanos)
 
 bool NearCache::serving() const {
   return serving_.load(std::memory_order_acquire) &&
-         now_() - coherent_as_of_.load(std::memory_order_acquire) <= opts_.max_lag_ms * 1'000'000;
+         now_() <= PlusMillis(coherent_as_of_.load(std::memory_order_acquire), opts_.max_lag_ms);
 }
 
 void NearCache::SetCoherentAsOf(int64_t t) {
@@ -77,7 +92,7 @@ void NearCache::Put(std::string_view key, std::string_view value, int64_t ttl_ms
   size_t bytes = key.size() + value.size() + sizeof(Node) + 64;
   size_t shard_bytes = opts_.max_bytes / kShards, shard_entries = std::max<size_t>(1, opts_.max_entries / kShards);
   if (bytes > shard_bytes) return;
-  int64_t expires = now_() + ttl_ms * 1'000'000;
+  int64_t expires = PlusMillis(now_(), ttl_ms);
   std::lock_guard l(s.mu);
   // Checked under the shard's lock, which Invalidate also takes: an
   // invalidation is either before this check (refused) or after the store
@@ -215,6 +230,10 @@ class NearCachedCache final : public Cache {
 
   Status Lease(std::span<const std::string> guard_keys, std::string_view token, int lease_ms) override {
     return inner_->Lease(guard_keys, token, lease_ms);
+  }
+  // Guards are never held near: only the inner cache has them.
+  Result<size_t> ReleaseLeases(std::span<const std::string> guard_keys, std::string_view token) override {
+    return inner_->ReleaseLeases(guard_keys, token);
   }
   // Writes drop the near entries before the Redis call (so this instance
   // never serves them again) and after it: a reader that took its ticket in

@@ -38,6 +38,14 @@ constexpr std::string_view kFillManyScript =
     "redis.call('SET', KEYS[i], ARGV[j + 1], 'EX', ARGV[j + 2]) redis.call('DEL', KEYS[i + 1]) n = n + 1 end "
     "end return n";
 
+// Deletes each guard in KEYS that still holds the lease ARGV[1] (and no
+// other); answers how many were deleted.
+constexpr std::string_view kReleaseScript =
+    "local n = 0 "
+    "for i = 1, #KEYS do "
+    "if redis.call('GET', KEYS[i]) == ARGV[1] then redis.call('DEL', KEYS[i]) n = n + 1 end "
+    "end return n";
+
 // The start of "EVAL script 2n entry1 guard1 ... entryn guardn" over
 // items[first, last) (each with .key and .guard_key), routed by the first
 // entry's slot, with room in the array header for extra_args arguments that
@@ -172,6 +180,32 @@ class RedisCache final : public Cache {
     return stored;
   }
 
+  Result<size_t> ReleaseLeases(std::span<const std::string> guard_keys, std::string_view token) override {
+    if (guard_keys.empty()) return size_t{0};
+    auto topo = client_->LearnTopology();
+    if (!topo.ok()) return topo.status();
+    // As for GetOrLease: in a cluster one script per guard (routed by its
+    // own slot, the one its entry shares), else scripts of kMaxIdsPerScript.
+    size_t step = (*topo)->cluster ? 1 : kMaxIdsPerScript;
+    std::vector<redis::Command> cmds;
+    for (size_t first = 0; first < guard_keys.size(); first += step) {
+      size_t last = std::min(guard_keys.size(), first + step);
+      redis::Command c;
+      AppendArrayHeader(c.wire, 4 + (last - first));
+      AppendBulk(c.wire, "EVAL");
+      AppendBulk(c.wire, kReleaseScript);
+      AppendBulk(c.wire, std::to_string(last - first));
+      for (size_t i = first; i < last; ++i) AppendBulk(c.wire, guard_keys[i]);
+      AppendBulk(c.wire, token);
+      c.slot = redis::KeySlot(guard_keys[first]);
+      cmds.push_back(std::move(c));
+    }
+    size_t released = 0;
+    Status s = Check(client_->Run(cmds), "EVAL", &released);
+    if (!s.ok()) return s;
+    return released;
+  }
+
   Status Invalidate(std::span<const KeyAndGuard> keys) override {
     std::vector<redis::Command> cmds;
     cmds.reserve(keys.size());
@@ -216,7 +250,7 @@ class RedisCache final : public Cache {
   }
 
   // Every reply must be a success; with `stored`, integer replies are summed
-  // as 0/1 results of the fill script.
+  // (the counts the fill and release scripts answer).
   Status Check(Result<std::vector<Reply>> replies, const char* cmd, size_t* stored) {
     if (!replies.ok()) return replies.status();
     for (auto& r : *replies) {
@@ -230,7 +264,7 @@ class RedisCache final : public Cache {
           client_->health().Failure(redis::ErrorClass::kProtocol, redis::SteadyNanos());
           return Status::Unavailable(client_->Describe() + ": " + cmd + ": unexpected reply type");
         }
-        *stored += r->integer > 0 ? static_cast<size_t>(r->integer) : 0;  // a fill script's count
+        *stored += r->integer > 0 ? static_cast<size_t>(r->integer) : 0;  // a script's count
       }
     }
     return Status::OK();

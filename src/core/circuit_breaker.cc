@@ -40,6 +40,12 @@ class BreakerCache final : public Cache {
     Record(r.ok());
     return r;
   }
+  Result<size_t> ReleaseLeases(std::span<const std::string> guard_keys, std::string_view token) override {
+    if (!Admit()) return Refused();
+    auto r = inner_->ReleaseLeases(guard_keys, token);
+    Record(r.ok());
+    return r;
+  }
   // Invalidations are always attempted, even with the breaker open: the
   // breaker saves reads a timeout, but a refused invalidation leaves other
   // processes serving the old row while the cache may well be reachable

@@ -110,6 +110,12 @@ std::string Metrics::Render() const {
   RenderCounter(out, "rowcache_cache_fills_refused_total",
                 "Fills and write-throughs not stored because their lease was gone (a write raced them, or the lease was lost).",
                 v(cache_fills_refused));
+  RenderCounter(out, "rowcache_cache_leases_released_total",
+                "Leases a read took and released unused (ids with no row, or not filled), so a read leaves no key behind.",
+                v(cache_leases_released));
+  RenderCounter(out, "rowcache_tracking_malformed_messages_total",
+                "Malformed messages on the near cache's invalidation channel (e.g. PUBLISHed by a client): ignored.",
+                v(tracking_malformed));
   RenderCounter(out, "rowcache_writes_unknown_outcome_total",
                 "Writes whose commit outcome was unknown (lost connection): invalidated at once and again later.",
                 v(writes_unknown_outcome));

@@ -344,7 +344,8 @@ Result<std::vector<std::optional<Row>>> Service::Read(std::span<const int64_t> i
   std::vector<std::optional<Row>> found(distinct.size());
   std::vector<int64_t> misses;        // distinct ids not answered by the cache
   std::vector<size_t> miss_pos;       // their index in distinct
-  std::vector<char> fillable;         // whether this read holds the miss's lease
+  std::vector<char> fillable;         // whether this read may fill the miss
+  std::vector<char> leased;           // whether this read took the miss's lease
   bool use = use_cache && cache_ != nullptr && !distinct.empty();
   bool looked_up = false;
   std::string token;
@@ -383,6 +384,7 @@ Result<std::vector<std::optional<Row>>> Service::Read(std::span<const int64_t> i
         misses.push_back(distinct[i]);
         miss_pos.push_back(i);
         fillable.push_back(!bypass && (v.leased || ignore_leases));
+        leased.push_back(v.leased);
       }
       metrics_->cache_hits.fetch_add(hits, std::memory_order_relaxed);
       metrics_->cache_misses.fetch_add(misses.size(), std::memory_order_relaxed);
@@ -400,19 +402,23 @@ Result<std::vector<std::optional<Row>>> Service::Read(std::span<const int64_t> i
     std::vector<std::optional<Row>> rows(misses.size());
     std::vector<char> led;
     Status s = FetchMisses(misses, &rows, &led, read_started);
-    if (!s.ok()) return s;
     std::vector<LeasedEntry> entries;
+    std::vector<std::string> unused;  // guards of leases this read took and will not use
     int64_t now = now_nanos_();
     for (size_t k = 0; k < misses.size(); ++k) {
-      if (!rows[k]) continue;  // unknown ids are never cached
       // Only a query this read led began after its lease was taken; a shared
       // one may have begun before, so its rows are answered, not filled.
-      if (looked_up && fillable[k] && led[k] && !pending_->Contains(misses[k], now)) {
+      // Unknown ids are never cached (no negative entries).
+      if (s.ok() && rows[k] && looked_up && fillable[k] && led[k] && !pending_->Contains(misses[k], now)) {
         entries.push_back(LeasedEntry{CacheKey(misses[k]), RowToJson(*rows[k]), TtlWithJitter(),
                                       GuardKey(misses[k]), token});
+      } else if (looked_up && leased[k]) {
+        unused.push_back(GuardKey(misses[k]));
       }
-      found[miss_pos[k]] = std::move(rows[k]);
+      if (s.ok()) found[miss_pos[k]] = std::move(rows[k]);
     }
+    if (!unused.empty()) ReleaseLeases(unused, token);
+    if (!s.ok()) return s;
     if (!entries.empty()) {
       Result<size_t> stored = Status::Internal("not run");
       if (opts_.test_mutation == "fill-guard") {
@@ -437,6 +443,20 @@ Result<std::vector<std::optional<Row>>> Service::Read(std::span<const int64_t> i
   for (size_t i = 0; i < ids.size(); ++i) out.push_back(found[slot[i]]);
   metrics_->rows_read.fetch_add(ids.size(), std::memory_order_relaxed);
   return out;
+}
+
+// A lease left in place would keep its guard key for lease_ms: a client
+// reading ids that have no row could then fill the cache with guards
+// (evicting real entries). Only this read's token is deleted, so a writer's
+// lease, or another reader's, stays.
+void Service::ReleaseLeases(std::span<const std::string> guard_keys, std::string_view token) {
+  if (opts_.test_mutation == "lease-release") return;
+  auto released = cache_->ReleaseLeases(guard_keys, token);
+  if (released.ok()) {
+    metrics_->cache_leases_released.fetch_add(*released, std::memory_order_relaxed);
+  } else {
+    metrics_->cache_errors.fetch_add(1, std::memory_order_relaxed);
+  }
 }
 
 int64_t Service::MaxEntryLifeNanos() const {

@@ -85,8 +85,9 @@ Result<ServiceConfig> ServiceConfigFromFlags(const Flags& f) {
   if (const char* m = std::getenv("ROWCACHE_TEST_MUTATION"); m && *m) {
 #ifdef ROWCACHE_TEST_MUTATIONS
     std::string mut = m;
-    if (mut != "insert-guard" && mut != "fill-guard" && mut != "unknown-outcome") {
-      return Status::InvalidArgument("ROWCACHE_TEST_MUTATION: expected insert-guard, fill-guard or unknown-outcome");
+    if (mut != "insert-guard" && mut != "fill-guard" && mut != "unknown-outcome" && mut != "lease-release") {
+      return Status::InvalidArgument(
+          "ROWCACHE_TEST_MUTATION: expected insert-guard, fill-guard, unknown-outcome or lease-release");
     }
     c.service.test_mutation = mut;
 #else
@@ -194,6 +195,9 @@ Result<Backends> OpenBackends(const ServiceConfig& cfg, bool ensure_schema, Metr
     };
     cb.coherent_as_of = [near](int64_t t) {
       if (auto n = near.lock()) n->SetCoherentAsOf(t);
+    };
+    cb.malformed = [metrics] {
+      if (metrics) metrics->tracking_malformed.fetch_add(1, std::memory_order_relaxed);
     };
     b.tracker = std::make_unique<redis::Tracker>(b.redis, cfg.service.key_prefix, std::move(cb));
     b.cache = NewNearCachedCache(b.near, std::move(b.cache), cfg.service.key_prefix);

@@ -82,33 +82,88 @@ Status Tracker::Establish(Deadline deadline) {
   return Status::OK();
 }
 
-// One message from a subscriber: ["message", "__redis__:invalidate", keys | nil].
-bool Tracker::Handle(Node& n, const redisReply* r) {
-  if (r->type != REDIS_REPLY_ARRAY || r->elements < 2 || r->element[0]->type != REDIS_REPLY_STRING) return false;
-  if (r->elements != 3 && std::string_view(r->element[0]->str, r->element[0]->len) != "pong") return false;
-  std::string_view kind(r->element[0]->str, r->element[0]->len);
-  if (kind == "pong") {  // everything sent before our PING has been read
-    if (n.pings.empty()) return false;
-    n.coherent_as_of = n.pings.front();
-    n.pings.pop_front();
-    return true;
+TrackingMessage ParseTrackingMessage(const redisReply* r) {
+  using Kind = TrackingMessage::Kind;
+  TrackingMessage m;
+  auto str = [](const redisReply* e) { return std::string_view(e->str, e->len); };
+  if (!r || r->type != REDIS_REPLY_ARRAY || r->elements < 2 || !r->element[0] ||
+      r->element[0]->type != REDIS_REPLY_STRING) {
+    return m;
   }
-  if (kind != "message") return true;  // e.g. a late subscribe confirmation
+  std::string_view kind = str(r->element[0]);
+  if (kind == "pong") {
+    if (r->elements == 2) m.kind = Kind::kPong;
+    return m;
+  }
+  if (kind != "message") {
+    if (kind == "subscribe" || kind == "unsubscribe") m.kind = Kind::kOther;
+    return m;
+  }
+  if (r->elements != 3 || !r->element[1] || r->element[1]->type != REDIS_REPLY_STRING ||
+      str(r->element[1]) != "__redis__:invalidate" || !r->element[2]) {
+    return m;
+  }
   const redisReply* keys = r->element[2];
-  if (keys->type == REDIS_REPLY_NIL) {  // FLUSHALL / FLUSHDB: everything changed
-    ++invalidations_;
-    if (cb_.reset) cb_.reset();
-    if (cb_.ready) cb_.ready();
-    return true;
+  if (keys->type == REDIS_REPLY_NIL) {
+    m.kind = Kind::kFlush;
+    return m;
   }
-  if (keys->type != REDIS_REPLY_ARRAY) return false;
+  if (keys->type != REDIS_REPLY_ARRAY) return m;  // e.g. a PUBLISHed string
+  m.keys.reserve(keys->elements);
   for (size_t i = 0; i < keys->elements; ++i) {
     const redisReply* k = keys->element[i];
-    if (k->type != REDIS_REPLY_STRING) return false;
-    ++invalidations_;
-    if (cb_.invalidate) cb_.invalidate(std::string_view(k->str, k->len));
+    if (!k || k->type != REDIS_REPLY_STRING) {
+      m.keys.clear();
+      return m;
+    }
+    m.keys.push_back(str(k));
   }
-  return true;
+  m.kind = Kind::kInvalidate;
+  return m;
+}
+
+void Tracker::CountMalformed(const Node& n, const char* what) {
+  ++malformed_;
+  if (cb_.malformed) cb_.malformed();
+  auto now = std::chrono::steady_clock::now();
+  if (now < next_malformed_log_) return;
+  std::fprintf(stderr,
+               "rowcache: ignored %llu malformed message(s) on the invalidation channel from %s (latest: %s); "
+               "the near cache keeps serving\n",
+               static_cast<unsigned long long>(malformed_ - malformed_logged_), n.addr.Id().c_str(), what);
+  malformed_logged_ = malformed_;
+  next_malformed_log_ = now + std::chrono::minutes(1);
+}
+
+// One reply from a subscriber. A malformed one is ignored: resetting (which
+// flushes the near cache) would let anyone who may PUBLISH keep the near
+// cache empty. Ignoring cannot make it serve stale entries: Redis's own
+// invalidations are never malformed, and coherence is only ever advanced by
+// the answers to our PINGs.
+void Tracker::Handle(Node& n, const redisReply* r) {
+  TrackingMessage m = ParseTrackingMessage(r);
+  switch (m.kind) {
+    case TrackingMessage::Kind::kPong:  // everything sent before our PING has been read
+      if (n.pings.empty()) return CountMalformed(n, "a PONG for no PING");
+      n.coherent_as_of = n.pings.front();
+      n.pings.pop_front();
+      return;
+    case TrackingMessage::Kind::kFlush:  // FLUSHALL / FLUSHDB: everything changed
+      ++invalidations_;
+      if (cb_.reset) cb_.reset();
+      if (cb_.ready) cb_.ready();
+      return;
+    case TrackingMessage::Kind::kInvalidate:
+      for (std::string_view k : m.keys) {
+        ++invalidations_;
+        if (cb_.invalidate) cb_.invalidate(k);
+      }
+      return;
+    case TrackingMessage::Kind::kOther:
+      return;
+    case TrackingMessage::Kind::kMalformed:
+      return CountMalformed(n, "not an invalidation Redis sends");
+  }
 }
 
 bool Tracker::Poll(std::chrono::milliseconds wait) {
@@ -160,10 +215,7 @@ bool Tracker::Poll(std::chrono::milliseconds wait) {
           return false;
         }
         if (!*r) break;
-        if (!Handle(n, r->get())) {
-          Reset("unexpected message on the invalidation channel from " + n.addr.Id());
-          return false;
-        }
+        Handle(n, r->get());
         r = n.sub->TryRead();
       }
       pollfd p{n.sub->fd(), POLLIN, 0};

@@ -33,6 +33,26 @@
 
 namespace rowcache::redis {
 
+// What one reply read on a subscriber connection says. Redis (RESP2, BCAST)
+// sends ["message", "__redis__:invalidate", [key, ...]] for changed keys, the
+// same with a nil for a FLUSHALL / FLUSHDB, and ["pong", ""] for our PING.
+// Anything else that is on the channel is malformed: in particular any
+// client allowed to PUBLISH to __redis__:invalidate can send a message whose
+// payload is a string, which Redis itself never sends.
+struct TrackingMessage {
+  enum class Kind {
+    kInvalidate,  // keys changed
+    kFlush,       // everything changed
+    kPong,        // the answer to a PING
+    kOther,       // a (un)subscribe confirmation: nothing to do
+    kMalformed,   // none of the above: counted and ignored
+  };
+  Kind kind = Kind::kMalformed;
+  std::vector<std::string_view> keys;  // kInvalidate: views into the reply
+};
+// Never fails, whatever the reply holds (null included).
+TrackingMessage ParseTrackingMessage(const redisReply* r);
+
 class Tracker {
  public:
   struct Callbacks {
@@ -43,6 +63,9 @@ class Tracker {
     // been delivered to `invalidate`: each master answered a PING sent at t
     // on the channel, behind all earlier messages.
     std::function<void(int64_t t)> coherent_as_of;
+    // A malformed message was read and ignored (ParseTrackingMessage): it
+    // neither invalidates nor resets anything. For a metrics counter.
+    std::function<void()> malformed;
   };
   Tracker(std::shared_ptr<Client> client, std::string prefix, Callbacks callbacks);
   ~Tracker();
@@ -60,12 +83,14 @@ class Tracker {
   // Counters, for metrics.
   uint64_t invalidations() const { return invalidations_; }
   uint64_t resets() const { return resets_; }
+  uint64_t malformed() const { return malformed_; }
 
  private:
   struct Node;
   Status Establish(Deadline deadline);
   void Reset(const std::string& why);
-  bool Handle(Node& n, const redisReply* r);
+  void Handle(Node& n, const redisReply* r);
+  void CountMalformed(const Node& n, const char* what);
 
   std::shared_ptr<Client> client_;
   std::string prefix_;
@@ -75,7 +100,10 @@ class Tracker {
   bool healthy_ = false;
   std::chrono::steady_clock::time_point next_attempt_{};
   std::chrono::milliseconds backoff_{50};
-  uint64_t invalidations_ = 0, resets_ = 0;
+  uint64_t invalidations_ = 0, resets_ = 0, malformed_ = 0;
+  // Malformed messages are logged once, then at most once a minute.
+  std::chrono::steady_clock::time_point next_malformed_log_{};
+  uint64_t malformed_logged_ = 0;
   std::string last_error_;
 };
 

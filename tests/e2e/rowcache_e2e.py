@@ -506,6 +506,24 @@ def redis_modes(env=None):
     return [(tag, env.get(var) or None) for tag, var in REDIS_MODES]
 
 
+def each_redis_mode(c, only=None):
+    """(tag, cache URL) of every Redis shape (or those in `only`) whose URL is set; an unset one is skipped,
+    or a failed check when ROWCACHE_REQUIRE_SERVERS=1."""
+    required = os.environ.get("ROWCACHE_REQUIRE_SERVERS") == "1"
+    var = dict(REDIS_MODES)
+    for tag, url in redis_modes():
+        if only and tag not in only:
+            continue
+        if url is None:
+            if required:
+                c.check(f"[{tag}] {var[tag]} is set (ROWCACHE_REQUIRE_SERVERS=1; scripts/servers.sh start sets it)",
+                        False)
+            else:
+                c.skip(f"[{tag}]", f"{var[tag]} not set")
+            continue
+        yield tag, url
+
+
 def mariadb(sql, port=None):
     port = port or os.environ.get("ROWCACHE_TEST_MYSQL_PORT", "13306")
     out = subprocess.run(["mariadb", "-h127.0.0.1", f"-P{port}", "-urowcache", "-prowcache", "-N", "-B",

@@ -29,7 +29,7 @@ import traceback
 
 sys.path.insert(0, os.path.dirname(__file__))
 from rowcache_e2e import (REDIS_MODES, Checks, Redis, RedisCluster, Server, entry_key,  # noqa: E402
-                          mariadb, parse_redis_url, redis_modes, require_servers, unique)
+                          each_redis_mode, mariadb, parse_redis_url, require_servers, unique)
 from test_api import ROW, read, suite, write  # noqa: E402
 
 TTL = 100
@@ -192,18 +192,7 @@ def main():
         c.skip("every Redis mode", "ROWCACHE_TEST_MYSQL / ROWCACHE_TEST_REDIS not set")
         c.finish()
     mysql_url = servers[0]
-    required = os.environ.get("ROWCACHE_REQUIRE_SERVERS") == "1"
-    var = dict(REDIS_MODES)
-    for tag, url in redis_modes():
-        if a.mode and tag not in a.mode:
-            continue
-        if url is None:
-            if required:
-                c.check(f"[{tag}] {var[tag]} is set (ROWCACHE_REQUIRE_SERVERS=1; scripts/servers.sh start sets it)",
-                        False)
-            else:
-                c.skip(f"[{tag}]", f"{var[tag]} not set")
-            continue
+    for tag, url in each_redis_mode(c, a.mode):
         run_mode(c, a.binary, mysql_url, tag, url)
     c.finish()
 

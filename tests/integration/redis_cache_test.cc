@@ -10,6 +10,9 @@
 
 #include "net/transport.h"
 #include "rowcache/cache.h"
+#include "rowcache/service.h"
+#include "rowcache/store.h"
+#include "support/fakes.h"
 #include "support/test_env.h"
 
 namespace rowcache {
@@ -196,6 +199,81 @@ TEST_F(RedisCacheTest, ConcurrentUse) {
   }
   for (auto& t : ts) t.join();
   EXPECT_EQ(bad.load(), 0);
+}
+
+// How many keys start with prefix (SCAN: other tests share the server).
+int KeysUnder(const std::string& prefix) {
+  std::string out = RedisCli("--scan --pattern '" + prefix + "*' | wc -l");
+  return std::stoi(out);
+}
+
+// A service over SQLite with this Redis as its cache (through a FaultyCache,
+// to interleave a writer).
+struct RedisService {
+  explicit RedisService(std::unique_ptr<Cache> redis, const std::string& prefix, std::string mutation = "") {
+    auto s = OpenStore("sqlite::memory:");
+    EXPECT_TRUE(s.ok());
+    store = std::move(s.value());
+    EXPECT_TRUE(store->EnsureSchema().ok());
+    cache = std::make_unique<testing::FaultyCache>(std::move(redis));
+    ServiceOptions o;
+    o.key_prefix = prefix;
+    o.test_mutation = std::move(mutation);
+    svc = std::make_unique<Service>(store.get(), cache.get(), o, &metrics);
+  }
+  Metrics metrics;
+  std::unique_ptr<Store> store;
+  std::unique_ptr<testing::FaultyCache> cache;
+  std::unique_ptr<Service> svc;
+};
+
+// The reproduction: ten reads of 11,056 ids that have no row used to
+// leave 110,560 guard keys in Redis. Each read now gives its leases back.
+TEST_F(RedisCacheTest, ReadsOfMissingIdsLeaveNoKeyInRedis) {
+  RedisService rs(std::move(cache_), p_);
+  auto ids = std::vector<int64_t>(11056);
+  for (int round = 0; round < 10; ++round) {
+    for (size_t i = 0; i < ids.size(); ++i) ids[i] = 1'000'000 + round * 100'000 + static_cast<int64_t>(i);
+    auto rows = rs.svc->Read(ids, true);
+    ASSERT_TRUE(rows.ok()) << rows.status().ToString();
+    ASSERT_FALSE((*rows)[0]);
+  }
+  EXPECT_EQ(KeysUnder(p_), 0);
+  EXPECT_EQ(rs.metrics.cache_leases_released.load(), 10u * ids.size());
+  EXPECT_EQ(rs.metrics.cache_errors.load(), 0u);
+}
+
+// The same with the release switched off ("lease-release" mutation): the
+// guards stay, so the check above can fail.
+TEST_F(RedisCacheTest, WithoutTheReleaseMissingIdsLeaveGuards) {
+  RedisService rs(std::move(cache_), p_, "lease-release");
+  std::vector<int64_t> ids{5, 6, 7};
+  ASSERT_TRUE(rs.svc->Read(ids, true).ok());
+  EXPECT_EQ(KeysUnder(p_), 3);
+  RedisCli("DEL " + rs.svc->GuardKey(5) + " " + rs.svc->GuardKey(6) + " " + rs.svc->GuardKey(7));
+}
+
+// A writer's lease taken between the read's lookup and its release (it
+// replaced the reader's) is not removed, and the writer's fill lands.
+TEST_F(RedisCacheTest, ReleasingAReadersLeaseLeavesAWritersLease) {
+  RedisService rs(std::move(cache_), p_);
+  const int64_t id = 42;
+  const std::string guard = rs.svc->GuardKey(id);
+  rs.cache->before_release = [&] {
+    EXPECT_EQ(RedisCli("EXISTS " + guard), "1");  // the reader's lease, about to be released
+    ASSERT_TRUE(rs.cache->inner().Lease(std::vector<std::string>{guard}, "writer-token", 15000).ok());
+  };
+  auto rows = rs.svc->Read(std::vector<int64_t>{id, id + 1}, true);
+  ASSERT_TRUE(rows.ok()) << rows.status().ToString();
+  EXPECT_EQ(rs.cache->release_calls.load(), 1);
+  EXPECT_EQ(rs.metrics.cache_leases_released.load(), 1u);  // id + 1's only
+  EXPECT_EQ(RedisCli("GET " + guard), "writer-token");
+  EXPECT_EQ(RedisCli("EXISTS " + rs.svc->GuardKey(id + 1)), "0");
+  auto stored = rs.cache->inner().SetIfLeaseHeld(
+      std::vector<LeasedEntry>{{rs.svc->CacheKey(id), "{}", 100, guard, "writer-token"}});
+  ASSERT_TRUE(stored.ok());
+  EXPECT_EQ(*stored, 1u);
+  RedisCli("DEL " + rs.svc->CacheKey(id));
 }
 
 }  // namespace

@@ -164,6 +164,22 @@ class RedisClientModeTest : public ::testing::TestWithParam<Mode> {
     return s.ok() ? c : nullptr;
   }
 
+  // The Cache over this mode's URL (not started), with a generous timeout.
+  Result<OpenedCache> OpenModeCache() {
+    CacheOptions opts;
+    opts.timeout = 3000ms;
+    return OpenCacheParts(url_, opts);
+  }
+  // Entry and guard keys of ids 0..n-1.
+  std::vector<KeyAndGuard> KeysAndGuards(int n) {
+    std::vector<KeyAndGuard> kg;
+    for (int id = 0; id < n; ++id) {
+      std::string k = p_ + "{" + std::to_string(id) + "}";
+      kg.push_back({k, k + ":gen"});
+    }
+    return kg;
+  }
+
   // Keys with distinct hash tags (in a cluster: spread over every master).
   std::vector<std::string> TaggedKeys(int n) {
     std::vector<std::string> keys;
@@ -312,9 +328,7 @@ TEST_P(RedisClientModeTest, TheDatabaseFromTheUrlIsSelected) {
 }
 
 TEST_P(RedisClientModeTest, CacheInterfaceRoundTrip) {
-  CacheOptions opts;
-  opts.timeout = 3000ms;
-  auto parts = OpenCacheParts(url_, opts);
+  auto parts = OpenModeCache();
   ASSERT_TRUE(parts.ok()) << parts.status().ToString();
   ASSERT_TRUE(parts->cache);
   ASSERT_TRUE(parts->redis);
@@ -424,20 +438,46 @@ TEST_P(RedisClientModeTest, CacheInterfaceRoundTrip) {
 // The Cache contract does not require Start(): the first call of a fresh
 // cache (what `rowcache load` does) must work in every mode.
 TEST_P(RedisClientModeTest, CacheWorksWithoutStart) {
-  CacheOptions opts;
-  opts.timeout = 3000ms;
-  auto parts = OpenCacheParts(url_, opts);
+  auto parts = OpenModeCache();
   ASSERT_TRUE(parts.ok()) << parts.status().ToString();
   Cache& cache = *parts->cache;
-  std::vector<KeyAndGuard> kg;
-  for (int id = 0; id < 8; ++id) {
-    std::string k = p_ + "{" + std::to_string(id) + "}";
-    kg.push_back({k, k + ":gen"});
-  }
+  auto kg = KeysAndGuards(8);
   auto l = cache.GetOrLease(kg, "tok", 5000);
   ASSERT_TRUE(l.ok()) << l.status().ToString();
   for (const auto& x : *l) EXPECT_TRUE(x.leased);
   EXPECT_TRUE(cache.Invalidate(kg).ok());
+}
+
+// ReleaseLeases deletes only the guards still holding the caller's token,
+// in every mode (in a cluster each script goes to its guard's own node).
+TEST_P(RedisClientModeTest, ReleaseLeasesIsACompareAndDelete) {
+  auto parts = OpenModeCache();
+  ASSERT_TRUE(parts.ok()) << parts.status().ToString();
+  Cache& cache = *parts->cache;
+  auto kg = KeysAndGuards(40);
+  std::vector<std::string> guards, writers;
+  for (size_t i = 0; i < kg.size(); ++i) {
+    guards.push_back(kg[i].guard_key);
+    if (i % 10 == 0) writers.push_back(kg[i].guard_key);
+  }
+  auto l = cache.GetOrLease(kg, "reader", 5000);
+  ASSERT_TRUE(l.ok()) << l.status().ToString();
+  for (const auto& x : *l) ASSERT_TRUE(x.leased);
+  ASSERT_TRUE(cache.Lease(writers, "writer", 5000).ok());
+  auto n = cache.ReleaseLeases(guards, "reader");
+  ASSERT_TRUE(n.ok()) << n.status().ToString();
+  EXPECT_EQ(*n, guards.size() - writers.size());
+  auto v = cache.MGet(guards);
+  ASSERT_TRUE(v.ok()) << v.status().ToString();
+  for (size_t i = 0; i < guards.size(); ++i) {
+    if (i % 10 == 0) {
+      EXPECT_EQ((*v)[i], "writer") << guards[i];
+    } else {
+      EXPECT_FALSE((*v)[i]) << guards[i];
+    }
+  }
+  EXPECT_EQ(*cache.ReleaseLeases(guards, "reader"), 0u);
+  EXPECT_TRUE(cache.Del(guards).ok());
 }
 
 TEST_P(RedisClientModeTest, AsyncClientMGetAcrossSlots) {

@@ -123,6 +123,34 @@ TEST_P(TrackingTest, WritesUnderThePrefixArriveAndALostChannelResets) {
   }
 }
 
+// Any client that may PUBLISH can send messages on __redis__:invalidate:
+// they are counted and ignored (no reset, so the near cache is not
+// flushed, and no invalidation), and a real change still arrives after them.
+TEST_P(TrackingTest, AStormOfPublishedMessagesIsCountedAndIgnored) {
+  ASSERT_TRUE(PollUntil([&] { return tracker_->healthy(); }, 5s));
+  int resets = seen_.resets, readies = seen_.readies;
+  const std::string key = prefix_ + "{1}";
+  std::vector<redis::Command> storm;
+  for (int i = 0; i < 2000; ++i) {
+    std::string payload = i % 3 == 0 ? key : i % 3 == 1 ? std::string() : std::string(1000, 'x');
+    storm.push_back(redis::MakeCommand({"PUBLISH", "__redis__:invalidate", payload}, key));
+  }
+  auto r = client_->Run(storm);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  // Each master's subscriber sees each message (PUBLISH reaches the whole cluster).
+  const uint64_t want = 2000 * client_->topology()->nodes.size();
+  ASSERT_TRUE(PollUntil([&] { return tracker_->malformed() >= want; }, 10s)) << tracker_->malformed();
+  EXPECT_EQ(tracker_->malformed(), want);
+  EXPECT_TRUE(tracker_->healthy());
+  EXPECT_EQ(seen_.resets, resets);
+  EXPECT_EQ(seen_.readies, readies);
+  EXPECT_TRUE(seen_.keys.empty());  // a PUBLISHed key name invalidates nothing
+  ASSERT_TRUE(Set(key, "v").ok());
+  ASSERT_TRUE(PollUntil([&] { return seen_.keys.count(key) > 0; }, 5s));
+  EXPECT_EQ(seen_.resets, resets);
+  (void)client_->Run(std::vector<redis::Command>{redis::MakeCommand({"DEL", key}, key)});
+}
+
 INSTANTIATE_TEST_SUITE_P(Redis, TrackingTest,
                          ::testing::Values("ROWCACHE_TEST_REDIS", "ROWCACHE_TEST_REDIS_TLS",
                                            "ROWCACHE_TEST_REDIS_CLUSTER"),

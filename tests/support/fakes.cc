@@ -99,6 +99,13 @@ Result<size_t> FaultyCache::SetIfLeaseHeld(std::span<const LeasedEntry> entries)
   return inner_->SetIfLeaseHeld(entries);
 }
 
+Result<size_t> FaultyCache::ReleaseLeases(std::span<const std::string> guard_keys, std::string_view token) {
+  ++release_calls;
+  if (before_release) before_release();
+  if (ShouldFail("release")) return Status::Unavailable("injected: cache down");
+  return inner_->ReleaseLeases(guard_keys, token);
+}
+
 Status FaultyCache::Invalidate(std::span<const KeyAndGuard> keys) {
   ++invalidate_calls;
   if (ShouldFail("invalidate")) return Status::Unavailable("injected: cache down");

@@ -63,7 +63,7 @@ class FaultyStore : public Store {
 };
 
 // Ops: "mget" (MGet and GetOrLease), "set" (SetMany and Lease), "del",
-// "guarded_set" (SetIfLeaseHeld), "invalidate", "ping".
+// "guarded_set" (SetIfLeaseHeld), "release" (ReleaseLeases), "invalidate", "ping".
 class FaultyCache : public Cache {
  public:
   explicit FaultyCache(std::unique_ptr<Cache> inner) : inner_(std::move(inner)) {}
@@ -75,6 +75,7 @@ class FaultyCache : public Cache {
                                                int lease_ms) override;
   Status Lease(std::span<const std::string> guard_keys, std::string_view token, int lease_ms) override;
   Result<size_t> SetIfLeaseHeld(std::span<const LeasedEntry> entries) override;
+  Result<size_t> ReleaseLeases(std::span<const std::string> guard_keys, std::string_view token) override;
   Status Invalidate(std::span<const KeyAndGuard> keys) override;
   Status Ping() override;
   std::string Describe() const override { return "faulty(" + inner_->Describe() + ")"; }
@@ -97,6 +98,9 @@ class FaultyCache : public Cache {
   std::atomic<int> guarded_set_calls{0};
   std::atomic<int> invalidate_calls{0};
   std::atomic<int> lease_calls{0};
+  std::atomic<int> release_calls{0};
+  // Runs before each release of leases is passed on (to interleave a write).
+  std::function<void()> before_release;
   Cache& inner() { return *inner_; }
   std::atomic<int> mget_calls{0};
   std::atomic<int> set_calls{0};

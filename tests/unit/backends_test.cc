@@ -98,6 +98,26 @@ TEST(MemoryCache, TtlLruAndDelete) {
   EXPECT_FALSE((*v)[1]);
 }
 
+// Compare-and-delete: only the caller's own lease goes.
+TEST(MemoryCache, ReleaseLeasesDeletesOnlyTheCallersToken) {
+  auto c = NewMemoryCache(100);
+  std::vector<KeyAndGuard> kg{{"k{1}", "k{1}:gen"}, {"k{2}", "k{2}:gen"}};
+  auto got = c->GetOrLease(kg, "mine", 10000);
+  ASSERT_TRUE(got.ok());
+  ASSERT_TRUE((*got)[0].leased && (*got)[1].leased);
+  ASSERT_TRUE(c->Lease(std::vector<std::string>{"k{2}:gen"}, "writer", 10000).ok());  // a writer took k{2}'s guard
+  std::vector<std::string> guards{"k{1}:gen", "k{2}:gen", "k{3}:gen"};
+  auto n = c->ReleaseLeases(guards, "mine");
+  ASSERT_TRUE(n.ok());
+  EXPECT_EQ(*n, 1u);
+  auto v = c->MGet(guards);
+  ASSERT_TRUE(v.ok());
+  EXPECT_FALSE((*v)[0]);
+  EXPECT_EQ((*v)[1], "writer");
+  EXPECT_FALSE((*v)[2]);
+  EXPECT_EQ(*c->ReleaseLeases(guards, "mine"), 0u);  // nothing left of ours
+}
+
 TEST(OpenCache, Urls) {
   auto none = OpenCache("none");
   ASSERT_TRUE(none.ok());

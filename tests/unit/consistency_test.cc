@@ -163,6 +163,86 @@ TEST_F(ConsistencyTest, AFillWhoseLeaseWasLostIsRefused) {
   EXPECT_EQ(HeroOf(id), "v2");
 }
 
+std::vector<int64_t> FreshIds(int64_t first, size_t n) {
+  std::vector<int64_t> ids(n);
+  for (size_t i = 0; i < n; ++i) ids[i] = first + static_cast<int64_t>(i);
+  return ids;
+}
+
+// A read of ids that have no row takes a lease per id; it gives each back,
+// so nothing is left in the cache (no guard, no negative entry). With the
+// release switched off (the "lease-release" mutation) the guards stay.
+TEST_F(ConsistencyTest, AReadOfMissingIdsLeavesNothingInTheCache) {
+  auto ids = FreshIds(1'000'000, 300);
+  std::vector<std::string> keys;
+  for (int64_t id : ids) {
+    keys.push_back(svc_->CacheKey(id));
+    keys.push_back(svc_->GuardKey(id));
+  }
+  auto count = [&] {
+    auto v = cache_->inner().MGet(keys);
+    EXPECT_TRUE(v.ok());
+    return std::count_if(v->begin(), v->end(), [](const auto& e) { return e.has_value(); });
+  };
+  auto rows = svc_->Read(ids, true);
+  ASSERT_TRUE(rows.ok());
+  EXPECT_TRUE(std::all_of(rows->begin(), rows->end(), [](const auto& r) { return !r; }));
+  EXPECT_EQ(count(), 0);
+  EXPECT_EQ(metrics_.cache_leases_released.load(), ids.size());
+  EXPECT_EQ(cache_->release_calls.load(), 1);  // one call for the whole read
+
+  ServiceOptions o;
+  o.test_mutation = "lease-release";
+  Service kept(store_.get(), cache_.get(), o, &metrics_);
+  ASSERT_TRUE(kept.Read(ids, true).ok());
+  EXPECT_EQ(count(), static_cast<long>(ids.size()));  // the check above can fail
+}
+
+// Reads of missing ids do not push real entries out of the cache: each
+// holds its leases only while it runs (here 500 at a time in a cache of
+// 1000 entries; kept, 10 reads would leave 5000).
+TEST_F(ConsistencyTest, ReadsOfMissingIdsDoNotEvictRealEntries) {
+  int64_t id = Insert("kept");  // written through: cached
+  for (int round = 0; round < 10; ++round) ASSERT_TRUE(svc_->Read(FreshIds(2'000'000 + round * 500, 500), true).ok());
+  auto v = cache_->inner().MGet(std::vector<std::string>{svc_->CacheKey(id)});
+  ASSERT_TRUE(v.ok());
+  EXPECT_TRUE((*v)[0].has_value());
+  uint64_t hits = metrics_.cache_hits.load();
+  EXPECT_EQ(HeroOf(id), "kept");
+  EXPECT_EQ(metrics_.cache_hits.load(), hits + 1);
+}
+
+// The release is a compare-and-delete of this read's token: a writer whose
+// lease replaced it (its insert is about to commit) keeps its lease, and its
+// write-through still lands.
+TEST_F(ConsistencyTest, ReleasingAReadersLeaseNeverRemovesAWritersLease) {
+  const int64_t id = 3'000'000;
+  const std::string guard = svc_->GuardKey(id);
+  cache_->before_release = [&] {
+    ASSERT_TRUE(cache_->inner().Lease(std::vector<std::string>{guard}, "writer-token", 15000).ok());
+  };
+  auto rows = svc_->Read(std::vector<int64_t>{id}, true);
+  ASSERT_TRUE(rows.ok());
+  EXPECT_FALSE((*rows)[0]);
+  EXPECT_EQ(cache_->release_calls.load(), 1);
+  EXPECT_EQ(metrics_.cache_leases_released.load(), 0u);
+  auto v = cache_->inner().MGet(std::vector<std::string>{guard});
+  ASSERT_TRUE(v.ok());
+  EXPECT_EQ((*v)[0], "writer-token");
+  auto stored = cache_->inner().SetIfLeaseHeld(
+      std::vector<LeasedEntry>{{svc_->CacheKey(id), "{}", 100, guard, "writer-token"}});
+  ASSERT_TRUE(stored.ok());
+  EXPECT_EQ(*stored, 1u);
+}
+
+// A lease taken for a read whose database query failed is given back too.
+TEST_F(ConsistencyTest, ADatabaseErrorAlsoReleasesTheLeases) {
+  store_->FailOn("get");
+  auto ids = FreshIds(4'000'000, 10);
+  EXPECT_FALSE(svc_->Read(ids, true).ok());
+  EXPECT_EQ(metrics_.cache_leases_released.load(), ids.size());
+}
+
 // A write whose COMMIT outcome is unknown (the connection was lost after it
 // was sent) may have committed: its ids are invalidated in the cache (so
 // other processes do not serve the old row) and bypassed here.

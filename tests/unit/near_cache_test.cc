@@ -3,6 +3,8 @@
 // the decorator dropping entries on this instance's writes.
 #include <gtest/gtest.h>
 
+#include <limits>
+
 #include "cache/memory_cache.h"
 #include "cache/near_cache.h"
 #include "rowcache/row.h"
@@ -27,6 +29,32 @@ TEST_F(NearCacheTest, ServesOnlyWhileServing) {
   EXPECT_FALSE(near_.Get("k"));
   near_.SetServing(true);
   EXPECT_FALSE(near_.Get("k"));  // nothing from before survives
+}
+
+// A TTL Redis reports (PTTL) or a lag the configuration sets is any int64:
+// past ~9.2e12 ms it no longer fits in nanoseconds, and the arithmetic
+// saturates (an entry that long-lived is kept, not expired at once by a wrap
+// into the past; UBSan sees no overflow).
+TEST_F(NearCacheTest, HugeTtlsAndLagsSaturate) {
+  near_.SetServing(true);
+  for (int64_t ttl : {int64_t{9'300'000'000'000}, std::numeric_limits<int64_t>::max() / 1000,
+                      std::numeric_limits<int64_t>::max()}) {
+    std::string k = "k" + std::to_string(ttl);
+    near_.Put(k, "v", ttl, near_.TicketFor(k));
+    EXPECT_EQ(near_.Get(k), "v") << ttl;
+  }
+  near_.Put("neg", "v", std::numeric_limits<int64_t>::min(), near_.TicketFor("neg"));
+  EXPECT_FALSE(near_.Get("neg"));
+  now_ = std::numeric_limits<int64_t>::max() - 10;  // the end of time: the entries are still there
+  EXPECT_FALSE(near_.serving());  // coherent 9.2e18 ns ago
+  near_.SetCoherentAsOf(now_);
+  EXPECT_EQ(near_.Get("k" + std::to_string(std::numeric_limits<int64_t>::max())), "v");
+
+  int64_t now = 1'000'000'000;
+  NearCache lax(NearCacheOptions{100, 1 << 20, std::numeric_limits<int64_t>::max()}, [&] { return now; });
+  lax.SetServing(true);
+  now = std::numeric_limits<int64_t>::max();
+  EXPECT_TRUE(lax.serving());
 }
 
 TEST_F(NearCacheTest, AnInvalidationOrFlushAfterTheTicketRefusesTheFill) {
@@ -124,6 +152,18 @@ TEST(NearCachedCache, OwnWritesDropNearEntriesEvenWhenTheInnerCacheFails) {
   ASSERT_TRUE(b.ok());
   EXPECT_FALSE((*b)[0].value);
   EXPECT_TRUE((*b)[0].leased);
+}
+
+TEST(NearCachedCache, ReleaseLeasesReachesTheInnerCache) {
+  auto near = std::make_shared<NearCache>(NearCacheOptions{});
+  near->SetServing(true);
+  auto cache = NewNearCachedCache(near, NewMemoryCache(100), "p");
+  std::vector<KeyAndGuard> kg{{"p{1}", "p{1}:gen"}};
+  ASSERT_TRUE((*cache->GetOrLease(kg, "t", 1000))[0].leased);
+  std::vector<std::string> guard{"p{1}:gen"};
+  EXPECT_EQ(*cache->ReleaseLeases(guard, "other"), 0u);
+  EXPECT_EQ(*cache->ReleaseLeases(guard, "t"), 1u);
+  EXPECT_FALSE((*cache->MGet(guard))[0]);
 }
 
 }  // namespace
