@@ -35,11 +35,13 @@ ErrorClass ClassifyReplyError(std::string_view e) {
 }
 
 ErrorClass ClassifyTransportError(std::string_view m) {
+  // First: a TLS handshake that timed out is a slow or busy server, not a
+  // certificate problem (at start the second is fatal, the first is not).
+  if (m.find("timed out") != std::string_view::npos) return ErrorClass::kTimeout;
   if (m.find("TLS") != std::string_view::npos || m.find("certificate") != std::string_view::npos ||
       m.find("CA file") != std::string_view::npos) {
     return ErrorClass::kTls;
   }
-  if (m.find("timed out") != std::string_view::npos) return ErrorClass::kTimeout;
   if (m.find("protocol") != std::string_view::npos) return ErrorClass::kProtocol;
   return ErrorClass::kConnection;
 }

@@ -305,6 +305,8 @@ TEST(RedisHealth, ClassifyTransportError) {
   EXPECT_EQ(ClassifyTransportError("TLS handshake failed"), ErrorClass::kTls);
   EXPECT_EQ(ClassifyTransportError("certificate verify failed"), ErrorClass::kTls);
   EXPECT_EQ(ClassifyTransportError("timed out after 250 ms"), ErrorClass::kTimeout);
+  // A slow handshake is a busy server (serve starts and retries), not a certificate problem (exit).
+  EXPECT_EQ(ClassifyTransportError("tls: TLS handshake timed out"), ErrorClass::kTimeout);
   EXPECT_EQ(ClassifyTransportError("connect: Connection refused"), ErrorClass::kConnection);
   EXPECT_EQ(ClassifyTransportError("protocol error"), ErrorClass::kProtocol);
 }
