@@ -12,8 +12,11 @@
 //   {"REQUEST": "update", "SQLS": [{"id": 3, "xp": 50}, ...]}  -> "update success", "ids"
 //   {"REQUEST": "delete", "SQLS": [3, 4]}                      -> "delete success", "ids" (those that existed)
 //
-// Read (lazy loading): one cache MGET for all distinct ids, one database query
-// for the misses, one pipelined cache fill of what was found. Write
+// Read (lazy loading): one cache round trip for all distinct ids that also
+// takes a lease for each miss (Cache::GetOrLease), one database query for
+// the misses, one pipelined conditional fill of what was found
+// (SetIfLeaseHeld), and the leases of ids with no row given back
+// (ReleaseLeases: compare-and-delete of this read's token). Write
 // (write-through): one transaction for the batch, then one pipelined cache set
 // of the new rows. Update/delete: one transaction, then the rows' cache entries
 // are invalidated (always, whatever USE_CACHE says: a stale entry would
@@ -184,7 +187,7 @@ class Service {
   std::optional<Response> AnswerFromEntries(const Request& req, std::span<const std::optional<std::string>> entries,
                                             int64_t start_nanos);
   // The same, for entries known to be canonical rows of the ids asked (a
-  // near cache stores only entries that passed CanonicalEntryFor): they are
+  // near cache stores only entries the core wrote or validated): they are
   // spliced into the answer without being decoded again.
   std::optional<Response> AnswerFromTrustedEntries(const Request& req,
                                                    std::span<const std::optional<std::string>> entries,
