@@ -7,9 +7,10 @@ restarted empty, and each service instance SIGKILLed in the middle of write batc
 
 Passes when the checker finds no stale read, no lost acknowledged write, no phantom value, no partial
 batch, no cache entry that differs from the database (compared before any TTL could end), and every
-phase recovers (every request succeeds once the fault has healed). Run twice: against a plain Redis, and
+phase recovers (every request succeeds once the fault has healed). Run three times: against a plain Redis,
 against a Redis that serves TLS only and requires AUTH (--redis tls: both instances verify its certificate,
-A's TLS connections pass through the delay proxy). About 70 s in all.
+A's TLS connections pass through the delay proxy), and against a 3+3 Redis Cluster (--redis cluster: two
+failovers of a master, FLUSHALL on every master, the service kills). About 100 s in all.
 """
 import os
 import random
@@ -28,7 +29,7 @@ if __name__ == "__main__":
     seed = int(os.environ.get("ROWCACHE_CONSISTENCY_SEED") or random.randrange(1, 10**6))
     out = os.environ.get("ROWCACHE_CONSISTENCY_OUT") or tempfile.mkdtemp(prefix="rowcache-consistency-")
     passed = failed = 0
-    for redis in ("plain", "tls"):
+    for redis in ("plain", "tls", "cluster"):
         run_out = os.path.join(out, redis)
         cmd = [sys.executable, CHECKER, "--binary", a.binary, "--duration", "22", "--clients", "16", "--faults",
                "ci", "--seed", str(seed), "--min-ops", "20", "--out", run_out, "--redis", redis]

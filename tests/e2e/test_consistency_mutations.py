@@ -38,6 +38,8 @@ RUNS = [
     ("unknown-outcome", "commit-lost", 8, [], ("stale-after-unacked",)),
     # The checker over a TLS-only Redis with AUTH sees it too.
     ("insert-guard", "link-delay", 10, ["--redis", "tls"], ("stale", "null-after-insert")),
+    # ... and over a Redis Cluster with a master failing over.
+    ("insert-guard", "failover", 10, ["--redis", "cluster"], ("stale", "null-after-insert")),
 ]
 
 if __name__ == "__main__":

@@ -102,11 +102,16 @@ from rowcache_e2e import Redis  # noqa: E402
 ALL_FAULTS = ["link-delay", "link-cut", "cache-kill", "cache-stop", "cache-restart", "flushall", "evict-volatile",
               "evict-allkeys", "cache-full", "db-kill", "db-delay-a", "commit-lost", "service-kill"]
 CI_FAULTS = ["link-delay", "flushall", "evict-volatile", "cache-restart", "service-kill"]
+# With --redis cluster (no proxy on A's cache link, no single Redis to restart): a failover of a master
+# (CLUSTER FAILOVER on its replica, twice: there and back), FLUSHALL on every master, and the database and
+# service faults.
+CLUSTER_FAULTS = ["failover", "flushall", "db-kill", "commit-lost", "service-kill"]
+CLUSTER_CI_FAULTS = ["failover", "flushall", "service-kill"]
 # Seconds after a fault heals before every request must succeed again (the cache's circuit breaker stays
 # open for up to a second after its last failure).
 GRACE = {"link-delay": 0.5, "link-cut": 1.5, "cache-kill": 1.5, "cache-stop": 1.5, "cache-restart": 1.5,
          "flushall": 0.5, "evict-volatile": 1.5, "evict-allkeys": 1.5, "cache-full": 1.5, "db-kill": 3.0,
-         "db-delay-a": 0.5, "commit-lost": 0.5, "service-kill": 1.0, "none": 0.5}
+         "db-delay-a": 0.5, "commit-lost": 0.5, "service-kill": 1.0, "failover": 2.0, "none": 0.5}
 TABLE, PREFIX = "cons", "cons:"
 INF = float("inf")
 NS = 1_000_000_000
@@ -468,6 +473,8 @@ class Faults:
         self.outages = []  # (instance name, t0, t1): instance could not reach Redis
 
     def redis(self):
+        if self.s.cluster_ports:
+            return self.s.cluster_client()
         return Redis(self.s.redis_port, timeout=2, **faults.REDIS_KW)
 
     def play(self, name, length):
@@ -523,7 +530,10 @@ class Faults:
             n = 0
             while time.monotonic() < fault_end:
                 with self.redis() as rd:
-                    rd.cmd("FLUSHALL")
+                    if self.s.cluster_ports:
+                        rd.on_masters("FLUSHALL")
+                    else:
+                        rd.cmd("FLUSHALL")
                 n += 1
                 time.sleep(0.4)
             notes["flushes"] = n
@@ -567,6 +577,17 @@ class Faults:
                                        for k, v in errs.items() if "count=" in str(v)})
             with self.redis() as rd:
                 rd.cmd("CONFIG", "SET", "maxmemory", "0")
+        elif name == "failover":
+            moves = []
+            for k in range(2):
+                t0 = now_ns()
+                moves.append(self.s.failover())
+                # The failing-over master's writes are refused (MOVED, then its clients follow): an outage
+                # of the cache for both instances while it lasts.
+                self.outages += [(i, t0, now_ns()) for i in ("A", "B")]
+                time.sleep(active / 3)
+            notes["failovers"] = moves
+            until_end()
         elif name == "db-kill":
             self.s.kill_mysql()
             until_end()
@@ -609,6 +630,8 @@ class Faults:
 
     def dbsize(self):
         with self.redis() as rd:
+            if self.s.cluster_ports:
+                return sum(rd.on_masters("DBSIZE").values())
             return rd.cmd("DBSIZE")
 
 
@@ -1106,8 +1129,10 @@ def main(argv=None):
                         "the previous value (reliability.md: a bounded delay; default: the service's "
                         "--near-cache-max-lag-ms, 300)")
     p.add_argument("--quiet", action="store_true")
-    p.add_argument("--redis", choices=["plain", "tls"], default="plain",
-                   help="tls: the Redis serves TLS only and requires AUTH (both instances verify its certificate)")
+    p.add_argument("--redis", choices=["plain", "tls", "cluster"], default="plain",
+                   help="tls: the Redis serves TLS only and requires AUTH (both instances verify its certificate); "
+                        "cluster: a 3+3 Redis Cluster that both instances reach directly (faults: "
+                        + ",".join(CLUSTER_FAULTS) + ")")
     a = p.parse_args(argv)
     if a.near_cache_lag_ms < 0:
         sa = shlex.split(a.serve_args)
@@ -1121,10 +1146,12 @@ def main(argv=None):
         a.cold_rows = max(10000, 3 * a.evict_keys)
     if not a.unknown_bound_s:
         a.unknown_bound_s = 2 * a.db_timeout + 3
-    faults_sel = {"all": ALL_FAULTS, "ci": CI_FAULTS, "none": ["none"]}.get(a.faults)
+    cluster = a.redis == "cluster"
+    faults_sel = {"all": CLUSTER_FAULTS if cluster else ALL_FAULTS, "ci": CLUSTER_CI_FAULTS if cluster else CI_FAULTS,
+                  "none": ["none"]}.get(a.faults)
     if faults_sel is None:
         faults_sel = [f.strip() for f in a.faults.split(",") if f.strip()]
-        bad = [f for f in faults_sel if f not in ALL_FAULTS + ["none"]]
+        bad = [f for f in faults_sel if f not in (CLUSTER_FAULTS if cluster else ALL_FAULTS) + ["none"]]
         if bad:
             p.error(f"unknown faults: {bad}")
     t_begin = time.time()
@@ -1133,7 +1160,7 @@ def main(argv=None):
         os.makedirs(out, exist_ok=True)
     logdir = out or None
 
-    servers = make_servers(tls=a.redis == "tls")
+    servers = make_servers(tls=a.redis == "tls", cluster=a.redis == "cluster")
     logdir = logdir or servers.dir
     pc = pd = None
     instances = []
@@ -1152,6 +1179,7 @@ def main(argv=None):
                  "--db-pool", str(per), "--cache-pool", str(per), *shlex.split(a.serve_args)]
         db = "mysql://rowcache:rowcache@127.0.0.1:{}/rowcache?table=" + TABLE
         A = Instance("A", a.binary, db.format(pd.port), servers.cache_url(pc.port), flags, env, logdir)
+        # (With a cluster both reach it directly, and pc stands unused.)
         B = Instance("B", a.binary, db.format(servers.mysql_port), servers.cache_url(servers.redis_port), flags, env,
                      logdir)
         instances = [A, B]
@@ -1236,11 +1264,15 @@ def main(argv=None):
                 f"SELECT id, hero, power, name, xp, color FROM {TABLE}"):
             final_db[int(i)] = {"hero": hero, "power": power, "name": name, "xp": int(xp), "color": color}
         final_cache = {}
-        with Redis(servers.redis_port, timeout=10, **faults.REDIS_KW) as rd:
+        rd = servers.cluster_client() if servers.cluster_ports else Redis(servers.redis_port, timeout=10,
+                                                                                       **faults.REDIS_KW)
+        with rd:
             keys = [k for k in rd.keys_matching(PREFIX + "{*}") if k.endswith("}")]
             for n in range(0, len(keys), 500):
                 chunk = keys[n:n + 500]
-                for k, v in zip(chunk, rd.cmd("MGET", *chunk)):
+                # (A cluster answers a multi-key MGET only within a slot.)
+                values = [rd.cmd("GET", k) for k in chunk] if servers.cluster_ports else rd.cmd("MGET", *chunk)
+                for k, v in zip(chunk, values):
                     if v is not None:
                         final_cache[int(k[len(PREFIX) + 1:-1])] = v
         db_after = {}

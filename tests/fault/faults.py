@@ -349,17 +349,43 @@ def quiet_port():
     raise RuntimeError("no free port below the ephemeral range")
 
 
+def quiet_cluster_base():
+    """A base port for a 3+3 cluster: base..base+5 and their bus ports (+10000) free and below the
+    ephemeral range."""
+    rng = random.Random()
+    for _ in range(200):
+        base = rng.randrange(20000, 22700)
+        ports = [base + i for i in range(6)] + [base + 10000 + i for i in range(6)]
+        if any(p in _taken for p in ports):
+            continue
+        ok = True
+        for port in ports:
+            s = socket.socket()
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                ok = False
+            finally:
+                s.close()
+        if ok:
+            _taken.update(ports)
+            return base
+    raise RuntimeError("no free ports for a cluster below the ephemeral range")
+
+
 # How the tools connect to the private Redis (rowcache_e2e.Redis keyword
 # arguments): empty for plain TCP; TLS and the password with make_servers(tls=True).
 REDIS_KW = {}
 REDIS_TLS_PASSWORD = "checker-tls-pw"
 
 
-def make_servers(tls=False):
+def make_servers(tls=False, cluster=False):
     """A private MariaDB + Redis (chaos.py's Env: scripts/servers.sh with its own run directory and ports).
     tls: the Redis serves TLS only (the test CA of scripts/servers.sh, hostname localhost) and requires AUTH
     with REDIS_TLS_PASSWORD; REDIS_KW then tells every tool here how to connect, and cache_url() gives
-    rowcache's URL for a port (the Redis's own, or a proxy's in front of it)."""
+    rowcache's URL for a port (the Redis's own, or a proxy's in front of it).
+    cluster: also a private 3 masters + 3 replicas Redis Cluster (scripts/servers.sh); cache_url() then
+    names its first node (no proxy can stand in front of a cluster: its redirects name the nodes)."""
     from chaos import Env  # noqa: E402  (chaos.py starts nothing at import)
 
     class Servers(Env):
@@ -374,6 +400,11 @@ def make_servers(tls=False):
             self.env = dict(os.environ, ROWCACHE_RUN_DIR=self.dir, ROWCACHE_MYSQL_PORT=str(self.mysql_port),
                             ROWCACHE_REDIS_PORT=str(self.redis_port), ROWCACHE_SERVERS="mysql redis")
             self.tls = None
+            self.cluster_ports = []
+            if cluster:
+                base = quiet_cluster_base()
+                self.cluster_ports = [base + i for i in range(6)]
+                self.env.update(ROWCACHE_SERVERS="mysql redis cluster", ROWCACHE_REDIS_CLUSTER_BASE_PORT=str(base))
             self.start()
             if tls:
                 # The test CA and certificate (made by servers.sh for MariaDB's TLS).
@@ -386,6 +417,8 @@ def make_servers(tls=False):
                 self.restart_redis()
 
         def cache_url(self, port):
+            if self.cluster_ports:
+                return f"redis://127.0.0.1:{self.cluster_ports[0]}"
             if not self.tls:
                 return f"redis://127.0.0.1:{port}/0"
             return f"rediss://:{REDIS_TLS_PASSWORD}@localhost:{port}/0?ca={self.tls['ca']}"
@@ -505,6 +538,34 @@ def make_servers(tls=False):
         def restart_redis(self, *extra):
             self.kill_redis()
             self.start_redis(*extra)
+
+        def cluster_client(self):
+            from rowcache_e2e import RedisCluster
+            return RedisCluster([("127.0.0.1", p) for p in self.cluster_ports], timeout=5)
+
+        def failover(self, timeout=15):
+            """CLUSTER FAILOVER on a replica of a master that serves slots: the replica takes over (the
+            master's clients get MOVED), the old master becomes its replica. Returns (old, new) ports."""
+            from rowcache_e2e import Redis
+            for port in self.cluster_ports:
+                with Redis(port, timeout=2) as r:
+                    role = r.cmd("ROLE")
+                if role and role[0] == "slave":
+                    master = int(role[2])
+                    start = time.time()
+                    asked = 0.0
+                    while time.time() < start + timeout:
+                        with Redis(port, timeout=2) as r:
+                            if r.cmd("ROLE")[0] == "master":
+                                return master, port
+                            if time.time() - asked > 2:
+                                # Asked again every 2 s (a replica not yet in sync refuses), FORCE after 6 s.
+                                force = ["FORCE"] if time.time() - start > 6 else []
+                                r.cmd("CLUSTER", "FAILOVER", *force)
+                                asked = time.time()
+                        time.sleep(0.05)
+                    raise RuntimeError(f"CLUSTER FAILOVER on {port}: still a replica after {timeout} s")
+            raise RuntimeError("no replica in the cluster")
 
         def kill_mysql(self):
             self._kill_fast("mysql")
