@@ -32,8 +32,7 @@ class AsyncClient::Conn {
  public:
   Conn(AsyncClient& owner, NodeAddress addr)
       : owner_(owner), addr_(std::move(addr)), resolver_(owner.ioc_), sock_(owner.ioc_), timer_(owner.ioc_),
-        in_(16384), reader_(redisReaderCreate()) {}
-  ~Conn() { redisReaderFree(reader_); }
+        in_(16384), reader_(std::make_unique<ReplyReader>()) {}
 
   const NodeAddress& addr() const { return addr_; }
 
@@ -238,8 +237,8 @@ class AsyncClient::Conn {
         IoFailed("read: ", ec);
         return;
       }
-      if (ssl_ ? !Decrypt(g, n) : redisReaderFeed(reader_, in_.data(), n) != REDIS_OK) {
-        if (g == generation_) Fail(ErrorClass::kProtocol, "unparsable reply");
+      if (ssl_ ? !Decrypt(g, n) : !reader_->Feed(in_.data(), n)) {
+        if (g == generation_) FailUnparsable();
         return;
       }
       if (!Drain(g)) return;
@@ -275,7 +274,7 @@ class AsyncClient::Conn {
       size_t got = 0;
       int rc = SSL_read_ex(ssl_.get(), in_.data(), in_.size(), &got);
       if (rc == 1) {
-        if (redisReaderFeed(reader_, in_.data(), got) != REDIS_OK) return false;
+        if (!reader_->Feed(in_.data(), got)) return false;
         continue;
       }
       int e = SSL_get_error(ssl_.get(), rc);
@@ -293,13 +292,12 @@ class AsyncClient::Conn {
   // failed (or replaced) meanwhile.
   bool Drain(uint64_t g) {
     for (;;) {
-      void* r = nullptr;
-      if (redisReaderGetReply(reader_, &r) != REDIS_OK) {
-        Fail(ErrorClass::kProtocol, "unparsable reply");
+      Reply reply;
+      if (!reader_->Next(&reply)) {
+        FailUnparsable();
         return false;
       }
-      if (!r) return true;
-      Reply reply(static_cast<redisReply*>(r));
+      if (!reply) return true;
       if (pending_.empty()) {
         Fail(ErrorClass::kProtocol, "unexpected reply");
         return false;
@@ -362,6 +360,12 @@ class AsyncClient::Conn {
     });
   }
 
+  // The reply parser failed: a reply past its bounds (resp.h), or not RESP.
+  void FailUnparsable() {
+    std::string why = reader_->error();  // Fail replaces the reader
+    Fail(ClassifyTransportError(why), why);
+  }
+
   void Fail(ErrorClass cls, const std::string& why) {
     ++generation_;
     boost::system::error_code ignored;
@@ -375,8 +379,7 @@ class AsyncClient::Conn {
     out_.clear();
     wire_.clear();
     writing_buf_.clear();
-    redisReaderFree(reader_);
-    reader_ = redisReaderCreate();
+    reader_ = std::make_unique<ReplyReader>();
     owner_.client_->health().Failure(cls, SteadyNanos());
     owner_.ConnectionFailed();
     std::deque<Pending> failed;
@@ -401,7 +404,7 @@ class AsyncClient::Conn {
   std::string wire_;         // bytes due on the socket (TLS: encrypted), after writing_buf_
   std::string writing_buf_;  // bytes being written
   std::vector<char> in_;
-  redisReader* reader_;
+  std::unique_ptr<ReplyReader> reader_;
   std::deque<Pending> pending_;
   uint64_t generation_ = 0;  // bumped on every (re)connect: completions of an old socket are ignored
 };

@@ -120,12 +120,9 @@ MGetPlan PlanMGet(std::span<const std::string> keys, bool cluster, bool with_ttl
 
 struct Client::Conn {
   std::unique_ptr<Transport> t;
-  redisReader* reader = redisReaderCreate();
+  std::unique_ptr<ReplyReader> reader = std::make_unique<ReplyReader>();
   std::string out;
   std::chrono::steady_clock::time_point released;
-  ~Conn() {
-    if (reader) redisReaderFree(reader);
-  }
 };
 
 struct Client::Pool {
@@ -136,16 +133,14 @@ struct Client::Pool {
   int open = 0;
 };
 
-Connection::~Connection() {
-  if (reader_) redisReaderFree(reader_);
-}
+Connection::~Connection() = default;
 
 Status Connection::Send(std::string_view wire, Deadline deadline) { return t_->WriteAll(wire.data(), wire.size(), deadline); }
 
 Result<Reply> Connection::TryRead() {
-  void* r = nullptr;
-  if (redisReaderGetReply(reader_, &r) != REDIS_OK) return Status::Unavailable("protocol error");
-  return Reply(static_cast<redisReply*>(r));
+  Reply r;
+  if (!reader_->Next(&r)) return Status::Unavailable(reader_->error());
+  return r;
 }
 
 Result<Reply> Connection::Read(Deadline deadline) {
@@ -155,7 +150,7 @@ Result<Reply> Connection::Read(Deadline deadline) {
     if (!r.ok() || *r) return r;
     auto got = t_->ReadSome(buf, sizeof buf, deadline);
     if (!got.ok()) return got.status();
-    if (redisReaderFeed(reader_, buf, *got) != REDIS_OK) return Status::Unavailable("protocol error");
+    if (!reader_->Feed(buf, *got)) return Status::Unavailable(reader_->error());
   }
 }
 
@@ -168,8 +163,7 @@ Result<std::unique_ptr<Connection>> Client::Dial(const NodeAddress& addr, Deadli
   if (!c.ok()) return c.status();
   std::unique_ptr<Connection> conn(new Connection());
   conn->t_ = std::move((*c)->t);
-  conn->reader_ = (*c)->reader;
-  (*c)->reader = nullptr;
+  conn->reader_ = std::move((*c)->reader);
   return conn;
 }
 
@@ -462,15 +456,15 @@ Status Client::Exchange(Conn& c, size_t n, std::vector<Reply>* replies, Deadline
   size_t want = replies->size() + n;
   char buf[16384];
   while (replies->size() < want) {
-    void* r = nullptr;
-    if (redisReaderGetReply(c.reader, &r) != REDIS_OK) return Status::Unavailable("protocol error");
+    Reply r;
+    if (!c.reader->Next(&r)) return Status::Unavailable(c.reader->error());
     if (r) {
-      replies->emplace_back(static_cast<redisReply*>(r));
+      replies->push_back(std::move(r));
       continue;
     }
     auto got = c.t->ReadSome(buf, sizeof buf, deadline);
     if (!got.ok()) return got.status();
-    if (redisReaderFeed(c.reader, buf, *got) != REDIS_OK) return Status::Unavailable("protocol error");
+    if (!c.reader->Feed(buf, *got)) return Status::Unavailable(c.reader->error());
   }
   return Status::OK();
 }

@@ -133,7 +133,7 @@ class Connection {
   friend class Client;
   Connection() = default;
   std::unique_ptr<Transport> t_;
-  redisReader* reader_ = nullptr;
+  std::unique_ptr<ReplyReader> reader_;
 };
 
 class Client {

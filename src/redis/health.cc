@@ -14,6 +14,7 @@ const char* ErrorClassName(ErrorClass c) {
     case ErrorClass::kReadOnly: return "readonly";
     case ErrorClass::kLoading: return "loading";
     case ErrorClass::kProtocol: return "protocol";
+    case ErrorClass::kReplyBounds: return "reply_bounds";
     case ErrorClass::kOther: case ErrorClass::kCount: break;
   }
   return "other";
@@ -42,6 +43,7 @@ ErrorClass ClassifyTransportError(std::string_view m) {
       m.find("CA file") != std::string_view::npos) {
     return ErrorClass::kTls;
   }
+  if (m.find("past its bounds") != std::string_view::npos) return ErrorClass::kReplyBounds;
   if (m.find("protocol") != std::string_view::npos) return ErrorClass::kProtocol;
   return ErrorClass::kConnection;
 }

@@ -23,6 +23,7 @@ enum class ErrorClass : int {
   kReadOnly,     // READONLY / MASTERDOWN: a replica or a master without its link
   kLoading,      // LOADING: the server is loading its data set
   kProtocol,     // a reply that does not parse or has the wrong shape
+  kReplyBounds,  // a reply past the bounds of resp.h (a 2 GiB bulk string, ...): the connection is dropped
   kOther,        // any other error reply
   kCount
 };
