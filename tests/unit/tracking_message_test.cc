@@ -18,7 +18,8 @@ using Kind = redis::TrackingMessage::Kind;
 Reply Parse(const std::string& wire) {
   redisReader* reader = redisReaderCreate();
   void* r = nullptr;
-  if (redisReaderFeed(reader, wire.data(), wire.size()) != REDIS_OK || redisReaderGetReply(reader, &r) != REDIS_OK) {
+  if (redisReaderFeed(reader, wire.data(), wire.size()) != REDIS_OK ||
+      redisReaderGetReply(reader, &r) != REDIS_OK) {
     r = nullptr;
   }
   redisReaderFree(reader);
@@ -35,7 +36,9 @@ std::string A(size_t n) {
   AppendArrayHeader(out, n);
   return out;
 }
-std::string Message(const std::string& payload) { return A(3) + B("message") + B("__redis__:invalidate") + payload; }
+std::string Message(const std::string& payload) {
+  return A(3) + B("message") + B("__redis__:invalidate") + payload;
+}
 
 TEST(TrackingMessage, TheShapesRedisSends) {
   auto inv = Parse(Message(A(2) + B("p{1}") + B("p{2}")));
@@ -57,18 +60,24 @@ TEST(TrackingMessage, TheShapesRedisSends) {
 
 TEST(TrackingMessage, AnythingElseIsMalformed) {
   const std::string cases[] = {
-      Message(B("p{1}")),                         // PUBLISH __redis__:invalidate p{1}: a string, never from Redis
-      Message(B("")),                             // an empty PUBLISH
-      Message(":5\r\n"),                          // an integer payload
-      Message(A(2) + B("p{1}") + ":7\r\n"),       // a key that is not a string
-      Message(A(1) + A(1) + B("x")),              // a nested array
-      A(3) + B("message") + B("other") + A(0),    // another channel
-      A(2) + B("message") + B("__redis__:invalidate"),                // too short
+      Message(B("p{1}")),                    // PUBLISH __redis__:invalidate p{1}: a string, never from Redis
+      Message(B("")),                        // an empty PUBLISH
+      Message(":5\r\n"),                     // an integer payload
+      Message(A(2) + B("p{1}") + ":7\r\n"),  // a key that is not a string
+      Message(A(1) + A(1) + B("x")),         // a nested array
+      A(3) + B("message") + B("other") + A(0),                          // another channel
+      A(2) + B("message") + B("__redis__:invalidate"),                  // too short
       A(4) + B("message") + B("__redis__:invalidate") + A(0) + B("c"),  // too long
-      A(3) + ":1\r\n:2\r\n:3\r\n",             // not a kind
-      A(3) + B("pong") + B("") + B(""),           // a pong of three
-      A(2) + B("pmessage") + B(""),               // a kind we never subscribe to
-      A(0), A(1) + B("pong"), B("message"), ":1\r\n", "+OK\r\n", "-ERR no\r\n", "$-1\r\n",
+      A(3) + ":1\r\n:2\r\n:3\r\n",                                      // not a kind
+      A(3) + B("pong") + B("") + B(""),                                 // a pong of three
+      A(2) + B("pmessage") + B(""),                                     // a kind we never subscribe to
+      A(0),
+      A(1) + B("pong"),
+      B("message"),
+      ":1\r\n",
+      "+OK\r\n",
+      "-ERR no\r\n",
+      "$-1\r\n",
   };
   for (const auto& wire : cases) {
     auto r = Parse(wire);
