@@ -171,6 +171,15 @@ TEST(ParseRequest, ErrorsQuotingLongValuesAreValidUtf8) {
   }
 }
 
+TEST(ParseRequest, JsonNestingIsBounded) {
+  // 16 levels are parsed (and refused for their shape); deeper is refused by the parser itself,
+  // before any document is built.
+  std::string deep = R"({"REQUEST": "read", "SQLS": )" + std::string(100000, '[') + std::string(100000, ']') + "}";
+  Status s = ParseError(deep);
+  EXPECT_EQ(s.code(), Code::kInvalidArgument);
+  EXPECT_NE(s.message().find("request body"), std::string::npos) << s.message();
+}
+
 TEST(ParseRequest, BatchLimit) {
   ServiceOptions o;
   o.max_batch = 3;
