@@ -5,7 +5,8 @@
 #   the deployment template checks, the Lambda package (static build) checks, then the unit, integration
 #   and main end-to-end tests again against an ASan/UBSan build (which also carries the test-only
 #   consistency mutations the checker must catch), the concurrency and HTTP tests against a
-#   ThreadSanitizer build, and a short libFuzzer run on the request parser (UBSan fatal).
+#   ThreadSanitizer build, and a short libFuzzer run of every fuzz target (UBSan fatal). First, the
+#   formatting check (scripts/format.sh --check: every C++ file as .clang-format says).
 #
 # Environment: BUILD_DIR (build), ROWCACHE_SKIP_SANITIZE=1 to skip the sanitizer
 # pass, ROWCACHE_FUZZ_SECONDS (10 per target; 0 skips the fuzz run).
@@ -14,6 +15,7 @@ cd "$(dirname "$0")/.."
 
 scripts/deps.sh
 [ -x scripts/test-tools.sh ] && scripts/test-tools.sh
+scripts/format.sh --check
 
 BUILD_DIR=${BUILD_DIR:-build}
 JOBS=$(nproc)
@@ -42,7 +44,8 @@ if [ "${ROWCACHE_SKIP_SANITIZE:-0}" != 1 ]; then
   ASAN_OPTIONS=detect_leaks=1 ctest --test-dir "$BUILD_DIR-asan" --output-on-failure --no-tests=error -j2 \
     -L 'unit|integration' --timeout 900
   echo "== end-to-end tests against the ASan/UBSan server"
-  for t in test_api test_redis_modes test_fast_reads test_near_cache test_http test_errors test_auth; do
+  for t in test_api test_redis_modes test_fast_reads test_near_cache test_http test_errors test_auth test_secrets \
+    test_redis_peers test_missing_ids; do
     ASAN_OPTIONS=detect_leaks=0:halt_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
       python3 "tests/e2e/$t.py" --binary "$BUILD_DIR-asan/rowcache"
   done

@@ -18,8 +18,8 @@
 #include <memory>
 #include <optional>
 #include <span>
-#include <string_view>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -80,8 +80,8 @@ class Cache {
   // For each pair, atomically: the entry (and its remaining TTL) if present;
   // else SET guard_key token only if guard_key is absent (NX), with a
   // lifetime of lease_ms.
-  virtual Result<std::vector<LeasedLookup>> GetOrLease(std::span<const KeyAndGuard> keys, std::string_view token,
-                                                       int lease_ms) = 0;
+  virtual Result<std::vector<LeasedLookup>> GetOrLease(std::span<const KeyAndGuard> keys,
+                                                       std::string_view token, int lease_ms) = 0;
 
   // SET guard_key token for each guard key, whatever it held (a writer's
   // lease, taken before its commit), with a lifetime of lease_ms.

@@ -3,9 +3,9 @@
 // After `failures_to_open` consecutive failed calls the breaker opens: calls
 // fail at once with Unavailable("cache circuit open ...") instead of each
 // paying the cache timeout -- except invalidations, which are always
-// attempted (a refused one would leave other processes serving old rows). After `open_for` one call is let through
-// (half-open); its success closes the breaker, its failure opens it again.
-// Thread-safe; no threads or timers of its own (time comes from `now_nanos`).
+// attempted (a refused one would leave other processes serving old rows). After `open_for` one call is let
+// through (half-open); its success closes the breaker, its failure opens it again. Thread-safe; no threads or
+// timers of its own (time comes from `now_nanos`).
 #pragma once
 
 #include <chrono>
@@ -26,7 +26,7 @@ struct BreakerOptions {
 };
 
 // metrics may be null. now_nanos defaults to steady_clock.
-std::unique_ptr<Cache> NewCircuitBreakerCache(std::unique_ptr<Cache> inner, BreakerOptions opts, Metrics* metrics,
-                                              std::function<int64_t()> now_nanos = {});
+std::unique_ptr<Cache> NewCircuitBreakerCache(std::unique_ptr<Cache> inner, BreakerOptions opts,
+                                              Metrics* metrics, std::function<int64_t()> now_nanos = {});
 
 }  // namespace rowcache

@@ -14,7 +14,7 @@
 
 namespace rowcache {
 
-inline constexpr int kMaxFieldChars = 20;  // VARCHAR(20): characters (code points), not bytes
+inline constexpr int kMaxFieldChars = 20;      // VARCHAR(20): characters (code points), not bytes
 inline constexpr int64_t kMaxId = 2147483647;  // INT
 inline constexpr int64_t kMinXp = -2147483648LL;
 inline constexpr int64_t kMaxXp = 2147483647LL;

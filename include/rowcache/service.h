@@ -10,7 +10,8 @@
 //   {"statusCode": 400, "body": {"error": "SQLS[0].hero: 21 characters, more than 20"}}
 // Beyond the assignment, rows can be changed and removed:
 //   {"REQUEST": "update", "SQLS": [{"id": 3, "xp": 50}, ...]}  -> "update success", "ids"
-//   {"REQUEST": "delete", "SQLS": [3, 4]}                      -> "delete success", "ids" (those that existed)
+//   {"REQUEST": "delete", "SQLS": [3, 4]}                      -> "delete success", "ids" (those that
+//   existed)
 //
 // Read (lazy loading): one cache round trip for all distinct ids that also
 // takes a lease for each miss (Cache::GetOrLease), one database query for
@@ -70,7 +71,8 @@ bool IsCanonicalEntry(std::string_view prefix, std::string_view key, std::string
 // Lambda's limit on a synchronous response (6 MB), and the size of the read
 // answer around its rows: {"statusCode": 200, "body": [ ... ]}.
 inline constexpr size_t kLambdaResponseLimit = 6 * 1024 * 1024;
-inline constexpr size_t kReadEnvelopeBytes = sizeof("{\"statusCode\": 200, \"body\": [") - 1 + sizeof("]}") - 1;
+inline constexpr size_t kReadEnvelopeBytes =
+    sizeof("{\"statusCode\": 200, \"body\": [") - 1 + sizeof("]}") - 1;
 // The most ids a read may ask for by default: n rows of kMaxRowJsonBytes
 // with n - 1 separators (", ") in the envelope fit in kLambdaResponseLimit.
 inline constexpr size_t kDefaultMaxReadBatch =
@@ -131,9 +133,9 @@ struct Response {
 struct Request {
   enum class Kind { kRead, kWrite, kUpdate, kDelete } kind = Kind::kRead;
   bool use_cache = true;
-  std::vector<int64_t> ids;          // read, delete
-  std::vector<Row> rows;             // write (id = 0)
-  std::vector<RowUpdate> updates;    // update
+  std::vector<int64_t> ids;        // read, delete
+  std::vector<Row> rows;           // write (id = 0)
+  std::vector<RowUpdate> updates;  // update
 };
 
 // Parses and validates an event. InvalidArgument (message names the field) or
@@ -184,7 +186,8 @@ class Service {
   // nothing, and the caller calls Handle. The answer is the one Handle would
   // give from those entries: only hits are served this way.
   std::optional<std::vector<std::string>> CacheOnlyKeys(const Request& req) const;
-  std::optional<Response> AnswerFromEntries(const Request& req, std::span<const std::optional<std::string>> entries,
+  std::optional<Response> AnswerFromEntries(const Request& req,
+                                            std::span<const std::optional<std::string>> entries,
                                             int64_t start_nanos);
   // The same, for entries known to be canonical rows of the ids asked (a
   // near cache stores only entries the core wrote or validated): they are

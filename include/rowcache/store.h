@@ -17,8 +17,8 @@
 //   reject a value with InvalidArgument.
 #pragma once
 
-#include <cstdint>
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -78,7 +78,8 @@ class Store {
   // the rows are inserted and before COMMIT (while no other transaction can
   // see or change them): the service takes its cache leases there.
   using BeforeCommit = std::function<void(std::span<const int64_t> ids)>;
-  virtual Result<std::vector<int64_t>> Insert(std::span<const Row> rows, const BeforeCommit& before_commit = {}) = 0;
+  virtual Result<std::vector<int64_t>> Insert(std::span<const Row> rows,
+                                              const BeforeCommit& before_commit = {}) = 0;
 
   // Applies the updates in order in ONE transaction. If any id has no row,
   // nothing changes and the result is NotFound naming the first such id.

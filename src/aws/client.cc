@@ -13,10 +13,12 @@ AwsClient::AwsClient(HttpClient http, std::string host_header, std::string servi
       creds_(std::move(creds)) {}
 
 Result<std::unique_ptr<AwsClient>> AwsClient::Open(const std::string& endpoint, std::string service,
-                                                   std::string region, AwsCredentials creds, size_t max_body_bytes) {
+                                                   std::string region, AwsCredentials creds,
+                                                   size_t max_body_bytes) {
   if (creds.access_key.empty() || creds.secret_key.empty()) {
-    return Status::InvalidArgument("no AWS credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY "
-                                   "(and AWS_SESSION_TOKEN for temporary credentials)");
+    return Status::InvalidArgument(
+        "no AWS credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY "
+        "(and AWS_SESSION_TOKEN for temporary credentials)");
   }
   auto url = ParseUrl(endpoint);
   if (!url.ok() || url->host.empty() || (url->scheme != "https" && url->scheme != "http")) {
@@ -30,8 +32,8 @@ Result<std::unique_ptr<AwsClient>> AwsClient::Open(const std::string& endpoint, 
   bool default_port = port == (tls.enabled ? 443 : 80);
   std::string host_header = default_port ? url->host : url->host + ":" + std::to_string(port);
   HttpClient http(url->host, port, tls, max_body_bytes);
-  return std::unique_ptr<AwsClient>(
-      new AwsClient(std::move(http), std::move(host_header), std::move(service), std::move(region), std::move(creds)));
+  return std::unique_ptr<AwsClient>(new AwsClient(std::move(http), std::move(host_header), std::move(service),
+                                                  std::move(region), std::move(creds)));
 }
 
 Result<HttpResponse> AwsClient::Call(const AwsRequest& req, Deadline deadline, const BodySink* sink) {

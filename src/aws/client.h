@@ -16,8 +16,8 @@ namespace rowcache {
 
 struct AwsRequest {
   std::string method = "GET";
-  std::string path = "/";   // already URI-encoded (UriEncode)
-  std::string query;        // canonical: sorted, encoded; "" for none
+  std::string path = "/";                      // already URI-encoded (UriEncode)
+  std::string query;                           // canonical: sorted, encoded; "" for none
   std::map<std::string, std::string> headers;  // lower-case names; signed with the rest
   std::string body;
 };
@@ -27,8 +27,9 @@ class AwsClient {
   // endpoint: "https://host[:port]" (AWS), or "http://host:port" for a local
   // stand-in or an S3-compatible store; a path after the host is ignored.
   // InvalidArgument for anything else or for missing credentials.
-  static Result<std::unique_ptr<AwsClient>> Open(const std::string& endpoint, std::string service, std::string region,
-                                                 AwsCredentials creds, size_t max_body_bytes = 1 << 20);
+  static Result<std::unique_ptr<AwsClient>> Open(const std::string& endpoint, std::string service,
+                                                 std::string region, AwsCredentials creds,
+                                                 size_t max_body_bytes = 1 << 20);
 
   // Signs (host, x-amz-date, x-amz-content-sha256, the session token and every
   // header of req) and sends the request on a kept-alive connection; see
@@ -40,7 +41,8 @@ class AwsClient {
   const std::string& host_header() const { return host_header_; }
 
  private:
-  AwsClient(HttpClient http, std::string host_header, std::string service, std::string region, AwsCredentials creds);
+  AwsClient(HttpClient http, std::string host_header, std::string service, std::string region,
+            AwsCredentials creds);
 
   HttpClient http_;
   std::string host_header_;

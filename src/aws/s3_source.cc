@@ -1,15 +1,15 @@
 #include "aws/s3_source.h"
 
-#include "aws/client.h"
-#include "rowcache/url.h"
-
 #include <condition_variable>
-#include <cstring>
 #include <cstdlib>
+#include <cstring>
 #include <ctime>
 #include <deque>
 #include <mutex>
 #include <thread>
+
+#include "aws/client.h"
+#include "rowcache/url.h"
 
 namespace rowcache {
 
@@ -100,8 +100,9 @@ class S3Source final : public ByteSource {
   Status Get() {
     // Virtual-hosted style on AWS; path style against an endpoint (a local
     // store, which serves every bucket on one host).
-    std::string endpoint = opts_.endpoint.empty() ? "https://" + bucket_ + ".s3." + opts_.region + ".amazonaws.com"
-                                                  : opts_.endpoint;
+    std::string endpoint = opts_.endpoint.empty()
+                               ? "https://" + bucket_ + ".s3." + opts_.region + ".amazonaws.com"
+                               : opts_.endpoint;
     auto client = AwsClient::Open(endpoint, "s3", opts_.region, opts_.creds);
     if (!client.ok()) return client.status();
     AwsRequest req;
@@ -121,7 +122,9 @@ class S3Source final : public ByteSource {
     std::string c = ErrorCode(resp->body);
     if (code == 404) {
       return Status::NotFound(describe_ + ": " +
-                              (c == "NoSuchBucket" ? "no such bucket" : c == "NoSuchKey" ? "no such key" : "not found") +
+                              (c == "NoSuchBucket" ? "no such bucket"
+                               : c == "NoSuchKey"  ? "no such key"
+                                                   : "not found") +
                               (c.empty() ? "" : " (" + c + ")"));
     }
     if (code == 403) {
@@ -129,15 +132,16 @@ class S3Source final : public ByteSource {
                                  "): check the credentials, the region and the bucket policy");
     }
     if (code != 200) {
-      return Status::Unavailable(describe_ + ": HTTP " + std::to_string(code) + (c.empty() ? "" : " (" + c + ")"));
+      return Status::Unavailable(describe_ + ": HTTP " + std::to_string(code) +
+                                 (c.empty() ? "" : " (" + c + ")"));
     }
     std::string length = resp->Header("content-length");
     if (!length.empty()) {
       uint64_t n = std::strtoull(length.c_str(), nullptr, 10);
       size_ = n;
       if (n != received_) {
-        return Status::Unavailable(describe_ + ": connection lost after " + std::to_string(received_) + " of " +
-                                   std::to_string(n) + " bytes");
+        return Status::Unavailable(describe_ + ": connection lost after " + std::to_string(received_) +
+                                   " of " + std::to_string(n) + " bytes");
       }
     }
     return Status::OK();
@@ -180,10 +184,12 @@ Result<std::unique_ptr<ByteSource>> OpenS3Source(const std::string& url, const S
     return Status::InvalidArgument("'" + RedactUrlText(url) + "': expected s3://bucket/key");
   }
   if (opts.creds.access_key.empty() || opts.creds.secret_key.empty()) {
-    return Status::InvalidArgument("no AWS credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY "
-                                   "(and AWS_SESSION_TOKEN for temporary credentials)");
+    return Status::InvalidArgument(
+        "no AWS credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY "
+        "(and AWS_SESSION_TOKEN for temporary credentials)");
   }
-  return std::unique_ptr<ByteSource>(std::make_unique<S3Source>(rest.substr(0, slash), rest.substr(slash + 1), opts));
+  return std::unique_ptr<ByteSource>(
+      std::make_unique<S3Source>(rest.substr(0, slash), rest.substr(slash + 1), opts));
 }
 
 }  // namespace rowcache

@@ -24,5 +24,4 @@ struct S3Options {
 // url: s3://bucket/key. InvalidArgument for a bad URL or missing credentials.
 Result<std::unique_ptr<ByteSource>> OpenS3Source(const std::string& url, const S3Options& opts);
 
-
 }  // namespace rowcache

@@ -33,9 +33,11 @@ Result<std::string> GetSecretString(const std::string& secret_id, const SecretsO
   if (!client.ok()) return Status::InvalidArgument("secrets endpoint: " + client.status().message());
   AwsRequest req;
   req.method = "POST";
-  req.headers = {{"content-type", "application/x-amz-json-1.1"}, {"x-amz-target", "secretsmanager.GetSecretValue"}};
+  req.headers = {{"content-type", "application/x-amz-json-1.1"},
+                 {"x-amz-target", "secretsmanager.GetSecretValue"}};
   req.body = json::serialize(json::object{{"SecretId", secret_id}});
-  auto resp = (*client)->Call(req, std::chrono::steady_clock::now() + std::chrono::milliseconds(opts.timeout_ms));
+  auto resp =
+      (*client)->Call(req, std::chrono::steady_clock::now() + std::chrono::milliseconds(opts.timeout_ms));
   if (!resp.ok()) return Status::Unavailable("Secrets Manager: " + resp.status().message());
   json::value doc;
   try {
@@ -92,7 +94,8 @@ Result<SecretCredentials> ParseDbSecret(const std::string& secret_string) {
 
 Result<SecretCredentials> ParseCacheSecret(const std::string& secret_string) {
   auto creds = ParseSecret(secret_string, "cache secret");
-  if (creds.ok() && creds->password.empty()) return Status::InvalidArgument("cache secret: the password is empty");
+  if (creds.ok() && creds->password.empty())
+    return Status::InvalidArgument("cache secret: the password is empty");
   return creds;
 }
 

@@ -1,13 +1,13 @@
 #include "aws/sigv4.h"
 
-#include "rowcache/url.h"
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/sha.h>
 
 #include <cstdlib>
 #include <ctime>
 
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
-#include <openssl/sha.h>
+#include "rowcache/url.h"
 
 namespace rowcache {
 
@@ -28,7 +28,6 @@ std::string AmzDateNow() {
   return buf;
 }
 
-
 namespace {
 
 std::string Hex(const unsigned char* p, size_t n) {
@@ -44,8 +43,8 @@ std::string Hex(const unsigned char* p, size_t n) {
 std::string Hmac(const std::string& key, const std::string& data) {
   unsigned char out[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
-  HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()), reinterpret_cast<const unsigned char*>(data.data()),
-       data.size(), out, &len);
+  HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
+       reinterpret_cast<const unsigned char*>(data.data()), data.size(), out, &len);
   return std::string(reinterpret_cast<char*>(out), len);
 }
 
@@ -65,22 +64,23 @@ std::string Sha256Hex(std::string_view data) {
 std::string UriEncode(std::string_view s, bool encode_slash) { return PercentEncode(s, !encode_slash); }
 
 std::string SignV4(const AwsCredentials& creds, const std::string& region, const std::string& service,
-                   const std::string& method, const std::string& canonical_uri, const std::string& canonical_query,
-                   const std::map<std::string, std::string>& headers, const std::string& payload_hash,
-                   const std::string& amz_date) {
+                   const std::string& method, const std::string& canonical_uri,
+                   const std::string& canonical_query, const std::map<std::string, std::string>& headers,
+                   const std::string& payload_hash, const std::string& amz_date) {
   std::string canonical_headers, signed_headers;
   for (const auto& [name, value] : headers) {  // std::map: sorted by name
     canonical_headers += name + ":" + Trim(value) + "\n";
     signed_headers += (signed_headers.empty() ? "" : ";") + name;
   }
-  std::string canonical = method + "\n" + canonical_uri + "\n" + canonical_query + "\n" + canonical_headers + "\n" +
-                          signed_headers + "\n" + payload_hash;
+  std::string canonical = method + "\n" + canonical_uri + "\n" + canonical_query + "\n" + canonical_headers +
+                          "\n" + signed_headers + "\n" + payload_hash;
   std::string date = amz_date.substr(0, 8);
   std::string scope = date + "/" + region + "/" + service + "/aws4_request";
   std::string to_sign = "AWS4-HMAC-SHA256\n" + amz_date + "\n" + scope + "\n" + Sha256Hex(canonical);
   std::string key = Hmac(Hmac(Hmac(Hmac("AWS4" + creds.secret_key, date), region), service), "aws4_request");
   std::string sig = Hmac(key, to_sign);
-  return "AWS4-HMAC-SHA256 Credential=" + creds.access_key + "/" + scope + ",SignedHeaders=" + signed_headers +
+  return "AWS4-HMAC-SHA256 Credential=" + creds.access_key + "/" + scope +
+         ",SignedHeaders=" + signed_headers +
          ",Signature=" + Hex(reinterpret_cast<const unsigned char*>(sig.data()), sig.size());
 }
 

@@ -30,8 +30,8 @@ std::string UriEncode(std::string_view s, bool encode_slash);
 // already encoded; canonical_query is the sorted, encoded query ("" for none).
 // amz_date is "YYYYMMDDTHHMMSSZ".
 std::string SignV4(const AwsCredentials& creds, const std::string& region, const std::string& service,
-                   const std::string& method, const std::string& canonical_uri, const std::string& canonical_query,
-                   const std::map<std::string, std::string>& headers, const std::string& payload_hash,
-                   const std::string& amz_date);
+                   const std::string& method, const std::string& canonical_uri,
+                   const std::string& canonical_query, const std::map<std::string, std::string>& headers,
+                   const std::string& payload_hash, const std::string& amz_date);
 
 }  // namespace rowcache

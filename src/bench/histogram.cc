@@ -8,7 +8,7 @@ namespace rowcache::bench {
 
 namespace {
 constexpr int64_t kSub = int64_t{1} << Histogram::kSubBits;  // 128
-constexpr int64_t kLinear = kSub * 2;                          // 256: exact below this
+constexpr int64_t kLinear = kSub * 2;                        // 256: exact below this
 }  // namespace
 
 size_t Histogram::IndexOf(int64_t v) {
@@ -16,8 +16,8 @@ size_t Histogram::IndexOf(int64_t v) {
   if (v > kMaxValue) v = kMaxValue;
   if (v < kLinear) return static_cast<size_t>(v);
   int msb = 63 - std::countl_zero(static_cast<uint64_t>(v));  // >= 8
-  int shift = msb - kSubBits;                                  // >= 1
-  int64_t sub = v >> shift;                                    // [128, 255]
+  int shift = msb - kSubBits;                                 // >= 1
+  int64_t sub = v >> shift;                                   // [128, 255]
   return static_cast<size_t>(kLinear + (shift - 1) * kSub + (sub - kSub));
 }
 

@@ -15,7 +15,7 @@ namespace rowcache::bench {
 
 class Histogram {
  public:
-  static constexpr int kSubBits = 7;  // 128 sub-buckets per power of two
+  static constexpr int kSubBits = 7;                    // 128 sub-buckets per power of two
   static constexpr int64_t kMaxValue = 60'000'000'000;  // 60 s in ns
 
   Histogram();

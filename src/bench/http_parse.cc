@@ -9,7 +9,8 @@ namespace {
 bool IEquals(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) return false;
   for (size_t i = 0; i < a.size(); ++i) {
-    if (std::tolower(static_cast<unsigned char>(a[i])) != std::tolower(static_cast<unsigned char>(b[i]))) return false;
+    if (std::tolower(static_cast<unsigned char>(a[i])) != std::tolower(static_cast<unsigned char>(b[i])))
+      return false;
   }
   return true;
 }
@@ -78,8 +79,10 @@ HttpResponse ParseHttpResponse(std::string_view buf) {
   }
   if (!has_length) {
     // 1xx, 204 and 304 have no body by definition.
-    if (status / 100 == 1 || status == 204 || status == 304) length = 0;
-    else return Error("response without Content-Length");
+    if (status / 100 == 1 || status == 204 || status == 304)
+      length = 0;
+    else
+      return Error("response without Content-Length");
   }
   size_t body_start = head_end + 4;
   if (buf.size() - body_start < length) return r;  // incomplete

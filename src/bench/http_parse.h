@@ -13,10 +13,10 @@ namespace rowcache::bench {
 struct HttpResponse {
   enum class State { kIncomplete, kComplete, kError } state = State::kIncomplete;
   int status = 0;
-  bool close = false;          // "Connection: close"
-  size_t consumed = 0;         // bytes of this response (head + body) when complete
-  std::string_view body;       // points into the parsed buffer
-  std::string_view error;      // what was wrong, when kError
+  bool close = false;      // "Connection: close"
+  size_t consumed = 0;     // bytes of this response (head + body) when complete
+  std::string_view body;   // points into the parsed buffer
+  std::string_view error;  // what was wrong, when kError
 };
 
 HttpResponse ParseHttpResponse(std::string_view buf);

@@ -57,8 +57,8 @@ std::string RequestGen::WriteEvent(int n, bool use_cache) {
   for (int i = 0; i < n; ++i) {
     if (i) s += ", ";
     s += R"({"hero": ")" + RandomString() + R"(", "power": ")" + RandomString() + R"(", "name": ")" +
-         RandomString() + R"(", "xp": )" + std::to_string(rng_.Below(1000)) + R"(, "color": ")" + RandomString() +
-         "\"}";
+         RandomString() + R"(", "xp": )" + std::to_string(rng_.Below(1000)) + R"(, "color": ")" +
+         RandomString() + "\"}";
   }
   s += "]}";
   return s;
@@ -98,7 +98,7 @@ std::shared_ptr<const KeyGen> MakeKeys(const Workload& w) {
 namespace {
 
 struct Shared {
-  std::vector<std::atomic<uint64_t>> done;   // answers per thread (whole run, warm-up included)
+  std::vector<std::atomic<uint64_t>> done;  // answers per thread (whole run, warm-up included)
   std::vector<std::atomic<uint64_t>> errors;
   explicit Shared(int threads) : done(threads), errors(threads) {}
 };
@@ -119,7 +119,8 @@ void Coordinate(const LoadOptions& o, Shared& sh, int64_t t0, int64_t measure_st
     }
     if (now >= end) break;
     int64_t next = std::min({end, started ? end : measure_start, last_print + step});
-    if (next > now) std::this_thread::sleep_for(std::chrono::nanoseconds(std::min<int64_t>(next - now, 100'000'000)));
+    if (next > now)
+      std::this_thread::sleep_for(std::chrono::nanoseconds(std::min<int64_t>(next - now, 100'000'000)));
     now = NowNanos();
     if (o.progress && now - last_print >= step) {
       uint64_t done = 0, errs = 0;
@@ -127,9 +128,9 @@ void Coordinate(const LoadOptions& o, Shared& sh, int64_t t0, int64_t measure_st
       for (auto& e : sh.errors) errs += e.load(std::memory_order_relaxed);
       double rate = static_cast<double>(done - last_done) * 1e9 / static_cast<double>(now - last_print);
       std::fprintf(stderr, "%s%s %s %5.1f/%.0f s  %9.0f req/s  %llu answered  %llu errors%s", tty ? "\r" : "",
-                   o.label.c_str(), now < measure_start ? "warm-up" : "run    ", (now - t0) / 1e9, (end - t0) / 1e9,
-                   rate, static_cast<unsigned long long>(done), static_cast<unsigned long long>(errs),
-                   tty ? "   " : "\n");
+                   o.label.c_str(), now < measure_start ? "warm-up" : "run    ", (now - t0) / 1e9,
+                   (end - t0) / 1e9, rate, static_cast<unsigned long long>(done),
+                   static_cast<unsigned long long>(errs), tty ? "   " : "\n");
       std::fflush(stderr);
       last_print = now;
       last_done = done;
@@ -158,12 +159,12 @@ int ResolveAddr(const std::string& host, uint16_t port, sockaddr_storage* addr, 
 
 struct Conn {
   int fd = -1;
-  bool connected = false;   // the connect completed (first answer or writable)
-  bool busy = false;        // a request is out
+  bool connected = false;  // the connect completed (first answer or writable)
+  bool busy = false;       // a request is out
   bool is_write = false;
-  int64_t start = 0;        // latency origin: send time (closed) or due time (open)
-  int64_t sent_at = 0;      // for the timeout
-  int64_t retry_at = 0;     // reconnect not before this (after a failed connect)
+  int64_t start = 0;     // latency origin: send time (closed) or due time (open)
+  int64_t sent_at = 0;   // for the timeout
+  int64_t retry_at = 0;  // reconnect not before this (after a failed connect)
   std::string out;
   size_t out_off = 0;
   std::string in;
@@ -171,10 +172,16 @@ struct Conn {
 
 class HttpWorker {
  public:
-  HttpWorker(const LoadOptions& o, const Workload& w, std::shared_ptr<const KeyGen> keys, int index, int nconns,
-             const sockaddr_storage& addr, socklen_t addrlen, Shared& sh)
-      : o_(o), w_(w), gen_(w, std::move(keys), o.seed * 1000003 + static_cast<uint64_t>(index) + 1),
-        index_(index), conns_(static_cast<size_t>(nconns)), addr_(addr), addrlen_(addrlen), sh_(sh) {
+  HttpWorker(const LoadOptions& o, const Workload& w, std::shared_ptr<const KeyGen> keys, int index,
+             int nconns, const sockaddr_storage& addr, socklen_t addrlen, Shared& sh)
+      : o_(o),
+        w_(w),
+        gen_(w, std::move(keys), o.seed * 1000003 + static_cast<uint64_t>(index) + 1),
+        index_(index),
+        conns_(static_cast<size_t>(nconns)),
+        addr_(addr),
+        addrlen_(addrlen),
+        sh_(sh) {
     host_header_ = o.host + ":" + std::to_string(o.port);
   }
 
@@ -264,8 +271,10 @@ class HttpWorker {
   // Drops connection i (and the request on it, as an error) and opens a new one.
   void Fail(size_t i, int64_t now, bool connect_error) {
     Conn& c = conns_[i];
-    if (connect_error || !c.connected) CountError(&Errors::connect, now);
-    else if (c.busy) CountError(&Errors::io, now);
+    if (connect_error || !c.connected)
+      CountError(&Errors::connect, now);
+    else if (c.busy)
+      CountError(&Errors::io, now);
     if (c.fd >= 0) close(c.fd);
     c.fd = -1;
     c.busy = false;
@@ -304,7 +313,8 @@ class HttpWorker {
       c.out += body;
     } else {
       c.is_write = false;
-      c.out = "GET " + w_.get_path + " HTTP/1.1\r\nHost: " + host_header_ + "\r\n" + o_.extra_headers + "\r\n";
+      c.out =
+          "GET " + w_.get_path + " HTTP/1.1\r\nHost: " + host_header_ + "\r\n" + o_.extra_headers + "\r\n";
     }
     c.out_off = 0;
     c.busy = true;
@@ -384,10 +394,14 @@ class HttpWorker {
         ++(c.is_write ? r_.writes : r_.reads);
       }
       bool error = true;
-      if (r.status >= 500) CountError(&Errors::http_5xx, now);
-      else if (r.status >= 400) CountError(&Errors::http_4xx, now);
-      else if (int sc = BodyStatusCode(r.body); sc != -1 && sc != 200) CountError(&Errors::status_code, now);
-      else error = false;
+      if (r.status >= 500)
+        CountError(&Errors::http_5xx, now);
+      else if (r.status >= 400)
+        CountError(&Errors::http_4xx, now);
+      else if (int sc = BodyStatusCode(r.body); sc != -1 && sc != 200)
+        CountError(&Errors::status_code, now);
+      else
+        error = false;
       (void)error;
       bool close_after = r.close;
       c.in.erase(0, r.consumed);
@@ -432,7 +446,6 @@ RunResult Finish(std::vector<RunResult>& parts, int64_t measure_start, int64_t e
 
 }  // namespace
 
-
 // The run's clock: start in 1 ms, measure after the warm-up, end after the duration.
 namespace {
 struct Window {
@@ -465,7 +478,9 @@ RunResult RunHttp(const LoadOptions& o, const Workload& w) {
   std::vector<RunResult> parts(static_cast<size_t>(threads));
   std::vector<std::thread> ts;
   for (int t = 0; t < threads; ++t) {
-    ts.emplace_back([&, t] { parts[static_cast<size_t>(t)] = workers[static_cast<size_t>(t)]->Run(t0, measure_start, end); });
+    ts.emplace_back([&, t] {
+      parts[static_cast<size_t>(t)] = workers[static_cast<size_t>(t)]->Run(t0, measure_start, end);
+    });
   }
   Coordinate(o, sh, t0, measure_start, end);
   for (auto& t : ts) t.join();
@@ -509,8 +524,10 @@ RunResult RunInproc(Service& service, const LoadOptions& o, const Workload& w) {
           r.latency.Record(done - start);
           ++r.requests;
           ++(is_write ? r.writes : r.reads);
-          if (resp.status >= 500) ++r.errors.http_5xx;
-          else if (resp.status >= 400) ++r.errors.http_4xx;
+          if (resp.status >= 500)
+            ++r.errors.http_5xx;
+          else if (resp.status >= 400)
+            ++r.errors.http_4xx;
         }
         if (resp.status >= 400) sh.errors[static_cast<size_t>(t)].fetch_add(1, std::memory_order_relaxed);
       }
@@ -549,7 +566,8 @@ bool SimpleHttp::Connect(std::string* err) {
   return true;
 }
 
-std::optional<std::pair<int, std::string>> SimpleHttp::Request(const std::string& method, const std::string& path,
+std::optional<std::pair<int, std::string>> SimpleHttp::Request(const std::string& method,
+                                                               const std::string& path,
                                                                const std::string& body, std::string* err) {
   for (int attempt = 0; attempt < 2; ++attempt) {
     if (fd_ < 0 && !Connect(err)) return std::nullopt;

@@ -25,13 +25,13 @@
 namespace rowcache::bench {
 
 struct Workload {
-  int read_percent = 100;   // --mix R:W
-  int batch = 3;            // ids per read, rows per write
-  bool zipf = false;        // --keys
+  int read_percent = 100;  // --mix R:W
+  int batch = 3;           // ids per read, rows per write
+  bool zipf = false;       // --keys
   double zipf_s = 0.99;
-  int64_t hot_set = 1000;   // ids 1..hot_set are read
+  int64_t hot_set = 1000;  // ids 1..hot_set are read
   bool use_cache = true;
-  std::string get_path;     // --get PATH: plain GETs instead of the workload
+  std::string get_path;  // --get PATH: plain GETs instead of the workload
 };
 
 // Builds request bodies; one per thread (each with its own Rng).
@@ -52,9 +52,9 @@ class RequestGen {
 };
 
 struct Errors {
-  uint64_t connect = 0;      // could not connect (refused, unreachable)
-  uint64_t timeout = 0;      // no answer within --timeout
-  uint64_t io = 0;           // connection reset/closed mid-request, unparsable response
+  uint64_t connect = 0;  // could not connect (refused, unreachable)
+  uint64_t timeout = 0;  // no answer within --timeout
+  uint64_t io = 0;       // connection reset/closed mid-request, unparsable response
   uint64_t http_4xx = 0;
   uint64_t http_5xx = 0;
   uint64_t status_code = 0;  // HTTP 2xx but "statusCode" in the body is not 200
@@ -68,25 +68,25 @@ struct LoadOptions {
   std::string path = "/";
   int connections = 16;
   int threads = 2;
-  double rate = 0;           // requests/s; 0 = closed loop
+  double rate = 0;  // requests/s; 0 = closed loop
   double duration_s = 10;
   double warmup_s = 2;
   double timeout_s = 10;
   uint64_t seed = 1;
   bool progress = true;
-  std::string label;         // shown in the progress line
-  std::string extra_headers; // sent with every request, each "Name: value\r\n" (e.g. Authorization)
+  std::string label;          // shown in the progress line
+  std::string extra_headers;  // sent with every request, each "Name: value\r\n" (e.g. Authorization)
   // Called once when the warm-up ends and once when the run ends (metrics scrapes).
   std::function<void()> on_measure_start;
   std::function<void()> on_measure_end;
 };
 
 struct RunResult {
-  Histogram latency;         // ns, every answered request in the window (errors included)
-  uint64_t requests = 0;     // answered in the window
+  Histogram latency;      // ns, every answered request in the window (errors included)
+  uint64_t requests = 0;  // answered in the window
   uint64_t reads = 0, writes = 0;
-  uint64_t unfinished = 0;   // due or in flight when the window closed (open loop: still counted nowhere else)
-  double seconds = 0;        // length of the measurement window
+  uint64_t unfinished = 0;  // due or in flight when the window closed (open loop: still counted nowhere else)
+  double seconds = 0;       // length of the measurement window
   Errors errors;
   double throughput() const { return seconds > 0 ? static_cast<double>(requests) / seconds : 0; }
 };

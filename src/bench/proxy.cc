@@ -127,7 +127,8 @@ Status RunProxy(const ProxyOptions& o) {
     tcp::endpoint target = *targets.begin();
     tcp::acceptor acc(io, tcp::endpoint(asio::ip::make_address(o.listen_host), o.listen_port));
     std::printf("proxy listening on %s:%u -> %s:%u, +%lld us each way\n", o.listen_host.c_str(),
-                acc.local_endpoint().port(), o.to_host.c_str(), o.to_port, static_cast<long long>(o.delay_us));
+                acc.local_endpoint().port(), o.to_host.c_str(), o.to_port,
+                static_cast<long long>(o.delay_us));
     std::fflush(stdout);
     Accept(acc, target, std::chrono::microseconds(o.delay_us));
     asio::signal_set signals(io, SIGINT, SIGTERM);
@@ -146,7 +147,8 @@ Status RunProxy(const ProxyOptions& o) {
 
 namespace {
 
-constexpr std::string_view kAnswer = "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 2\r\n\r\nok";
+constexpr std::string_view kAnswer =
+    "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 2\r\n\r\nok";
 
 // Bytes of complete requests at the start of buf (head + Content-Length body); 0 if none.
 size_t CompleteRequest(std::string_view buf) {
@@ -228,7 +230,8 @@ Status RunTrivialServer(const std::string& host, uint16_t port, int threads) {
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_port = htons(port);
-  if (inet_pton(AF_INET, host.c_str(), &addr.sin_addr) != 1) return Status::InvalidArgument("--listen: bad IPv4 address " + host);
+  if (inet_pton(AF_INET, host.c_str(), &addr.sin_addr) != 1)
+    return Status::InvalidArgument("--listen: bad IPv4 address " + host);
   if (bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 || listen(fd, 1024) != 0) {
     return Status::Unavailable(std::string("trivial server: bind/listen: ") + std::strerror(errno));
   }

@@ -41,7 +41,8 @@ double Us(int64_t ns) { return static_cast<double>(ns) / 1000.0; }
 
 std::optional<double> RunReport::HitRatio() const {
   if (!metrics_delta) return std::nullopt;
-  double h = Get(*metrics_delta, "rowcache_cache_hits_total"), m = Get(*metrics_delta, "rowcache_cache_misses_total");
+  double h = Get(*metrics_delta, "rowcache_cache_hits_total"),
+         m = Get(*metrics_delta, "rowcache_cache_misses_total");
   if (h + m <= 0) return std::nullopt;
   return h / (h + m);
 }
@@ -56,8 +57,8 @@ std::optional<double> RunReport::DbQueriesPerRequest() const {
 void PrintTable(const Report& r, std::FILE* out) {
   std::fprintf(out, "target: %s\nworkload: %s\n", r.target.c_str(), r.workload.c_str());
   for (auto& [k, v] : r.notes) std::fprintf(out, "%s: %s\n", k.c_str(), v.c_str());
-  std::fprintf(out, "\n%-26s %6s %9s %10s %9s %9s %9s %9s %10s %7s %6s %7s\n", "run", "conns", "requests", "req/s",
-               "p50 us", "p90 us", "p99 us", "p99.9 us", "max us", "errors", "hit%", "dbq/req");
+  std::fprintf(out, "\n%-26s %6s %9s %10s %9s %9s %9s %9s %10s %7s %6s %7s\n", "run", "conns", "requests",
+               "req/s", "p50 us", "p90 us", "p99 us", "p99.9 us", "max us", "errors", "hit%", "dbq/req");
   for (const auto& run : r.runs) {
     const auto& h = run.result.latency;
     auto hit = run.HitRatio();
@@ -65,19 +66,24 @@ void PrintTable(const Report& r, std::FILE* out) {
     char hit_s[16] = "-", dbq_s[16] = "-";
     if (hit) std::snprintf(hit_s, sizeof hit_s, "%.1f", *hit * 100);
     if (dbq) std::snprintf(dbq_s, sizeof dbq_s, "%.3f", *dbq);
-    std::fprintf(out, "%-26s %6d %9llu %10.0f %9.1f %9.1f %9.1f %9.1f %10.1f %7llu %6s %7s\n", run.name.c_str(),
-                 run.connections, static_cast<unsigned long long>(run.result.requests), run.result.throughput(),
-                 Us(h.Percentile(50)), Us(h.Percentile(90)), Us(h.Percentile(99)), Us(h.Percentile(99.9)),
-                 Us(h.max()), static_cast<unsigned long long>(run.result.errors.total()), hit_s, dbq_s);
+    std::fprintf(out, "%-26s %6d %9llu %10.0f %9.1f %9.1f %9.1f %9.1f %10.1f %7llu %6s %7s\n",
+                 run.name.c_str(), run.connections, static_cast<unsigned long long>(run.result.requests),
+                 run.result.throughput(), Us(h.Percentile(50)), Us(h.Percentile(90)), Us(h.Percentile(99)),
+                 Us(h.Percentile(99.9)), Us(h.max()),
+                 static_cast<unsigned long long>(run.result.errors.total()), hit_s, dbq_s);
     const Errors& e = run.result.errors;
     if (e.total()) {
-      std::fprintf(out, "%-26s errors: connect %llu, timeout %llu, io %llu, http 4xx %llu, http 5xx %llu, statusCode %llu\n",
+      std::fprintf(out,
+                   "%-26s errors: connect %llu, timeout %llu, io %llu, http 4xx %llu, http 5xx %llu, "
+                   "statusCode %llu\n",
                    "", static_cast<unsigned long long>(e.connect), static_cast<unsigned long long>(e.timeout),
                    static_cast<unsigned long long>(e.io), static_cast<unsigned long long>(e.http_4xx),
-                   static_cast<unsigned long long>(e.http_5xx), static_cast<unsigned long long>(e.status_code));
+                   static_cast<unsigned long long>(e.http_5xx),
+                   static_cast<unsigned long long>(e.status_code));
     }
     if (run.open_loop && run.result.unfinished) {
-      std::fprintf(out, "%-26s %llu requests due or in flight when the window closed (not in the latencies)\n", "",
+      std::fprintf(out,
+                   "%-26s %llu requests due or in flight when the window closed (not in the latencies)\n", "",
                    static_cast<unsigned long long>(run.result.unfinished));
     }
   }
@@ -118,8 +124,9 @@ std::string ToJson(const Report& r) {
     lat["mean"] = h.mean() / 1000.0;
     o["latency_us"] = lat;
     const Errors& e = run.result.errors;
-    o["errors"] = {{"total", e.total()},       {"connect", e.connect},   {"timeout", e.timeout}, {"io", e.io},
-                   {"http_4xx", e.http_4xx},   {"http_5xx", e.http_5xx}, {"status_code", e.status_code}};
+    o["errors"] = {
+        {"total", e.total()},     {"connect", e.connect},   {"timeout", e.timeout},        {"io", e.io},
+        {"http_4xx", e.http_4xx}, {"http_5xx", e.http_5xx}, {"status_code", e.status_code}};
     if (auto hr = run.HitRatio()) o["cache_hit_ratio"] = *hr;
     if (auto q = run.DbQueriesPerRequest()) o["db_queries_per_request"] = *q;
     if (run.metrics_delta) {
@@ -143,17 +150,19 @@ std::string ToJson(const Report& r) {
 
 std::string ToCsv(const Report& r) {
   std::ostringstream o;
-  o << "name,mode,use_cache,connections,rate,seconds,requests,throughput,p50_us,p90_us,p99_us,p99_9_us,max_us,mean_us,"
+  o << "name,mode,use_cache,connections,rate,seconds,requests,throughput,p50_us,p90_us,p99_us,p99_9_us,max_"
+       "us,mean_us,"
        "errors,cache_hit_ratio,db_queries_per_request\n";
   for (const auto& run : r.runs) {
     const auto& h = run.result.latency;
     auto hr = run.HitRatio();
     auto q = run.DbQueriesPerRequest();
-    o << '"' << run.name << "\"," << (run.open_loop ? "open" : "closed") << ',' << (run.use_cache ? "true" : "false")
-      << ',' << run.connections << ',' << run.rate << ',' << run.result.seconds << ',' << run.result.requests << ','
-      << run.result.throughput() << ',' << Us(h.Percentile(50)) << ',' << Us(h.Percentile(90)) << ','
-      << Us(h.Percentile(99)) << ',' << Us(h.Percentile(99.9)) << ',' << Us(h.max()) << ',' << h.mean() / 1000.0
-      << ',' << run.result.errors.total() << ',' << (hr ? std::to_string(*hr) : "") << ','
+    o << '"' << run.name << "\"," << (run.open_loop ? "open" : "closed") << ','
+      << (run.use_cache ? "true" : "false") << ',' << run.connections << ',' << run.rate << ','
+      << run.result.seconds << ',' << run.result.requests << ',' << run.result.throughput() << ','
+      << Us(h.Percentile(50)) << ',' << Us(h.Percentile(90)) << ',' << Us(h.Percentile(99)) << ','
+      << Us(h.Percentile(99.9)) << ',' << Us(h.max()) << ',' << h.mean() / 1000.0 << ','
+      << run.result.errors.total() << ',' << (hr ? std::to_string(*hr) : "") << ','
       << (q ? std::to_string(*q) : "") << '\n';
   }
   return o.str();
@@ -163,8 +172,10 @@ namespace {
 std::string Quote(const std::string& s) {
   std::string o = "'";
   for (char c : s) {
-    if (c == '\'') o += "''";
-    else o += c;
+    if (c == '\'')
+      o += "''";
+    else
+      o += c;
   }
   return o + "'";
 }
@@ -194,10 +205,12 @@ Status WritePlots(const Report& r, const std::string& dir, std::vector<std::stri
     }
   }
   std::string png1 = base + "-latency.png";
-  script += "set output " + Quote(png1) + "\nset title " + Quote(r.name + ": latency by percentile") +
-            " noenhanced\nset logscale x\nset logscale y\nset xlabel 'percentile'\nset ylabel 'latency (us)'\n"
-            "set xtics ('0%%' 1, '50%%' 2, '90%%' 10, '99%%' 100, '99.9%%' 1000, '99.99%%' 10000, '99.999%%' 100000)\n"
-            "plot ";
+  script +=
+      "set output " + Quote(png1) + "\nset title " + Quote(r.name + ": latency by percentile") +
+      " noenhanced\nset logscale x\nset logscale y\nset xlabel 'percentile'\nset ylabel 'latency (us)'\n"
+      "set xtics ('0%%' 1, '50%%' 2, '90%%' 10, '99%%' 100, '99.9%%' 1000, '99.99%%' 10000, '99.999%%' "
+      "100000)\n"
+      "plot ";
   for (size_t i = 0; i < r.runs.size(); ++i) {
     if (i) script += ", ";
     script += Quote(dat) + " index " + std::to_string(i) + " using 2:3 with steps lw 2 title " +
@@ -219,8 +232,8 @@ Status WritePlots(const Report& r, const std::string& dir, std::vector<std::stri
       for (const auto& run : r.runs) {
         if (!run.open_loop || run.use_cache != cache) continue;
         const auto& h = run.result.latency;
-        f << run.rate << ' ' << run.result.throughput() << ' ' << Us(h.Percentile(50)) << ' ' << Us(h.Percentile(99))
-          << '\n';
+        f << run.rate << ' ' << run.result.throughput() << ' ' << Us(h.Percentile(50)) << ' '
+          << Us(h.Percentile(99)) << '\n';
         any = true;
       }
       if (any) {
@@ -230,9 +243,11 @@ Status WritePlots(const Report& r, const std::string& dir, std::vector<std::stri
     }
     f.close();
     std::string png2 = base + "-throughput-latency.png";
-    script += "set output " + Quote(png2) + "\nset title " + Quote(r.name + ": latency vs achieved throughput (open loop)") +
-              " noenhanced\nunset logscale x\nset logscale y\nset xtics auto\nset xlabel 'achieved requests/s'\n"
-              "set ylabel 'latency from scheduled send (us)'\nplot ";
+    script +=
+        "set output " + Quote(png2) + "\nset title " +
+        Quote(r.name + ": latency vs achieved throughput (open loop)") +
+        " noenhanced\nunset logscale x\nset logscale y\nset xtics auto\nset xlabel 'achieved requests/s'\n"
+        "set ylabel 'latency from scheduled send (us)'\nplot ";
     for (size_t i = 0; i < series.size(); ++i) {
       if (i) script += ", ";
       script += Quote(dat2) + " index " + std::to_string(i) + " using 2:3 with linespoints lw 2 title " +

@@ -19,11 +19,11 @@ namespace rowcache::bench {
 std::map<std::string, double> ParseMetrics(const std::string& text);
 
 struct RunReport {
-  std::string name;       // e.g. "cached", "uncached @ 2000/s"
+  std::string name;  // e.g. "cached", "uncached @ 2000/s"
   bool open_loop = false;
   bool use_cache = true;
   int connections = 0;
-  double rate = 0;        // open loop target
+  double rate = 0;  // open loop target
   RunResult result;
   // Differences of the service's counters over the measurement window.
   std::optional<std::map<std::string, double>> metrics_delta;
@@ -32,10 +32,10 @@ struct RunReport {
 };
 
 struct Report {
-  std::string name = "bench";   // file name prefix
+  std::string name = "bench";  // file name prefix
   std::string target;
-  std::string workload;         // one-line description
-  std::string command;          // the command line, for reproduction
+  std::string workload;  // one-line description
+  std::string command;   // the command line, for reproduction
   std::vector<RunReport> runs;
   std::vector<std::pair<std::string, double>> ratios;
   std::vector<std::pair<std::string, std::string>> notes;  // extra facts (autograder scenario, prepare)

@@ -18,7 +18,9 @@ __extension__ typedef unsigned __int128 U128;
 class Uniform : public KeyGen {
  public:
   explicit Uniform(int64_t n) : n_(n) {}
-  int64_t Next(Rng& rng) const override { return 1 + static_cast<int64_t>(rng.Below(static_cast<uint64_t>(n_))); }
+  int64_t Next(Rng& rng) const override {
+    return 1 + static_cast<int64_t>(rng.Below(static_cast<uint64_t>(n_)));
+  }
 
  private:
   int64_t n_;
@@ -44,9 +46,7 @@ uint64_t Rng::Next() {
 
 double Rng::Uniform01() { return static_cast<double>(Next() >> 11) * 0x1.0p-53; }
 
-uint64_t Rng::Below(uint64_t n) {
-  return static_cast<uint64_t>((static_cast<U128>(Next()) * n) >> 64);
-}
+uint64_t Rng::Below(uint64_t n) { return static_cast<uint64_t>((static_cast<U128>(Next()) * n) >> 64); }
 
 std::unique_ptr<KeyGen> UniformKeys(int64_t n) { return std::make_unique<Uniform>(std::max<int64_t>(n, 1)); }
 

@@ -15,8 +15,8 @@ class Rng {
  public:
   explicit Rng(uint64_t seed);
   uint64_t Next();
-  double Uniform01();                    // [0, 1)
-  uint64_t Below(uint64_t n);            // [0, n)
+  double Uniform01();          // [0, 1)
+  uint64_t Below(uint64_t n);  // [0, n)
 
  private:
   uint64_t s_[4];

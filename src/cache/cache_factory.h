@@ -12,8 +12,8 @@
 namespace rowcache {
 
 struct OpenedCache {
-  std::unique_ptr<Cache> cache;           // null for "none"
-  std::shared_ptr<redis::Client> redis;   // null unless redis:// or rediss://
+  std::unique_ptr<Cache> cache;          // null for "none"
+  std::shared_ptr<redis::Client> redis;  // null unless redis:// or rediss://
 };
 
 Result<OpenedCache> OpenCacheParts(const std::string& url, const CacheOptions& opts);

@@ -42,7 +42,9 @@ class MemoryCache final : public Cache {
     for (size_t i = 0; i < keys.size(); ++i) {
       if (const std::string* v = GetLocked(keys[i].key, now)) {
         out[i].value = *v;
-        out[i].ttl_ms = std::chrono::duration_cast<std::chrono::milliseconds>(map_.at(keys[i].key)->expires - now).count();
+        out[i].ttl_ms =
+            std::chrono::duration_cast<std::chrono::milliseconds>(map_.at(keys[i].key)->expires - now)
+                .count();
       } else if (!GetLocked(keys[i].guard_key, now)) {
         PutLocked(keys[i].guard_key, std::string(token), now + std::chrono::milliseconds(lease_ms));
         out[i].leased = true;
@@ -54,7 +56,8 @@ class MemoryCache final : public Cache {
   Status Lease(std::span<const std::string> guard_keys, std::string_view token, int lease_ms) override {
     auto now = now_();
     std::lock_guard lock(mu_);
-    for (const auto& g : guard_keys) PutLocked(g, std::string(token), now + std::chrono::milliseconds(lease_ms));
+    for (const auto& g : guard_keys)
+      PutLocked(g, std::string(token), now + std::chrono::milliseconds(lease_ms));
     return Status::OK();
   }
 

@@ -9,7 +9,8 @@ namespace rowcache {
 
 namespace {
 int64_t SteadyNow() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
       .count();
 }
 
@@ -90,7 +91,8 @@ void NearCache::Put(std::string_view key, std::string_view value, int64_t ttl_ms
   if (!serving() || ttl_ms <= 0) return;
   Shard& s = ShardOf(key);
   size_t bytes = key.size() + value.size() + sizeof(Node) + 64;
-  size_t shard_bytes = opts_.max_bytes / kShards, shard_entries = std::max<size_t>(1, opts_.max_entries / kShards);
+  size_t shard_bytes = opts_.max_bytes / kShards,
+         shard_entries = std::max<size_t>(1, opts_.max_entries / kShards);
   if (bytes > shard_bytes) return;
   int64_t expires = PlusMillis(now_(), ttl_ms);
   std::lock_guard l(s.mu);
@@ -127,7 +129,8 @@ void NearCache::Put(std::string_view key, std::string_view value, int64_t ttl_ms
   stored_.fetch_add(1, std::memory_order_relaxed);
 }
 
-void NearCache::EraseLocked(Shard& s, std::unordered_map<std::string_view, std::list<Node>::iterator>::iterator it) {
+void NearCache::EraseLocked(Shard& s,
+                            std::unordered_map<std::string_view, std::list<Node>::iterator>::iterator it) {
   auto node = it->second;
   s.bytes -= node->bytes;
   total_entries_.fetch_sub(1, std::memory_order_relaxed);

@@ -15,7 +15,8 @@ constexpr std::string_view kGetOrLeaseScript =
     "for i = 1, #KEYS, 2 do "
     "local v = redis.call('GET', KEYS[i]) "
     "if v then out[#out + 1] = v out[#out + 1] = redis.call('PTTL', KEYS[i]) "
-    "elseif redis.call('SET', KEYS[i + 1], ARGV[1], 'NX', 'PX', ARGV[2]) then out[#out + 1] = 1 out[#out + 1] = -2 "
+    "elseif redis.call('SET', KEYS[i + 1], ARGV[1], 'NX', 'PX', ARGV[2]) then out[#out + 1] = 1 out[#out + "
+    "1] = -2 "
     "else out[#out + 1] = 0 out[#out + 1] = -2 end "
     "end return out";
 
@@ -158,7 +159,8 @@ class RedisCache final : public Cache {
       cmds.reserve(entries.size());
       for (const auto& e : entries) {
         cmds.push_back(redis::MakeCommand(
-            {"EVAL", kFillScript, "2", e.key, e.guard_key, e.value, std::to_string(e.ttl_seconds), e.lease}, e.key));
+            {"EVAL", kFillScript, "2", e.key, e.guard_key, e.value, std::to_string(e.ttl_seconds), e.lease},
+            e.key));
       }
     } else {
       // A standalone server: scripts of up to kMaxIdsPerScript entries,

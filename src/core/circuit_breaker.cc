@@ -23,7 +23,9 @@ class BreakerCache final : public Cache {
   Status SetMany(std::span<const CacheEntry> entries) override {
     return Call([&] { return inner_->SetMany(entries); });
   }
-  Status Del(std::span<const std::string> keys) override { return Call([&] { return inner_->Del(keys); }); }
+  Status Del(std::span<const std::string> keys) override {
+    return Call([&] { return inner_->Del(keys); });
+  }
   Result<std::vector<LeasedLookup>> GetOrLease(std::span<const KeyAndGuard> keys, std::string_view token,
                                                int lease_ms) override {
     if (!Admit()) return Refused();
@@ -123,8 +125,8 @@ class BreakerCache final : public Cache {
 
 }  // namespace
 
-std::unique_ptr<Cache> NewCircuitBreakerCache(std::unique_ptr<Cache> inner, BreakerOptions opts, Metrics* metrics,
-                                              std::function<int64_t()> now_nanos) {
+std::unique_ptr<Cache> NewCircuitBreakerCache(std::unique_ptr<Cache> inner, BreakerOptions opts,
+                                              Metrics* metrics, std::function<int64_t()> now_nanos) {
   if (!now_nanos) {
     now_nanos = [] {
       return std::chrono::duration_cast<std::chrono::nanoseconds>(

@@ -1,6 +1,5 @@
 // Request parsing and validation: the only place untrusted event JSON is read.
 #include <boost/json.hpp>
-
 #include <charconv>
 #include <cmath>
 #include <random>
@@ -36,14 +35,21 @@ std::string Quote(std::string_view s) {
 
 const char* TypeName(const json::value& v) {
   switch (v.kind()) {
-    case json::kind::null: return "null";
-    case json::kind::bool_: return "a boolean";
+    case json::kind::null:
+      return "null";
+    case json::kind::bool_:
+      return "a boolean";
     case json::kind::int64:
-    case json::kind::uint64: return "an integer";
-    case json::kind::double_: return "a number";
-    case json::kind::string: return "a string";
-    case json::kind::array: return "a list";
-    case json::kind::object: return "an object";
+    case json::kind::uint64:
+      return "an integer";
+    case json::kind::double_:
+      return "a number";
+    case json::kind::string:
+      return "a string";
+    case json::kind::array:
+      return "a list";
+    case json::kind::object:
+      return "an object";
   }
   return "a value";
 }
@@ -71,7 +77,8 @@ std::optional<int64_t> ParseDecimal(std::string_view s) {
 // Sets *what to a description of the value when it is not one.
 std::optional<int64_t> IntegerOf(const json::value& v, std::string* what) {
   switch (v.kind()) {
-    case json::kind::int64: return v.get_int64();
+    case json::kind::int64:
+      return v.get_int64();
     case json::kind::uint64:
       if (v.get_uint64() <= static_cast<uint64_t>(INT64_MAX)) return static_cast<int64_t>(v.get_uint64());
       *what = std::to_string(v.get_uint64());
@@ -139,8 +146,9 @@ Status ParseId(const json::value& v, const std::string& where, int64_t* id) {
 Status ParseRowObject(const json::value& v, size_t index, bool update, Row* row, RowUpdate* upd) {
   std::string where = "SQLS[" + std::to_string(index) + "]";
   if (!v.is_object()) {
-    return Status::InvalidArgument(where + (update ? ": expected an object with id and the fields to change; got "
-                                                   : ": expected an object with hero, power, name, xp, color; got ") +
+    return Status::InvalidArgument(where +
+                                   (update ? ": expected an object with id and the fields to change; got "
+                                           : ": expected an object with hero, power, name, xp, color; got ") +
                                    TypeName(v));
   }
   const json::object& o = v.get_object();
@@ -148,7 +156,8 @@ Status ParseRowObject(const json::value& v, size_t index, bool update, Row* row,
     std::string_view k(kv.key().data(), kv.key().size());
     if (k == "id") {
       if (!update) {
-        return Status::InvalidArgument(where + ".id: ids are assigned by the database; leave id out of writes");
+        return Status::InvalidArgument(where +
+                                       ".id: ids are assigned by the database; leave id out of writes");
       }
       continue;
     }
@@ -181,21 +190,32 @@ Status ParseRowObject(const json::value& v, size_t index, bool update, Row* row,
     if (!s.ok()) return s;
     std::string_view fs(f);
     if (update) {
-      if (fs == "xp") upd->xp = number;
-      else if (fs == "hero") upd->hero = std::move(text);
-      else if (fs == "power") upd->power = std::move(text);
-      else if (fs == "name") upd->name = std::move(text);
-      else upd->color = std::move(text);
+      if (fs == "xp")
+        upd->xp = number;
+      else if (fs == "hero")
+        upd->hero = std::move(text);
+      else if (fs == "power")
+        upd->power = std::move(text);
+      else if (fs == "name")
+        upd->name = std::move(text);
+      else
+        upd->color = std::move(text);
     } else {
-      if (fs == "xp") row->xp = number;
-      else if (fs == "hero") row->hero = std::move(text);
-      else if (fs == "power") row->power = std::move(text);
-      else if (fs == "name") row->name = std::move(text);
-      else row->color = std::move(text);
+      if (fs == "xp")
+        row->xp = number;
+      else if (fs == "hero")
+        row->hero = std::move(text);
+      else if (fs == "power")
+        row->power = std::move(text);
+      else if (fs == "name")
+        row->name = std::move(text);
+      else
+        row->color = std::move(text);
     }
   }
   if (update && present == 0) {
-    return Status::InvalidArgument(where + ": nothing to change (give at least one of hero, power, name, xp, color)");
+    return Status::InvalidArgument(where +
+                                   ": nothing to change (give at least one of hero, power, name, xp, color)");
   }
   return Status::OK();
 }
@@ -218,7 +238,8 @@ Result<Request> ParseEvent(std::string_view event_json, const ServiceOptions& op
   const json::value* r = o.if_contains("REQUEST");
   if (!r) return Status::InvalidArgument("REQUEST: missing (expected \"read\" or \"write\")");
   if (!r->is_string()) {
-    return Status::InvalidArgument(std::string("REQUEST: expected \"read\" or \"write\", got ") + TypeName(*r));
+    return Status::InvalidArgument(std::string("REQUEST: expected \"read\" or \"write\", got ") +
+                                   TypeName(*r));
   }
   std::string_view rs(r->get_string().data(), r->get_string().size());
   if (EqualsIgnoreCase(rs, "read")) {

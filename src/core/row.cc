@@ -1,7 +1,6 @@
 #include "rowcache/row.h"
 
 #include <boost/json.hpp>
-
 #include <charconv>
 
 namespace rowcache {
@@ -56,13 +55,27 @@ void AppendJsonString(std::string& out, std::string_view s) {
     out.append(s.data() + run, i - run);
     run = i + 1;
     switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      case '\b': out += "\\b"; break;
-      case '\f': out += "\\f"; break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      case '\b':
+        out += "\\b";
+        break;
+      case '\f':
+        out += "\\f";
+        break;
       default:
         out += "\\u00";
         out.push_back(kHex[c >> 4]);
@@ -121,8 +134,9 @@ std::optional<Row> RowFromJson(std::string_view json) {
     out.assign(f->get_string().data(), f->get_string().size());
     return true;
   };
-  if (!int_field("id", 1, kMaxId, r.id) || !int_field("xp", kMinXp, kMaxXp, r.xp) || !str_field("hero", r.hero) ||
-      !str_field("power", r.power) || !str_field("name", r.name) || !str_field("color", r.color)) {
+  if (!int_field("id", 1, kMaxId, r.id) || !int_field("xp", kMinXp, kMaxXp, r.xp) ||
+      !str_field("hero", r.hero) || !str_field("power", r.power) || !str_field("name", r.name) ||
+      !str_field("color", r.color)) {
     return std::nullopt;
   }
   return r;

@@ -2,16 +2,15 @@
 #include "rowcache/service.h"
 
 #include <algorithm>
-
+#include <array>
+#include <atomic>
 #include <charconv>
 #include <chrono>
 #include <cmath>
-#include <random>
-#include <array>
-#include <atomic>
 #include <condition_variable>
 #include <limits>
 #include <mutex>
+#include <random>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -22,7 +21,8 @@ namespace rowcache {
 namespace {
 
 int64_t SteadyNanos() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
       .count();
 }
 
@@ -41,7 +41,7 @@ struct Service::Flight {
   bool done = false;
   Status status;
   std::optional<Row> row;
-  uint64_t seq = 0;  // write sequence of the id's stripe when the query began
+  uint64_t seq = 0;     // write sequence of the id's stripe when the query began
   int64_t started = 0;  // when the query began (now_nanos)
 };
 
@@ -114,8 +114,8 @@ class Service::PendingSet {
   size_t size() const { return size_.load(std::memory_order_acquire); }
   bool overflowed() const { return overflowed_.load(std::memory_order_acquire); }
 
-  std::mutex retry_mu;        // one retrier at a time
-  int64_t next_retry = 0;     // guarded by retry_mu
+  std::mutex retry_mu;     // one retrier at a time
+  int64_t next_retry = 0;  // guarded by retry_mu
 
  private:
   struct Item {
@@ -246,8 +246,8 @@ Status Service::FetchMisses(std::span<const int64_t> ids, std::vector<std::optio
       Status failed;
       for (size_t off = 0; off < led_ids.size() && failed.ok(); off += chunk) {
         if (off > 0) metrics_->db_queries.fetch_add(1, std::memory_order_relaxed);
-        auto part =
-            store_->Get(std::span<const int64_t>(led_ids).subspan(off, std::min(chunk, led_ids.size() - off)));
+        auto part = store_->Get(
+            std::span<const int64_t>(led_ids).subspan(off, std::min(chunk, led_ids.size() - off)));
         if (!part.ok()) {
           failed = part.status();
         } else {
@@ -342,10 +342,10 @@ Result<std::vector<std::optional<Row>>> Service::Read(std::span<const int64_t> i
   auto [distinct, slot] = DistinctIds(ids);
 
   std::vector<std::optional<Row>> found(distinct.size());
-  std::vector<int64_t> misses;        // distinct ids not answered by the cache
-  std::vector<size_t> miss_pos;       // their index in distinct
-  std::vector<char> fillable;         // whether this read may fill the miss
-  std::vector<char> leased;           // whether this read took the miss's lease
+  std::vector<int64_t> misses;   // distinct ids not answered by the cache
+  std::vector<size_t> miss_pos;  // their index in distinct
+  std::vector<char> fillable;    // whether this read may fill the miss
+  std::vector<char> leased;      // whether this read took the miss's lease
   bool use = use_cache && cache_ != nullptr && !distinct.empty();
   bool looked_up = false;
   std::string token;
@@ -359,7 +359,8 @@ Result<std::vector<std::optional<Row>>> Service::Read(std::span<const int64_t> i
     std::vector<char> pending_before(distinct.size(), 0);
     if (pending_->Active()) {
       int64_t before = now_nanos_();
-      for (size_t i = 0; i < distinct.size(); ++i) pending_before[i] = pending_->Contains(distinct[i], before);
+      for (size_t i = 0; i < distinct.size(); ++i)
+        pending_before[i] = pending_->Contains(distinct[i], before);
     }
     auto got = cache_->GetOrLease(KeysOf(distinct), token, opts_.lease_ms);
     if (!got.ok()) {
@@ -536,7 +537,8 @@ Service::Unflushed Service::InvalidateAllPending() {
     pending_->Remove(all, now_nanos_());
     metrics_->cache_invalidations.fetch_add(ids.size(), std::memory_order_relaxed);
   }
-  for (const auto& d : pending_->Due(std::numeric_limits<int64_t>::max(), std::numeric_limits<size_t>::max())) {
+  for (const auto& d :
+       pending_->Due(std::numeric_limits<int64_t>::max(), std::numeric_limits<size_t>::max())) {
     left.ids.push_back(d.first);
   }
   std::sort(left.ids.begin(), left.ids.end());

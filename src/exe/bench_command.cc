@@ -91,11 +91,13 @@ struct Target {
 int ProxyMain(const std::vector<std::string>& args) {
   auto flags = Flags::Parse(args, {"listen", "to", "delay-us", "threads"}, {"help"});
   if (!flags.ok() || flags->Bool("help")) {
-    std::fprintf(flags.ok() ? stdout : stderr, "%s%s", flags.ok() ? "" : (flags.status().message() + "\n\n").c_str(), kHelp);
+    std::fprintf(flags.ok() ? stdout : stderr, "%s%s",
+                 flags.ok() ? "" : (flags.status().message() + "\n\n").c_str(), kHelp);
     return flags.ok() ? 0 : 2;
   }
   bench::ProxyOptions o;
-  Status s = ParseHostPort("--listen", flags->Get("listen", nullptr, "127.0.0.1:0"), &o.listen_host, &o.listen_port);
+  Status s =
+      ParseHostPort("--listen", flags->Get("listen", nullptr, "127.0.0.1:0"), &o.listen_host, &o.listen_port);
   if (s.ok()) s = ParseHostPort("--to", flags->Get("to"), &o.to_host, &o.to_port);
   auto d = ParseIntFlag("delay-us", flags->Get("delay-us", nullptr, "0"), 0, 10'000'000);
   auto t = ParseIntFlag("threads", flags->Get("threads", nullptr, "1"), 1, 64);
@@ -171,8 +173,8 @@ Status PrepareHotSet(Target& t, int64_t n, std::string* note) {
     if (!s.ok()) return s;
     if (missing == before) break;  // gaps from deleted ids: writing more does not fill them
   }
-  *note = "ids 1.." + std::to_string(n) + ": wrote " + std::to_string(written) + " rows; " + std::to_string(missing) +
-          " ids without a row (read as null)";
+  *note = "ids 1.." + std::to_string(n) + ": wrote " + std::to_string(written) + " rows; " +
+          std::to_string(missing) + " ids without a row (read as null)";
   return Status::OK();
 }
 
@@ -188,7 +190,8 @@ std::vector<std::string> Split(const std::string& s, char sep) {
 
 // The assignment's autograder, as a scenario: write K random rows, read them
 // all back without the cache, then with it, P passes each, one connection.
-Status Autograder(Target& t, const bench::Workload& w, int64_t rows, int passes, uint64_t seed, bench::Report* rep) {
+Status Autograder(Target& t, const bench::Workload& w, int64_t rows, int passes, uint64_t seed,
+                  bench::Report* rep) {
   bench::RequestGen gen(w, bench::MakeKeys(w), seed);
   std::vector<int64_t> ids;
   int64_t write_ns = 0;
@@ -223,8 +226,9 @@ Status Autograder(Target& t, const bench::Workload& w, int64_t rows, int passes,
       int64_t start = bench::NowNanos();
       size_t k = 0;
       for (size_t i = 0; i < ids.size(); i += static_cast<size_t>(w.batch), ++k) {
-        std::vector<int64_t> chunk(ids.begin() + static_cast<long>(i),
-                                   ids.begin() + static_cast<long>(std::min(ids.size(), i + static_cast<size_t>(w.batch))));
+        std::vector<int64_t> chunk(
+            ids.begin() + static_cast<long>(i),
+            ids.begin() + static_cast<long>(std::min(ids.size(), i + static_cast<size_t>(w.batch))));
         std::string err;
         int64_t t0 = bench::NowNanos();
         auto r = t.Post(gen.ReadEvent(chunk, cached == 1), &err);
@@ -236,12 +240,16 @@ Status Autograder(Target& t, const bench::Workload& w, int64_t rows, int passes,
           ++runs[cached].result.errors.io;
           continue;
         }
-        if (r->first >= 500) ++runs[cached].result.errors.http_5xx;
-        else if (r->first >= 400) ++runs[cached].result.errors.http_4xx;
+        if (r->first >= 500)
+          ++runs[cached].result.errors.http_5xx;
+        else if (r->first >= 400)
+          ++runs[cached].result.errors.http_4xx;
         if (r->second.find("null") != std::string::npos) ++mismatches;  // a written row not found
         if (pass == 0) {
-          if (cached == 0) bodies[0].push_back(r->second);
-          else if (k < bodies[0].size() && bodies[0][k] != r->second) ++mismatches;
+          if (cached == 0)
+            bodies[0].push_back(r->second);
+          else if (k < bodies[0].size() && bodies[0][k] != r->second)
+            ++mismatches;
         }
       }
       int64_t elapsed = bench::NowNanos() - start;
@@ -267,12 +275,14 @@ Status Autograder(Target& t, const bench::Workload& w, int64_t rows, int passes,
   }
   double u = median(0), c = median(1);
   rep->notes.push_back({"autograder", "wrote " + std::to_string(ids.size()) + " random rows (" +
-                                          std::to_string(write_ns / 1000000) + " ms); read back in requests of " +
-                                          std::to_string(w.batch) + " ids, " + std::to_string(passes) +
+                                          std::to_string(write_ns / 1000000) +
+                                          " ms); read back in requests of " + std::to_string(w.batch) +
+                                          " ids, " + std::to_string(passes) +
                                           " passes each; median pass: uncached " + std::to_string(u) +
                                           " ms, cached " + std::to_string(c) + " ms"});
-  rep->notes.push_back({"autograder check", mismatches ? std::to_string(mismatches) + " answers differed or missed a row"
-                                                       : "every cached answer equals the uncached one"});
+  rep->notes.push_back(
+      {"autograder check", mismatches ? std::to_string(mismatches) + " answers differed or missed a row"
+                                      : "every cached answer equals the uncached one"});
   rep->ratios.push_back({"autograder speed-up (uncached / cached median pass time)", c > 0 ? u / c : 0});
   const auto& rr = rep->runs;
   double p50u = static_cast<double>(rr[rr.size() - 2].result.latency.Percentile(50));
@@ -288,9 +298,11 @@ int BenchMain(const std::vector<std::string>& args) {
   if (!args.empty() && args[0] == "proxy") return ProxyMain({args.begin() + 1, args.end()});
   if (!args.empty() && args[0] == "trivial-server") return TrivialMain({args.begin() + 1, args.end()});
   std::set<std::string> value_flags = ServiceFlagNames();
-  value_flags.insert({"target", "mix", "batch", "keys", "zipf-s", "hot-set", "use-cache", "get", "scenario", "rows",
-                      "passes", "connections", "threads", "rate", "rates", "duration", "warmup", "timeout", "seed",
-                      "name", "json", "csv", "plot", "auth-token", "auth-token-file"});
+  value_flags.insert({"target",   "mix",         "batch",   "keys",       "zipf-s",
+                      "hot-set",  "use-cache",   "get",     "scenario",   "rows",
+                      "passes",   "connections", "threads", "rate",       "rates",
+                      "duration", "warmup",      "timeout", "seed",       "name",
+                      "json",     "csv",         "plot",    "auth-token", "auth-token-file"});
   auto flags = Flags::Parse(args, value_flags, {"help", "quiet", "no-prepare"});
   if (!flags.ok()) {
     std::fprintf(stderr, "rowcache bench: %s\n\n%s", flags.status().message().c_str(), kHelp);
@@ -312,8 +324,10 @@ int BenchMain(const std::vector<std::string>& args) {
     auto parts = Split(mix, ':');
     if (parts.size() != 2) return fail(Status::InvalidArgument("--mix: expected READ:WRITE, e.g. 90:10"));
     auto r = ParseIntFlag("mix", parts[0], 0, 1000000), wr = ParseIntFlag("mix", parts[1], 0, 1000000);
-    if (!r.ok() || !wr.ok() || *r + *wr == 0) return fail(Status::InvalidArgument("--mix: expected READ:WRITE, e.g. 90:10"));
-    w.read_percent = static_cast<int>(std::lround(100.0 * static_cast<double>(*r) / static_cast<double>(*r + *wr)));
+    if (!r.ok() || !wr.ok() || *r + *wr == 0)
+      return fail(Status::InvalidArgument("--mix: expected READ:WRITE, e.g. 90:10"));
+    w.read_percent =
+        static_cast<int>(std::lround(100.0 * static_cast<double>(*r) / static_cast<double>(*r + *wr)));
   }
   auto batch = ParseIntFlag("batch", f.Get("batch", nullptr, "3"), 1, 1000);
   if (!batch.ok()) return fail(batch.status());
@@ -330,10 +344,14 @@ int BenchMain(const std::vector<std::string>& args) {
   w.get_path = f.Get("get");
   std::string uc = f.Get("use-cache", nullptr, "true");
   std::vector<bool> cache_settings;
-  if (uc == "true") cache_settings = {true};
-  else if (uc == "false") cache_settings = {false};
-  else if (uc == "both") cache_settings = {true, false};
-  else return fail(Status::InvalidArgument("--use-cache: true, false or both"));
+  if (uc == "true")
+    cache_settings = {true};
+  else if (uc == "false")
+    cache_settings = {false};
+  else if (uc == "both")
+    cache_settings = {true, false};
+  else
+    return fail(Status::InvalidArgument("--use-cache: true, false or both"));
 
   auto conns = ParseIntFlag("connections", f.Get("connections", nullptr, "16"), 1, 100000);
   auto threads = ParseIntFlag("threads", f.Get("threads", nullptr, "2"), 1, 1024);
@@ -342,8 +360,8 @@ int BenchMain(const std::vector<std::string>& args) {
   auto warm = ParseDoubleFlag("warmup", f.Get("warmup", nullptr, "2"), 0, 1e6);
   auto tmo = ParseDoubleFlag("timeout", f.Get("timeout", nullptr, "10"), 0.001, 3600);
   auto seed = ParseIntFlag("seed", f.Get("seed", nullptr, "1"), 0, 1LL << 62);
-  for (const Status& s : {conns.status(), threads.status(), rate.status(), dur.status(), warm.status(), tmo.status(),
-                          seed.status()}) {
+  for (const Status& s : {conns.status(), threads.status(), rate.status(), dur.status(), warm.status(),
+                          tmo.status(), seed.status()}) {
     if (!s.ok()) return fail(s);
   }
   lo.connections = static_cast<int>(*conns);
@@ -373,7 +391,8 @@ int BenchMain(const std::vector<std::string>& args) {
     auto b = OpenBackends(*cfg, true, &t.metrics);
     if (!b.ok()) return fail(b.status());
     t.backends = std::move(b.value());
-    t.service = std::make_unique<Service>(t.backends.store.get(), t.backends.cache.get(), cfg->service, &t.metrics);
+    t.service =
+        std::make_unique<Service>(t.backends.store.get(), t.backends.cache.get(), cfg->service, &t.metrics);
     target = "inproc (db=" + t.backends.store->Describe() +
              ", cache=" + (t.backends.cache ? t.backends.cache->Describe() : std::string("none")) + ")";
   } else {
@@ -414,9 +433,9 @@ int BenchMain(const std::vector<std::string>& args) {
   } else {
     std::ostringstream d;
     d << "read:write " << w.read_percent << ":" << 100 - w.read_percent << ", batch " << w.batch << ", "
-      << (w.zipf ? "zipf s=" + std::to_string(w.zipf_s).substr(0, 4) : std::string("uniform")) << " over ids 1.."
-      << w.hot_set << ", " << (rates[0] > 0 ? "open loop" : "closed loop") << ", " << lo.duration_s << " s (+"
-      << lo.warmup_s << " s warm-up)";
+      << (w.zipf ? "zipf s=" + std::to_string(w.zipf_s).substr(0, 4) : std::string("uniform"))
+      << " over ids 1.." << w.hot_set << ", " << (rates[0] > 0 ? "open loop" : "closed loop") << ", "
+      << lo.duration_s << " s (+" << lo.warmup_s << " s warm-up)";
     rep.workload = d.str();
   }
 
@@ -474,13 +493,17 @@ int BenchMain(const std::vector<std::string>& args) {
         const auto& u = rep.runs.back();
         std::string at = r > 0 ? c.name.substr(6) : "";
         auto ratio = [](double a, double b) { return b > 0 ? a / b : 0.0; };
-        rep.ratios.push_back({"throughput cached / uncached" + at, ratio(c.result.throughput(), u.result.throughput())});
-        rep.ratios.push_back({"p50 uncached / cached" + at, ratio(static_cast<double>(u.result.latency.Percentile(50)),
-                                                                  static_cast<double>(c.result.latency.Percentile(50)))});
-        rep.ratios.push_back({"p99 uncached / cached" + at, ratio(static_cast<double>(u.result.latency.Percentile(99)),
-                                                                  static_cast<double>(c.result.latency.Percentile(99)))});
+        rep.ratios.push_back(
+            {"throughput cached / uncached" + at, ratio(c.result.throughput(), u.result.throughput())});
+        rep.ratios.push_back(
+            {"p50 uncached / cached" + at, ratio(static_cast<double>(u.result.latency.Percentile(50)),
+                                                 static_cast<double>(c.result.latency.Percentile(50)))});
+        rep.ratios.push_back(
+            {"p99 uncached / cached" + at, ratio(static_cast<double>(u.result.latency.Percentile(99)),
+                                                 static_cast<double>(c.result.latency.Percentile(99)))});
         auto qc = c.DbQueriesPerRequest(), qu = u.DbQueriesPerRequest();
-        if (qc && qu && *qu > 0) rep.ratios.push_back({"db queries per request, reduction by the cache" + at, 1.0 - *qc / *qu});
+        if (qc && qu && *qu > 0)
+          rep.ratios.push_back({"db queries per request, reduction by the cache" + at, 1.0 - *qc / *qu});
       }
     }
   }

@@ -11,18 +11,29 @@
 #include <cstring>
 
 #include "cache/cache_factory.h"
-
 #include "rowcache/url.h"
 
 namespace rowcache {
 
 const std::set<std::string>& ServiceFlagNames() {
-  static const std::set<std::string> names = {"db",          "cache",      "key-prefix",       "ttl",
-                                              "ttl-jitter",  "max-batch",  "db-timeout",       "db-pool",
+  static const std::set<std::string> names = {"db",
+                                              "cache",
+                                              "key-prefix",
+                                              "ttl",
+                                              "ttl-jitter",
+                                              "max-batch",
+                                              "db-timeout",
+                                              "db-pool",
                                               "max-read-batch",
-                                              "cache-timeout-ms", "cache-pool",  "cache-breaker-failures", "cache-breaker-open-ms",
-                                              "near-cache-entries", "near-cache-bytes", "near-cache-max-lag-ms",
-                                              "db-password-file", "cache-password-file"};
+                                              "cache-timeout-ms",
+                                              "cache-pool",
+                                              "cache-breaker-failures",
+                                              "cache-breaker-open-ms",
+                                              "near-cache-entries",
+                                              "near-cache-bytes",
+                                              "near-cache-max-lag-ms",
+                                              "db-password-file",
+                                              "cache-password-file"};
   return names;
 }
 
@@ -30,8 +41,8 @@ Status ApplyPasswordFiles(const Flags& f, std::string* db_url, std::string* cach
   // Passwords from files, so that none is on a command line (/proc/*/cmdline)
   // or in the environment; a password in the file wins over one in the URL.
   for (auto [flag, env, url, schemes] :
-       {std::tuple<const char*, const char*, std::string*, const char*>{"db-password-file", "ROWCACHE_DB_PASSWORD_FILE",
-                                                                         db_url, "mysql://"},
+       {std::tuple<const char*, const char*, std::string*, const char*>{
+            "db-password-file", "ROWCACHE_DB_PASSWORD_FILE", db_url, "mysql://"},
         {"cache-password-file", "ROWCACHE_CACHE_PASSWORD_FILE", cache_url, "redis:// or rediss://"}}) {
     std::string path = f.Get(flag, env);
     if (path.empty()) continue;
@@ -56,7 +67,8 @@ Result<ServiceConfig> ServiceConfigFromFlags(const Flags& f) {
   c.cache_url = f.Get("cache", "ROWCACHE_CACHE", c.cache_url);
   if (Status pw = ApplyPasswordFiles(f, &c.db_url, &c.cache_url); !pw.ok()) return pw;
   c.service.key_prefix = f.Get("key-prefix", "ROWCACHE_KEY_PREFIX", c.service.key_prefix);
-  if (c.service.key_prefix.size() > 200) return Status::InvalidArgument("--key-prefix: longer than 200 bytes");
+  if (c.service.key_prefix.size() > 200)
+    return Status::InvalidArgument("--key-prefix: longer than 200 bytes");
 
   auto ttl = ParseIntFlag("ttl", f.Get("ttl", "ROWCACHE_TTL", std::to_string(c.service.ttl_seconds)), 1,
                           365LL * 24 * 3600);
@@ -69,8 +81,8 @@ Result<ServiceConfig> ServiceConfigFromFlags(const Flags& f) {
   if (!batch.ok()) return batch.status();
   c.service.max_batch = static_cast<size_t>(*batch);
   auto read_batch = ParseIntFlag(
-      "max-read-batch", f.Get("max-read-batch", "ROWCACHE_MAX_READ_BATCH", std::to_string(kDefaultMaxReadBatch)), 1,
-      1'000'000);
+      "max-read-batch",
+      f.Get("max-read-batch", "ROWCACHE_MAX_READ_BATCH", std::to_string(kDefaultMaxReadBatch)), 1, 1'000'000);
   if (!read_batch.ok()) return read_batch.status();
   c.service.max_read_batch = static_cast<size_t>(*read_batch);
 
@@ -92,7 +104,8 @@ Result<ServiceConfig> ServiceConfigFromFlags(const Flags& f) {
     c.service.test_mutation = mut;
 #else
     return Status::InvalidArgument(
-        "ROWCACHE_TEST_MUTATION is set, but this build has no test mutations (cmake -DROWCACHE_TEST_MUTATIONS=ON)");
+        "ROWCACHE_TEST_MUTATION is set, but this build has no test mutations (cmake "
+        "-DROWCACHE_TEST_MUTATIONS=ON)");
 #endif
   }
   auto dbp = ParseIntFlag("db-pool", f.Get("db-pool", "ROWCACHE_DB_POOL", "16"), 1, 1024);
@@ -109,19 +122,22 @@ Result<ServiceConfig> ServiceConfigFromFlags(const Flags& f) {
                          f.Get("cache-breaker-failures", "ROWCACHE_CACHE_BREAKER_FAILURES", "3"), 0, 1000);
   if (!bf.ok()) return bf.status();
   c.breaker.failures_to_open = static_cast<int>(*bf);
-  auto bo = ParseIntFlag("cache-breaker-open-ms",
-                         f.Get("cache-breaker-open-ms", "ROWCACHE_CACHE_BREAKER_OPEN_MS", "1000"), 1, 3600000);
+  auto bo =
+      ParseIntFlag("cache-breaker-open-ms",
+                   f.Get("cache-breaker-open-ms", "ROWCACHE_CACHE_BREAKER_OPEN_MS", "1000"), 1, 3600000);
   if (!bo.ok()) return bo.status();
   c.breaker.open_for = std::chrono::milliseconds(*bo);
   const char* near_env = std::getenv("ROWCACHE_NEAR_CACHE");
   std::string near_on = near_env ? near_env : "";
   c.near_cache = f.Bool("near-cache") || near_on == "1" || near_on == "true";
-  auto ne = ParseIntFlag("near-cache-entries", f.Get("near-cache-entries", "ROWCACHE_NEAR_CACHE_ENTRIES", "100000"), 1,
-                         100'000'000);
+  auto ne =
+      ParseIntFlag("near-cache-entries", f.Get("near-cache-entries", "ROWCACHE_NEAR_CACHE_ENTRIES", "100000"),
+                   1, 100'000'000);
   if (!ne.ok()) return ne.status();
   c.near.max_entries = static_cast<size_t>(*ne);
-  auto nb = ParseIntFlag("near-cache-bytes", f.Get("near-cache-bytes", "ROWCACHE_NEAR_CACHE_BYTES", "67108864"),
-                         1 << 16, 1LL << 40);
+  auto nb =
+      ParseIntFlag("near-cache-bytes", f.Get("near-cache-bytes", "ROWCACHE_NEAR_CACHE_BYTES", "67108864"),
+                   1 << 16, 1LL << 40);
   if (!nb.ok()) return nb.status();
   c.near.max_bytes = static_cast<size_t>(*nb);
   auto nl = ParseIntFlag("near-cache-max-lag-ms",
@@ -130,7 +146,8 @@ Result<ServiceConfig> ServiceConfigFromFlags(const Flags& f) {
   c.near.max_lag_ms = *nl;
   bool redis_url = c.cache_url.rfind("redis://", 0) == 0 || c.cache_url.rfind("rediss://", 0) == 0;
   if (c.near_cache && !redis_url) {
-    return Status::InvalidArgument("--near-cache needs a redis:// or rediss:// cache (it is kept coherent by Redis)");
+    return Status::InvalidArgument(
+        "--near-cache needs a redis:// or rediss:// cache (it is kept coherent by Redis)");
   }
   return c;
 }
@@ -142,10 +159,11 @@ Status CheckBatchLimits(const ServiceOptions& opts, const Store& store, bool lam
                                    std::to_string(store.MaxBatch()) + ")");
   }
   if (lambda && opts.max_read_batch > kDefaultMaxReadBatch) {
-    return Status::InvalidArgument(
-        "ROWCACHE_MAX_READ_BATCH " + std::to_string(opts.max_read_batch) + ": the answer to a read of that many ids " +
-        "can exceed Lambda's 6 MB response limit (at most " + std::to_string(kDefaultMaxReadBatch) + " ids of " +
-        std::to_string(kMaxRowJsonBytes) + "-byte rows fit)");
+    return Status::InvalidArgument("ROWCACHE_MAX_READ_BATCH " + std::to_string(opts.max_read_batch) +
+                                   ": the answer to a read of that many ids " +
+                                   "can exceed Lambda's 6 MB response limit (at most " +
+                                   std::to_string(kDefaultMaxReadBatch) + " ids of " +
+                                   std::to_string(kMaxRowJsonBytes) + "-byte rows fit)");
   }
   return Status::OK();
 }
@@ -171,7 +189,8 @@ Result<Backends> OpenBackends(const ServiceConfig& cfg, bool ensure_schema, Metr
       if (cls == "auth" || cls == "tls" || cls == "crossslot" || cls == "protocol" || cls == "other") {
         return Status::InvalidArgument("cache " + b.redis->Describe() + " cannot be used: " + s.message());
       }
-      b.cache_warning = "cache " + b.redis->Describe() + " unreachable at start (serving from the database until it answers): " + s.message();
+      b.cache_warning = "cache " + b.redis->Describe() +
+                        " unreachable at start (serving from the database until it answers): " + s.message();
     }
   }
   bool remote = cfg.cache_url.rfind("redis", 0) == 0;
@@ -239,7 +258,8 @@ Result<std::string> AuthTokenFromFlags(const Flags& flags, const char* who) {
     token = flags.Get("auth-token", "ROWCACHE_AUTH_TOKEN");
     file = flags.Get("auth-token-file", "ROWCACHE_AUTH_TOKEN_FILE");
     if (!token.empty() && !file.empty()) {
-      return Status::InvalidArgument("ROWCACHE_AUTH_TOKEN and ROWCACHE_AUTH_TOKEN_FILE are both set: set one of them");
+      return Status::InvalidArgument(
+          "ROWCACHE_AUTH_TOKEN and ROWCACHE_AUTH_TOKEN_FILE are both set: set one of them");
     }
   }
   const char* what = "--auth-token";
@@ -257,8 +277,9 @@ Result<std::string> AuthTokenFromFlags(const Flags& flags, const char* who) {
   if (token.size() > 4096) return Status::InvalidArgument(std::string(what) + ": longer than 4096 bytes");
   for (char ch : token) {
     if (ch < 0x21 || ch > 0x7e) {
-      return Status::InvalidArgument(std::string(what) +
-                                     ": the token may hold only visible ASCII characters (no spaces or line breaks)");
+      return Status::InvalidArgument(
+          std::string(what) +
+          ": the token may hold only visible ASCII characters (no spaces or line breaks)");
     }
   }
   return token;

@@ -74,7 +74,8 @@ struct Backends {
   std::unique_ptr<redis::Tracker> tracker;
 };
 // metrics (may be null) receives the circuit breaker's counters.
-Result<Backends> OpenBackends(const ServiceConfig& cfg, bool ensure_schema = true, Metrics* metrics = nullptr);
+Result<Backends> OpenBackends(const ServiceConfig& cfg, bool ensure_schema = true,
+                              Metrics* metrics = nullptr);
 
 // A secret from a file (--auth-token-file, --db-password-file,
 // --cache-password-file): at most 4096 bytes, trailing line breaks removed;

@@ -35,5 +35,4 @@ class Flags {
 Result<long long> ParseIntFlag(const std::string& flag, const std::string& text, long long lo, long long hi);
 Result<double> ParseDoubleFlag(const std::string& flag, const std::string& text, double lo, double hi);
 
-
 }  // namespace rowcache

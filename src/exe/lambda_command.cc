@@ -4,10 +4,10 @@
 #include <cstdlib>
 #include <optional>
 
+#include "aws/secrets.h"
 #include "exe/commands.h"
 #include "exe/config.h"
 #include "lambda/runtime.h"
-#include "aws/secrets.h"
 
 namespace rowcache {
 
@@ -104,8 +104,8 @@ int LambdaMain(const std::vector<std::string>& args) {
   // A rotated password: the secret `env` names read again (2 s at most) after
   // `what` refused the credentials; logged either way, never the password.
   auto read_again = [read_secret](const std::string& arn, const char* what, const char* env,
-                                  Result<SecretCredentials> (*parse)(const std::string&))
-      -> std::optional<SecretCredentials> {
+                                  Result<SecretCredentials> (*parse)(
+                                      const std::string&)) -> std::optional<SecretCredentials> {
     auto fresh = read_secret(arn, 2000);
     auto creds = fresh.ok() ? parse(*fresh) : Result<SecretCredentials>(fresh.status());
     if (!creds.ok()) {
@@ -162,19 +162,22 @@ int LambdaMain(const std::vector<std::string>& args) {
   std::string create_table = Env("ROWCACHE_CREATE_TABLE");
   if (!create_table.empty() && create_table != "0" && create_table != "1" && create_table != "false" &&
       create_table != "true") {
-    return init_fail("Runtime.ConfigInvalid", "ROWCACHE_CREATE_TABLE: expected 1 or 0, got '" + create_table + "'");
+    return init_fail("Runtime.ConfigInvalid",
+                     "ROWCACHE_CREATE_TABLE: expected 1 or 0, got '" + create_table + "'");
   }
   bool ensure_schema = create_table != "0" && create_table != "false";
   auto backends = OpenBackends(*cfg, ensure_schema, &metrics);
   if (!backends.ok()) {
-    return init_fail(backends.status().IsInvalidArgument() ? "Runtime.ConfigInvalid" : "Runtime.BackendUnavailable",
-                     backends.status().ToString());
+    return init_fail(
+        backends.status().IsInvalidArgument() ? "Runtime.ConfigInvalid" : "Runtime.BackendUnavailable",
+        backends.status().ToString());
   }
   if (Status lim = CheckBatchLimits(cfg->service, *backends->store, /*lambda=*/true); !lim.ok()) {
     return init_fail("Runtime.ConfigInvalid", lim.message());
   }
   Service service(backends->store.get(), backends->cache.get(), cfg->service, &metrics);
-  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start).count();
+  auto ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start).count();
   std::fprintf(stderr, "rowcache lambda: ready in %lld ms (db=%s, cache=%s)\n", static_cast<long long>(ms),
                backends->store->Describe().c_str(),
                backends->cache ? backends->cache->Describe().c_str() : "none");
@@ -183,9 +186,8 @@ int LambdaMain(const std::vector<std::string>& args) {
   if (std::string n = Env("ROWCACHE_LAMBDA_MAX_INVOCATIONS"); !n.empty()) {
     lo.max_invocations = std::strtoull(n.c_str(), nullptr, 10);
   }
-  Status s = RunInvocationLoop(
-      *client,
-      std::function<std::string(const Invocation&)>([&](const Invocation& inv) {
+  Status s =
+      RunInvocationLoop(*client, std::function<std::string(const Invocation&)>([&](const Invocation& inv) {
         // The near cache: take in the invalidations that arrived while this
         // environment was frozen (or find the channel lost, and flush)
         // before answering, without waiting for more.
@@ -199,7 +201,7 @@ int LambdaMain(const std::vector<std::string>& args) {
         }
         return std::move(r.body);
       }),
-      lo);
+                        lo);
   if (!s.ok()) {
     std::fprintf(stderr, "rowcache lambda: %s\n", s.message().c_str());
     return 1;

@@ -5,11 +5,11 @@
 #include <chrono>
 #include <cstdio>
 
+#include "aws/s3_source.h"
 #include "exe/commands.h"
 #include "exe/config.h"
 #include "load/aurora.h"
 #include "load/loader.h"
-#include "aws/s3_source.h"
 #include "rowcache/url.h"
 #include "store/mysql_store.h"
 
@@ -45,14 +45,17 @@ Exit status: 0 loaded (bad rows, if any, were skipped and listed); 1 nothing or 
 was loaded (strict with bad rows, source or database error); 2 usage.
 )";
 
-int AuroraNativeLoad(const Flags& flags, const std::string& db, const std::string& from, const S3Options& s3) {
+int AuroraNativeLoad(const Flags& flags, const std::string& db, const std::string& from,
+                     const S3Options& s3) {
   auto fail = [](int code, const std::string& msg) {
     std::fprintf(stderr, "rowcache load: %s\n", msg.c_str());
     return code;
   };
   if (flags.Bool("strict") || flags.Has("cache")) {
-    return fail(2, "--aurora-native: rows go from S3 to Aurora without passing through rowcache, so --strict "
-                   "and --cache do not apply (load without --aurora-native to check rows and invalidate the cache)");
+    return fail(
+        2,
+        "--aurora-native: rows go from S3 to Aurora without passing through rowcache, so --strict "
+        "and --cache do not apply (load without --aurora-native to check rows and invalidate the cache)");
   }
   auto url = ParseUrl(db);
   if (!url.ok() || (url->scheme != "mysql" && url->scheme != "mariadb")) {
@@ -80,7 +83,8 @@ int AuroraNativeLoad(const Flags& flags, const std::string& db, const std::strin
     size_t got = 0;
     while (got < head.size()) {
       auto n = (*src)->Read(head.data() + got, head.size() - got);
-      if (!n.ok()) return fail(1, "--aurora-native: reading the start of " + from + ": " + n.status().message());
+      if (!n.ok())
+        return fail(1, "--aurora-native: reading the start of " + from + ": " + n.status().message());
       if (*n == 0) break;
       got += *n;
     }
@@ -103,8 +107,9 @@ int AuroraNativeLoad(const Flags& flags, const std::string& db, const std::strin
   auto info = MysqlExecute(*url, long_running, *sql);
   double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   if (!info.ok()) {
-    return fail(1, "LOAD DATA FROM S3 failed: " + info.status().message() +
-                       " (it runs only on Aurora MySQL, whose cluster needs an IAM role for S3: docs/loading.md)");
+    return fail(
+        1, "LOAD DATA FROM S3 failed: " + info.status().message() +
+               " (it runs only on Aurora MySQL, whose cluster needs an IAM role for S3: docs/loading.md)");
   }
   std::printf("Aurora loaded %s from %s in %.2f s (%s)\n", spec.table.c_str(), from.c_str(), secs,
               info->empty() ? "no counts reported" : info->c_str());
@@ -115,8 +120,8 @@ int AuroraNativeLoad(const Flags& flags, const std::string& db, const std::strin
 
 int LoadMain(const std::vector<std::string>& args) {
   auto flags = Flags::Parse(args,
-                            {"db", "from", "cache", "key-prefix", "batch-rows", "region", "s3-endpoint", "skip-lines",
-                             "db-password-file", "cache-password-file"},
+                            {"db", "from", "cache", "key-prefix", "batch-rows", "region", "s3-endpoint",
+                             "skip-lines", "db-password-file", "cache-password-file"},
                             {"replace", "strict", "quiet", "help", "aurora-native", "print-sql"});
   if (!flags.ok()) {
     std::fprintf(stderr, "rowcache load: %s\n\n%s", flags.status().message().c_str(), kHelp);
@@ -187,13 +192,15 @@ int LoadMain(const std::vector<std::string>& args) {
     if (tty) {
       std::string pct = p.total_bytes && *p.total_bytes
                             ? std::to_string(static_cast<int>(100.0 * static_cast<double>(p.bytes) /
-                                                              static_cast<double>(*p.total_bytes))) + "% "
+                                                              static_cast<double>(*p.total_bytes))) +
+                                  "% "
                             : "";
       std::fprintf(stderr, "\r%s%lld rows, %.1f MB, %.0f rows/s, %lld bad   ", pct.c_str(),
                    static_cast<long long>(p.rows), mb, rate, static_cast<long long>(p.bad));
     } else if (!quiet && p.seconds - last_log >= 5) {
       last_log = p.seconds;
-      std::fprintf(stderr, "load: %lld rows, %.1f MB, %.0f rows/s\n", static_cast<long long>(p.rows), mb, rate);
+      std::fprintf(stderr, "load: %lld rows, %.1f MB, %.0f rows/s\n", static_cast<long long>(p.rows), mb,
+                   rate);
     }
   };
 
@@ -202,7 +209,8 @@ int LoadMain(const std::vector<std::string>& args) {
   if (tty) std::fputs("\n", stderr);
   for (const auto& b : rep.bad_rows) std::fprintf(stderr, "bad row: %s\n", b.c_str());
   if (rep.bad > static_cast<int64_t>(rep.bad_rows.size())) {
-    std::fprintf(stderr, "... and %lld more bad rows\n", static_cast<long long>(rep.bad - rep.bad_rows.size()));
+    std::fprintf(stderr, "... and %lld more bad rows\n",
+                 static_cast<long long>(rep.bad - rep.bad_rows.size()));
   }
   int64_t total = rep.inserted + rep.replaced + rep.skipped;
   double rate = rep.seconds > 0 ? static_cast<double>(total) / rep.seconds : 0;
@@ -216,12 +224,13 @@ int LoadMain(const std::vector<std::string>& args) {
     }
     return 1;
   }
-  std::printf("loaded %lld rows from %s (%lld new, %lld replaced, %lld kept as they were), %lld bad rows "
-              "skipped, %.2f s, %.0f rows/s%s\n",
-              static_cast<long long>(total), (*src)->Describe().c_str(), static_cast<long long>(rep.inserted),
-              static_cast<long long>(rep.replaced), static_cast<long long>(rep.skipped),
-              static_cast<long long>(rep.bad), rep.seconds, rate,
-              opts.cache ? (", " + std::to_string(rep.invalidated) + " cache entries invalidated").c_str() : "");
+  std::printf(
+      "loaded %lld rows from %s (%lld new, %lld replaced, %lld kept as they were), %lld bad rows "
+      "skipped, %.2f s, %.0f rows/s%s\n",
+      static_cast<long long>(total), (*src)->Describe().c_str(), static_cast<long long>(rep.inserted),
+      static_cast<long long>(rep.replaced), static_cast<long long>(rep.skipped),
+      static_cast<long long>(rep.bad), rep.seconds, rate,
+      opts.cache ? (", " + std::to_string(rep.invalidated) + " cache entries invalidated").c_str() : "");
   return 0;
 }
 

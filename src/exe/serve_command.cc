@@ -8,13 +8,13 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
-#include <thread>
 #include <iostream>
+#include <thread>
 
 #include "exe/commands.h"
 #include "exe/config.h"
-#include "net/address.h"
 #include "http/server.h"
+#include "net/address.h"
 
 namespace rowcache {
 
@@ -92,7 +92,8 @@ void FlushInvalidationsAtExit(Service& service) {
   if (left.ids.empty() && !left.overflowed) return;
   std::string line = "rowcache: at exit, " + std::to_string(left.ids.size()) +
                      " cache invalidations could not be done within " +
-                     std::to_string(kExitInvalidationBudget.count()) + " s; cached entries of these ids may be stale "
+                     std::to_string(kExitInvalidationBudget.count()) +
+                     " s; cached entries of these ids may be stale "
                      "until their TTL:";
   for (size_t i = 0; i < left.ids.size() && i < 1000; ++i) line += " " + std::to_string(left.ids[i]);
   if (left.ids.size() > 1000) line += " ... (" + std::to_string(left.ids.size() - 1000) + " more)";
@@ -104,8 +105,9 @@ void FlushInvalidationsAtExit(Service& service) {
 
 int ServeMain(const std::vector<std::string>& args) {
   std::set<std::string> value_flags = ServiceFlagNames();
-  value_flags.insert({"listen", "threads", "max-body-bytes", "idle-timeout", "busy-poll-us", "busy-poll-redis-us",
-                      "auth-token", "auth-token-file", "auth-token-min-length", "max-connections", "max-queue"});
+  value_flags.insert({"listen", "threads", "max-body-bytes", "idle-timeout", "busy-poll-us",
+                      "busy-poll-redis-us", "auth-token", "auth-token-file", "auth-token-min-length",
+                      "max-connections", "max-queue"});
   auto flags = Flags::Parse(args, value_flags, {"help", "no-fast-reads", "near-cache", "metrics-public"});
   if (!flags.ok()) {
     std::fprintf(stderr, "rowcache serve: %s\n\n%s", flags.status().message().c_str(), kHelp);
@@ -122,23 +124,28 @@ int ServeMain(const std::vector<std::string>& args) {
   auto threads = ParseIntFlag("threads", flags->Get("threads", "ROWCACHE_THREADS", "8"), 1, 1024);
   auto body = ParseIntFlag("max-body-bytes", flags->Get("max-body-bytes", nullptr, "1048576"), 64, 1LL << 30);
   auto idle = ParseIntFlag("idle-timeout", flags->Get("idle-timeout", nullptr, "30"), 1, 3600);
-  auto busy_poll = ParseIntFlag("busy-poll-us", flags->Get("busy-poll-us", "ROWCACHE_BUSY_POLL_US", "100"), 0, 1000000);
-  auto busy_poll_redis = ParseIntFlag(
-      "busy-poll-redis-us", flags->Get("busy-poll-redis-us", "ROWCACHE_BUSY_POLL_REDIS_US", "1000"), 0, 1000000);
-  auto max_conns = ParseIntFlag("max-connections", flags->Get("max-connections", "ROWCACHE_MAX_CONNECTIONS", "0"), 0,
-                                10'000'000);
-  auto max_queue = ParseIntFlag("max-queue", flags->Get("max-queue", "ROWCACHE_MAX_QUEUE", "1024"), 0, 10'000'000);
+  auto busy_poll =
+      ParseIntFlag("busy-poll-us", flags->Get("busy-poll-us", "ROWCACHE_BUSY_POLL_US", "100"), 0, 1000000);
+  auto busy_poll_redis =
+      ParseIntFlag("busy-poll-redis-us",
+                   flags->Get("busy-poll-redis-us", "ROWCACHE_BUSY_POLL_REDIS_US", "1000"), 0, 1000000);
+  auto max_conns = ParseIntFlag(
+      "max-connections", flags->Get("max-connections", "ROWCACHE_MAX_CONNECTIONS", "0"), 0, 10'000'000);
+  auto max_queue =
+      ParseIntFlag("max-queue", flags->Get("max-queue", "ROWCACHE_MAX_QUEUE", "1024"), 0, 10'000'000);
   auto token = AuthTokenFromFlags(*flags, "rowcache serve");
-  auto token_min = ParseIntFlag("auth-token-min-length",
-                                flags->Get("auth-token-min-length", "ROWCACHE_AUTH_TOKEN_MIN_LENGTH", "16"), 1, 4096);
+  auto token_min =
+      ParseIntFlag("auth-token-min-length",
+                   flags->Get("auth-token-min-length", "ROWCACHE_AUTH_TOKEN_MIN_LENGTH", "16"), 1, 4096);
   if (token.ok() && token_min.ok() && !token->empty() && token->size() < static_cast<size_t>(*token_min)) {
     token = Status::InvalidArgument("auth token: " + std::to_string(token->size()) +
-                                    " characters, fewer than --auth-token-min-length (" + std::to_string(*token_min) +
-                                    "): a short token can be guessed");
+                                    " characters, fewer than --auth-token-min-length (" +
+                                    std::to_string(*token_min) + "): a short token can be guessed");
   }
   ::unsetenv("ROWCACHE_AUTH_TOKEN");  // not passed on to anything this process starts
   for (const Status& s : {cfg.status(), threads.status(), body.status(), idle.status(), busy_poll.status(),
-                          busy_poll_redis.status(), max_conns.status(), max_queue.status(), token.status(), token_min.status()}) {
+                          busy_poll_redis.status(), max_conns.status(), max_queue.status(), token.status(),
+                          token_min.status()}) {
     if (bad.ok() && !s.ok()) bad = s;
   }
   if (!bad.ok()) {
@@ -160,7 +167,8 @@ int ServeMain(const std::vector<std::string>& args) {
     std::fprintf(stderr, "rowcache serve: %s\n", backends.status().ToString().c_str());
     return backends.status().IsInvalidArgument() ? 2 : 1;
   }
-  if (!backends->cache_warning.empty()) std::fprintf(stderr, "rowcache serve: warning: %s\n", backends->cache_warning.c_str());
+  if (!backends->cache_warning.empty())
+    std::fprintf(stderr, "rowcache serve: warning: %s\n", backends->cache_warning.c_str());
   if (Status lim = CheckBatchLimits(cfg->service, *backends->store, /*lambda=*/false); !lim.ok()) {
     std::fprintf(stderr, "rowcache serve: %s\n", lim.message().c_str());
     return 2;
@@ -177,14 +185,16 @@ int ServeMain(const std::vector<std::string>& args) {
       nodes = topo && !topo->nodes.empty() ? topo->nodes.size() : 1;
     }
     size_t io = std::max(1u, std::thread::hardware_concurrency());
-    sopts.max_connections = DefaultMaxConnections(64 + static_cast<size_t>(cfg->store.max_connections) +
-                                                  nodes * (static_cast<size_t>(cfg->cache.max_connections) + io));
+    sopts.max_connections =
+        DefaultMaxConnections(64 + static_cast<size_t>(cfg->store.max_connections) +
+                              nodes * (static_cast<size_t>(cfg->cache.max_connections) + io));
   }
   if (sopts.auth_token.empty() && !IsLoopback(sopts.host)) {
-    std::fprintf(stderr,
-                 "rowcache serve: warning: listening on %s without --auth-token: anyone who can reach the port "
-                 "can read and change the table\n",
-                 sopts.host.c_str());
+    std::fprintf(
+        stderr,
+        "rowcache serve: warning: listening on %s without --auth-token: anyone who can reach the port "
+        "can read and change the table\n",
+        sopts.host.c_str());
   }
   if (!flags->Bool("no-fast-reads")) sopts.fast_read_redis = backends->redis;
   sopts.near_cache = backends->near;

@@ -1,18 +1,7 @@
 #include "http/server.h"
 
-#include "http/framing.h"
-#include "http/health_probe.h"
-
-#include "redis/async_client.h"
-
-#include <boost/asio.hpp>
-#include <boost/asio/experimental/as_tuple.hpp>
-#include <boost/beast/core.hpp>
-#include <boost/beast/http.hpp>
-
 #include <openssl/crypto.h>
 #include <openssl/sha.h>
-
 #include <sched.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -22,11 +11,19 @@
 #include <array>
 #include <atomic>
 #include <bit>
+#include <boost/asio.hpp>
+#include <boost/asio/experimental/as_tuple.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
 #include <cctype>
 #include <condition_variable>
 #include <mutex>
 #include <thread>
 #include <unordered_set>
+
+#include "http/framing.h"
+#include "http/health_probe.h"
+#include "redis/async_client.h"
 
 namespace rowcache {
 
@@ -39,7 +36,8 @@ constexpr auto kTuple = asio::experimental::as_tuple(asio::use_awaitable);
 namespace {
 
 int64_t NowNanos() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
       .count();
 }
 
@@ -51,10 +49,12 @@ struct Conn {
   Conn(tcp::socket s, size_t ioc) : stream(std::move(s)), ioc_index(ioc) {}
   tcp::socket stream;
   size_t ioc_index;
-  bool busy = false;                // a request is being handled (touched only on its thread)
-  bool on_worker = false;           // ... by a worker, which may write to the socket (ditto)
+  bool busy = false;                 // a request is being handled (touched only on its thread)
+  bool on_worker = false;            // ... by a worker, which may write to the socket (ditto)
   std::atomic<int64_t> deadline{0};  // steady-clock ns; 0 = none
-  void ExpiresAfter(std::chrono::nanoseconds d) { deadline.store(NowNanos() + d.count(), std::memory_order_relaxed); }
+  void ExpiresAfter(std::chrono::nanoseconds d) {
+    deadline.store(NowNanos() + d.count(), std::memory_order_relaxed);
+  }
 };
 
 // The bytes of a response as they go on the wire.
@@ -150,8 +150,8 @@ struct HttpServer::Impl {
     ioc_conns = std::make_unique<std::atomic<int>[]>(iocs.size());
     on_workers = std::make_unique<std::atomic<int>[]>(iocs.size());
     for (auto& ioc : iocs) {
-      readers.push_back(opts.fast_read_redis ? std::make_unique<redis::AsyncClient>(*ioc, opts.fast_read_redis)
-                                             : nullptr);
+      readers.push_back(
+          opts.fast_read_redis ? std::make_unique<redis::AsyncClient>(*ioc, opts.fast_read_redis) : nullptr);
     }
     if (fast) workers = std::make_unique<asio::thread_pool>(static_cast<size_t>(std::max(1, opts.threads)));
   }
@@ -188,7 +188,8 @@ struct HttpServer::Impl {
       const std::string& prefix = svc.options().key_prefix;
       for (size_t i = 0; i < asked.size(); ++i) {
         const auto& v = found->values[i];
-        if (v && IsCanonicalEntry(prefix, asked[i], *v)) near->Put(asked[i], *v, found->ttl_ms[i], tickets[i]);
+        if (v && IsCanonicalEntry(prefix, asked[i], *v))
+          near->Put(asked[i], *v, found->ttl_ms[i], tickets[i]);
       }
     }
     co_return answer;
@@ -246,7 +247,8 @@ struct HttpServer::Impl {
         classify = waiting_since == 0;
       }
       bool paid = std::popcount(short_gaps) >= kPaidGaps;
-      bool recent = paid && (now - last < window || (waiting_since != 0 && now - waiting_since < redis_window));
+      bool recent =
+          paid && (now - last < window || (waiting_since != 0 && now - waiting_since < redis_window));
       if (recent && ioc_conns[index].load(std::memory_order_relaxed) <= kMaxPollConnections &&
           on_workers[index].load(std::memory_order_relaxed) == 0) {
         if (!slot) {
@@ -275,8 +277,8 @@ struct HttpServer::Impl {
   asio::awaitable<void> Sweep(size_t index) {
     asio::steady_timer timer(*iocs[index]);
     auto interval = std::clamp<std::chrono::milliseconds>(
-        std::chrono::duration_cast<std::chrono::milliseconds>(opts.idle_timeout) / 10, std::chrono::milliseconds(50),
-        std::chrono::milliseconds(1000));
+        std::chrono::duration_cast<std::chrono::milliseconds>(opts.idle_timeout) / 10,
+        std::chrono::milliseconds(50), std::chrono::milliseconds(1000));
     while (!stopping.load()) {
       timer.expires_after(interval);
       auto [ec] = co_await timer.async_wait(kTuple);
@@ -303,9 +305,9 @@ struct HttpServer::Impl {
   std::vector<std::unique_ptr<asio::io_context>> iocs;
   std::vector<asio::executor_work_guard<asio::io_context::executor_type>> guards;
   std::unique_ptr<tcp::acceptor> acceptor;
-  std::unique_ptr<HealthProbe> health;  // GET /healthz's answers
+  std::unique_ptr<HealthProbe> health;                       // GET /healthz's answers
   std::vector<std::unique_ptr<redis::AsyncClient>> readers;  // per io_context; null: no fast path
-  std::unique_ptr<asio::thread_pool> workers;               // blocking requests, with the fast path
+  std::unique_ptr<asio::thread_pool> workers;                // blocking requests, with the fast path
   size_t next_ioc = 0;
   std::vector<std::thread> threads;
   std::atomic<int> pollers{0};  // I/O threads busy polling now (see ServerOptions::busy_poll)
@@ -317,7 +319,7 @@ struct HttpServer::Impl {
   // Authentication (ServerOptions::auth_token): the token's SHA-256, set by Start().
   bool auth = false;
   Sha256Digest auth_digest{};
-  size_t max_connections = 0;  // in force, set by Start()
+  size_t max_connections = 0;                 // in force, set by Start()
   std::unique_ptr<asio::signal_set> signals;  // made by Start(); SIGINT/SIGTERM added by Wait(true)
   std::atomic<int64_t> last_limit_log{0}, last_queue_log{0};  // steady ns: the last "refused" log line
   std::atomic<uint64_t> limit_refused_since_log{0}, queue_refused_since_log{0};
@@ -359,8 +361,8 @@ struct HttpServer::Impl {
     stats.queue_full.fetch_add(1, std::memory_order_relaxed);
     std::string id = NewRequestId();
     LogRefusal(last_queue_log, queue_refused_since_log,
-               "request " + id + ": 503: the worker queue is full (" + std::to_string(opts.threads) + " running, " +
-                   std::to_string(opts.max_queue) + " waiting; --threads, --max-queue)");
+               "request " + id + ": 503: the worker queue is full (" + std::to_string(opts.threads) +
+                   " running, " + std::to_string(opts.max_queue) + " waiting; --threads, --max-queue)");
     http::response<http::string_body> res{http::status::service_unavailable, req.version()};
     res.set(http::field::server, "rowcache");
     res.set(http::field::content_type, "application/json");
@@ -397,8 +399,8 @@ struct HttpServer::Impl {
     auto method_not_allowed = [&](const char* allow) {
       res.result(http::status::method_not_allowed);
       res.set(http::field::allow, allow);
-      res.body() = ErrorJson(405, std::string(req.method_string()) + " is not allowed on " + std::string(target) +
-                                      " (allowed: " + allow + ")");
+      res.body() = ErrorJson(405, std::string(req.method_string()) + " is not allowed on " +
+                                      std::string(target) + " (allowed: " + allow + ")");
     };
     if (target == "/") {
       if (req.method() != http::verb::post) {
@@ -435,24 +437,30 @@ struct HttpServer::Impl {
 
   std::string RenderServerMetrics() const {
     auto line = [](std::string& out, const char* name, const char* type, const char* help, auto v) {
-      out += std::string("# HELP ") + name + " " + help + "\n# TYPE " + name + " " + type + "\n" + name + " " +
-             std::to_string(v) + "\n";
+      out += std::string("# HELP ") + name + " " + help + "\n# TYPE " + name + " " + type + "\n" + name +
+             " " + std::to_string(v) + "\n";
     };
     std::string out;
     line(out, "rowcache_http_connections_accepted_total", "counter", "TCP connections accepted.",
          stats.connections_accepted.load());
-    line(out, "rowcache_http_connections_open", "gauge", "TCP connections open.", stats.connections_open.load());
-    out += "# HELP rowcache_http_responses_total HTTP responses by status class.\n"
-           "# TYPE rowcache_http_responses_total counter\n";
-    out += "rowcache_http_responses_total{class=\"2xx\"} " + std::to_string(stats.responses_2xx.load()) + "\n";
-    out += "rowcache_http_responses_total{class=\"4xx\"} " + std::to_string(stats.responses_4xx.load()) + "\n";
-    out += "rowcache_http_responses_total{class=\"5xx\"} " + std::to_string(stats.responses_5xx.load()) + "\n";
-    line(out, "rowcache_http_bodies_too_large_total", "counter", "Requests refused for their body size (413).",
-         stats.bodies_too_large.load());
+    line(out, "rowcache_http_connections_open", "gauge", "TCP connections open.",
+         stats.connections_open.load());
+    out +=
+        "# HELP rowcache_http_responses_total HTTP responses by status class.\n"
+        "# TYPE rowcache_http_responses_total counter\n";
+    out +=
+        "rowcache_http_responses_total{class=\"2xx\"} " + std::to_string(stats.responses_2xx.load()) + "\n";
+    out +=
+        "rowcache_http_responses_total{class=\"4xx\"} " + std::to_string(stats.responses_4xx.load()) + "\n";
+    out +=
+        "rowcache_http_responses_total{class=\"5xx\"} " + std::to_string(stats.responses_5xx.load()) + "\n";
+    line(out, "rowcache_http_bodies_too_large_total", "counter",
+         "Requests refused for their body size (413).", stats.bodies_too_large.load());
     line(out, "rowcache_http_bad_requests_total", "counter", "Malformed HTTP requests (400).",
          stats.bad_requests.load());
     line(out, "rowcache_http_heads_too_large_total", "counter",
-         "Requests refused for a request line, header or trailer over the limit (431).", stats.heads_too_large.load());
+         "Requests refused for a request line, header or trailer over the limit (431).",
+         stats.heads_too_large.load());
     line(out, "rowcache_http_unauthorized_total", "counter",
          "Requests refused for a missing or wrong bearer token (401).", stats.unauthorized.load());
     line(out, "rowcache_http_connections_rejected_total", "counter",
@@ -467,29 +475,33 @@ struct HttpServer::Impl {
     if (svc.cache()) {
       CacheHealth h = svc.cache()->Health();
       if (!h.errors_by_class.empty()) {
-        out += "# HELP rowcache_cache_errors_by_class_total Failed cache calls by error class.\n"
-               "# TYPE rowcache_cache_errors_by_class_total counter\n";
+        out +=
+            "# HELP rowcache_cache_errors_by_class_total Failed cache calls by error class.\n"
+            "# TYPE rowcache_cache_errors_by_class_total counter\n";
         for (const auto& [cls, n] : h.errors_by_class) {
           out += "rowcache_cache_errors_by_class_total{class=\"" + cls + "\"} " + std::to_string(n) + "\n";
         }
       }
-      line(out, "rowcache_cache_degraded", "gauge", "1 if a cache call failed in the last 10 s.", h.degraded ? 1 : 0);
+      line(out, "rowcache_cache_degraded", "gauge", "1 if a cache call failed in the last 10 s.",
+           h.degraded ? 1 : 0);
     }
     if (opts.near_cache) {
       auto n = opts.near_cache->stats();
       line(out, "rowcache_near_cache_serving", "gauge", "1 while the near cache is coherent and serving.",
            opts.near_cache->serving() ? 1 : 0);
       line(out, "rowcache_near_cache_hits_total", "counter", "Keys answered by the near cache.", n.hits);
-      line(out, "rowcache_near_cache_misses_total", "counter", "Keys looked up in the near cache and not found.",
-           n.misses);
+      line(out, "rowcache_near_cache_misses_total", "counter",
+           "Keys looked up in the near cache and not found.", n.misses);
       line(out, "rowcache_near_cache_stored_total", "counter", "Entries stored in the near cache.", n.stored);
       line(out, "rowcache_near_cache_refused_total", "counter",
-           "Near-cache fills refused: an invalidation or flush came after their Redis read began.", n.refused);
+           "Near-cache fills refused: an invalidation or flush came after their Redis read began.",
+           n.refused);
       line(out, "rowcache_near_cache_invalidated_total", "counter", "Near entries dropped by invalidation.",
            n.invalidated);
       line(out, "rowcache_near_cache_flushes_total", "counter",
            "Near-cache flushes (tracking lost or re-established, FLUSHALL).", n.flushes);
-      line(out, "rowcache_near_cache_evicted_total", "counter", "Near entries evicted (LRU by bytes).", n.evicted);
+      line(out, "rowcache_near_cache_evicted_total", "counter", "Near entries evicted (LRU by bytes).",
+           n.evicted);
       line(out, "rowcache_near_cache_entries", "gauge", "Entries in the near cache.", n.entries);
       line(out, "rowcache_near_cache_bytes", "gauge", "Bytes held by the near cache.", n.bytes);
     }
@@ -554,7 +566,8 @@ struct HttpServer::Impl {
         ec = rec;
       }
       if (ec) {
-        std::optional<Refusal> refusal = RefusalFor(ec, parser.is_header_done(), BufferText(buf), opts.max_body_bytes);
+        std::optional<Refusal> refusal =
+            RefusalFor(ec, parser.is_header_done(), BufferText(buf), opts.max_body_bytes);
         if (!refusal) break;  // the connection ended
         auto& counter = refusal->kind == Refusal::Kind::kHeadTooLarge   ? stats.heads_too_large
                         : refusal->kind == Refusal::Kind::kBodyTooLarge ? stats.bodies_too_large
@@ -603,7 +616,8 @@ struct HttpServer::Impl {
             res = Respond(req);
             Finish(req, res);
             wire = Serialize(res);
-            ssize_t n = ::send(c->stream.native_handle(), wire.data(), wire.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+            ssize_t n =
+                ::send(c->stream.native_handle(), wire.data(), wire.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
             sent = n > 0 ? static_cast<size_t>(n) : 0;
             co_return;
           },
@@ -613,8 +627,8 @@ struct HttpServer::Impl {
       c->on_worker = false;
       if (sent < wire.size()) {
         c->ExpiresAfter(opts.idle_timeout);
-        auto [wec, wn] = co_await asio::async_write(c->stream, asio::buffer(wire.data() + sent, wire.size() - sent),
-                                                    kTuple);
+        auto [wec, wn] = co_await asio::async_write(
+            c->stream, asio::buffer(wire.data() + sent, wire.size() - sent), kTuple);
         if (wec) break;
       }
       if (!res.keep_alive()) break;
@@ -652,9 +666,10 @@ struct HttpServer::Impl {
         stats.connections_rejected.fetch_add(1, std::memory_order_relaxed);
         std::string id = NewRequestId();
         std::string body = ServerErrorJson(503, "too many connections; retry later", id);
-        std::string wire = "HTTP/1.1 503 Service Unavailable\r\nServer: rowcache\r\nContent-Type: application/json\r\n"
-                           "Retry-After: 1\r\nConnection: close\r\nContent-Length: " +
-                           std::to_string(body.size()) + "\r\n\r\n" + body;
+        std::string wire =
+            "HTTP/1.1 503 Service Unavailable\r\nServer: rowcache\r\nContent-Type: application/json\r\n"
+            "Retry-After: 1\r\nConnection: close\r\nContent-Length: " +
+            std::to_string(body.size()) + "\r\n\r\n" + body;
         ssize_t n = ::send(sock.native_handle(), wire.data(), wire.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
         (void)n;
         sock.close(ignored);

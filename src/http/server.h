@@ -21,11 +21,10 @@
 // A 5xx answer says only what failed and gives a request id; the details
 // (backend messages) go to stderr in one line under that id.
 //
-// Threads: with a Redis cache (redis:// or rediss://, standalone or cluster), one I/O thread per core (io_threads)
-// answers cached reads without blocking (a pipelined Redis connection per
-// thread) and hands every other request to `threads` workers, since the
-// Service blocks on its backends. Otherwise `threads` I/O threads call the
-// Service inline.
+// Threads: with a Redis cache (redis:// or rediss://, standalone or cluster), one I/O thread per core
+// (io_threads) answers cached reads without blocking (a pipelined Redis connection per thread) and hands
+// every other request to `threads` workers, since the Service blocks on its backends. Otherwise `threads` I/O
+// threads call the Service inline.
 #pragma once
 
 #include <atomic>
@@ -42,11 +41,11 @@
 namespace rowcache {
 
 struct ServerOptions {
-  std::string host = "127.0.0.1";  // Default: loopback only.
-  uint16_t port = 8080;             // 0 picks a free port (see HttpServer::port()).
-  int threads = 8;                  // Threads that call the (blocking) Service. Default: 8.
-  int io_threads = 0;               // With the fast read path: I/O threads (0: one per core).
-  size_t max_body_bytes = 1 << 20;  // Default: 1 MiB.
+  std::string host = "127.0.0.1";           // Default: loopback only.
+  uint16_t port = 8080;                     // 0 picks a free port (see HttpServer::port()).
+  int threads = 8;                          // Threads that call the (blocking) Service. Default: 8.
+  int io_threads = 0;                       // With the fast read path: I/O threads (0: one per core).
+  size_t max_body_bytes = 1 << 20;          // Default: 1 MiB.
   std::chrono::seconds idle_timeout{30};    // Read/idle timeout per connection. Default: 30 s.
   std::chrono::seconds shutdown_grace{10};  // Longest wait for in-flight requests on Stop. Default: 10 s.
   // Cached reads answered on the I/O threads through a pipelined, non-blocking
@@ -98,8 +97,8 @@ struct ServerStats {
   std::atomic<uint64_t> unauthorized{0};          // 401s
   std::atomic<uint64_t> connections_rejected{0};  // past max_connections
   std::atomic<uint64_t> accept_errors{0};
-  std::atomic<uint64_t> queue_full{0};            // 503s: the worker queue was full
-  std::atomic<int64_t> worker_requests{0};        // handed to workers, waiting or running
+  std::atomic<uint64_t> queue_full{0};      // 503s: the worker queue was full
+  std::atomic<int64_t> worker_requests{0};  // handed to workers, waiting or running
 };
 
 class HttpServer {

@@ -45,8 +45,8 @@ Result<Invocation> RuntimeClient::Next() {
   auto resp = http_.Do(req, Deadline::max());
   if (!resp.ok()) return resp.status();
   if (resp->status != 200) {
-    return Status::Unavailable("runtime API: GET invocation/next answered HTTP " + std::to_string(resp->status) +
-                               ": " + resp->body.substr(0, 200));
+    return Status::Unavailable("runtime API: GET invocation/next answered HTTP " +
+                               std::to_string(resp->status) + ": " + resp->body.substr(0, 200));
   }
   Invocation inv;
   inv.request_id = resp->Header("lambda-runtime-aws-request-id");
@@ -59,7 +59,8 @@ Result<Invocation> RuntimeClient::Next() {
   return inv;
 }
 
-Status RuntimeClient::Post(const std::string& target, const std::string& body, const std::string& error_type) {
+Status RuntimeClient::Post(const std::string& target, const std::string& body,
+                           const std::string& error_type) {
   HttpRequest req;
   req.method = "POST";
   req.target = target;
@@ -69,8 +70,8 @@ Status RuntimeClient::Post(const std::string& target, const std::string& body, c
   auto resp = http_.Do(req, std::chrono::steady_clock::now() + std::chrono::seconds(30));
   if (!resp.ok()) return resp.status();
   if (resp->status != 202) {
-    return Status::Unavailable("runtime API: POST " + target + " answered HTTP " + std::to_string(resp->status) +
-                               ": " + resp->body.substr(0, 200));
+    return Status::Unavailable("runtime API: POST " + target + " answered HTTP " +
+                               std::to_string(resp->status) + ": " + resp->body.substr(0, 200));
   }
   return Status::OK();
 }
@@ -81,8 +82,8 @@ Status RuntimeClient::Respond(const std::string& request_id, const std::string& 
 
 Status RuntimeClient::Fail(const std::string& request_id, const std::string& error_type,
                            const std::string& message) {
-  return Post(std::string(kPrefix) + "/invocation/" + request_id + "/error", LambdaErrorJson(error_type, message),
-              error_type);
+  return Post(std::string(kPrefix) + "/invocation/" + request_id + "/error",
+              LambdaErrorJson(error_type, message), error_type);
 }
 
 Status RuntimeClient::InitFail(const std::string& error_type, const std::string& message) {
@@ -91,9 +92,10 @@ Status RuntimeClient::InitFail(const std::string& error_type, const std::string&
 
 Status RunInvocationLoop(RuntimeClient& client, const std::function<std::string(const std::string&)>& handler,
                          const LoopOptions& opts) {
-  return RunInvocationLoop(
-      client, std::function<std::string(const Invocation&)>([&](const Invocation& inv) { return handler(inv.event); }),
-      opts);
+  return RunInvocationLoop(client, std::function<std::string(const Invocation&)>([&](const Invocation& inv) {
+                             return handler(inv.event);
+                           }),
+                           opts);
 }
 
 Status RunInvocationLoop(RuntimeClient& client, const std::function<std::string(const Invocation&)>& handler,

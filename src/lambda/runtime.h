@@ -23,11 +23,11 @@
 namespace rowcache {
 
 struct Invocation {
-  std::string request_id;   // Lambda-Runtime-Aws-Request-Id
-  int64_t deadline_ms = 0;  // Lambda-Runtime-Deadline-Ms (Unix epoch ms; 0 if absent)
-  std::string trace_id;     // Lambda-Runtime-Trace-Id
-  std::string function_arn; // Lambda-Runtime-Invoked-Function-Arn
-  std::string event;        // the payload
+  std::string request_id;    // Lambda-Runtime-Aws-Request-Id
+  int64_t deadline_ms = 0;   // Lambda-Runtime-Deadline-Ms (Unix epoch ms; 0 if absent)
+  std::string trace_id;      // Lambda-Runtime-Trace-Id
+  std::string function_arn;  // Lambda-Runtime-Invoked-Function-Arn
+  std::string event;         // the payload
 };
 
 class RuntimeClient {

@@ -59,7 +59,8 @@ Result<std::string> BuildAuroraLoadSql(const AuroraLoadSpec& spec) {
       return Status::InvalidArgument("--aurora-native: the object key has a control character");
     }
   }
-  if (!ValidRegion(spec.region)) return Status::InvalidArgument("--region: '" + spec.region + "' is not a region");
+  if (!ValidRegion(spec.region))
+    return Status::InvalidArgument("--region: '" + spec.region + "' is not a region");
   if (!IsValidTableName(spec.table)) {
     return Status::InvalidArgument("table '" + spec.table + "' is not a valid name (letters, digits, _)");
   }

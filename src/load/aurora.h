@@ -16,11 +16,11 @@
 namespace rowcache {
 
 struct AuroraLoadSpec {
-  std::string s3_url;               // s3://bucket/key
+  std::string s3_url;                // s3://bucket/key
   std::string region = "us-east-1";  // written into the URI as s3-REGION://
   std::string table = "heroes";
   LoadMode mode = LoadMode::kSkipExisting;  // IGNORE, or REPLACE
-  int skip_lines = 0;               // leading lines to skip (blank lines, a header)
+  int skip_lines = 0;                       // leading lines to skip (blank lines, a header)
 };
 
 // The statement, e.g.

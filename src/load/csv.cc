@@ -164,7 +164,8 @@ void CsvParser::Finish(std::vector<CsvRecord>* out, std::vector<std::string>* er
 namespace {
 
 std::string Lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  std::transform(s.begin(), s.end(), s.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
   return s;
 }
 
@@ -265,8 +266,8 @@ Result<Row> RowFromRecord(CsvRecord rec) {
     int64_t n = Utf8Length(*src[i]);
     if (n < 0) return Status::InvalidArgument(where() + names[i] + ": not valid UTF-8");
     if (n > kMaxFieldChars) {
-      return Status::InvalidArgument(where() + names[i] + ": " + std::to_string(n) + " characters, more than " +
-                                     std::to_string(kMaxFieldChars));
+      return Status::InvalidArgument(where() + names[i] + ": " + std::to_string(n) +
+                                     " characters, more than " + std::to_string(kMaxFieldChars));
     }
     *dst[i] = std::move(*src[i]);
   }

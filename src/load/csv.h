@@ -58,8 +58,8 @@ class CsvParser {
   bool at_start_ = true;    // no byte after a possible byte-order mark seen yet
   size_t bom_matched_ = 0;  // bytes of the byte-order mark seen so far
   bool quoted_any_ = false;
-  int64_t line_ = 1;          // current physical line
-  int64_t record_line_ = 1;   // line where the current record began
+  int64_t line_ = 1;         // current physical line
+  int64_t record_line_ = 1;  // line where the current record began
   std::string field_;
   std::vector<std::string> fields_;
 };

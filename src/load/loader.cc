@@ -127,7 +127,9 @@ Result<LoadReport> LoadCsv(ByteSource& src, Store& store, const LoadOptions& opt
   LoadReport& rep = partial ? *partial : local;
   rep = LoadReport{};
   auto start = std::chrono::steady_clock::now();
-  auto elapsed = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(); };
+  auto elapsed = [&] {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  };
   auto note_bad = [&](std::string msg) {
     ++rep.bad;
     if (rep.bad_rows.size() < 1000) rep.bad_rows.push_back(std::move(msg));
@@ -138,8 +140,8 @@ Result<LoadReport> LoadCsv(ByteSource& src, Store& store, const LoadOptions& opt
         src, [](Row&&) { return Status::OK(); }, note_bad, [](size_t) {});
     if (!s.ok()) return s;
     if (rep.bad > 0) {
-      return Status::InvalidArgument(std::to_string(rep.bad) + " bad row(s), nothing loaded; first: " +
-                                     rep.bad_rows.front());
+      return Status::InvalidArgument(std::to_string(rep.bad) +
+                                     " bad row(s), nothing loaded; first: " + rep.bad_rows.front());
     }
     s = src.Rewind();
     if (!s.ok()) return s;
@@ -174,8 +176,8 @@ Result<LoadReport> LoadCsv(ByteSource& src, Store& store, const LoadOptions& opt
       rep.invalidated += static_cast<int64_t>(kg.size());
     }
     if (opts.progress) {
-      opts.progress(LoadProgress{rep.inserted + rep.replaced + rep.skipped, bad_seen.load(), bytes_read.load(),
-                                 src.Size(), elapsed()});
+      opts.progress(LoadProgress{rep.inserted + rep.replaced + rep.skipped, bad_seen.load(),
+                                 bytes_read.load(), src.Size(), elapsed()});
     }
     return Status::OK();
   };

@@ -21,9 +21,9 @@
 namespace rowcache {
 
 struct LoadProgress {
-  int64_t rows = 0;      // rows loaded so far (inserted + replaced + skipped)
+  int64_t rows = 0;  // rows loaded so far (inserted + replaced + skipped)
   int64_t bad = 0;
-  uint64_t bytes = 0;    // bytes read from the source
+  uint64_t bytes = 0;  // bytes read from the source
   std::optional<uint64_t> total_bytes;
   double seconds = 0;
 };
@@ -52,6 +52,7 @@ struct LoadReport {
 // Errors: the source or the database failing (rows in batches committed
 // before the failure stay loaded; the report says how many), or, with strict,
 // InvalidArgument listing the first bad row.
-Result<LoadReport> LoadCsv(ByteSource& src, Store& store, const LoadOptions& opts, LoadReport* partial = nullptr);
+Result<LoadReport> LoadCsv(ByteSource& src, Store& store, const LoadOptions& opts,
+                           LoadReport* partial = nullptr);
 
 }  // namespace rowcache

@@ -1,12 +1,13 @@
 #include "load/source.h"
 
-#include "aws/s3_source.h"
-#include "rowcache/url.h"
+#include <sys/stat.h>
 
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
-#include <sys/stat.h>
+
+#include "aws/s3_source.h"
+#include "rowcache/url.h"
 
 namespace rowcache {
 
@@ -47,7 +48,8 @@ Result<std::unique_ptr<ByteSource>> OpenSource(const std::string& from, const S3
     if (!s3) defaults.creds = CredentialsFromEnvironment();
     return OpenS3Source(from, s3 ? *s3 : defaults);
   }
-  if (from == "-") return std::unique_ptr<ByteSource>(std::make_unique<FileSource>("stdin", stdin, std::nullopt));
+  if (from == "-")
+    return std::unique_ptr<ByteSource>(std::make_unique<FileSource>("stdin", stdin, std::nullopt));
   FILE* f = std::fopen(from.c_str(), "rb");
   if (!f) {
     // Redacted: a database URL given as --from by mistake must not show its password.

@@ -18,8 +18,8 @@ Status ParseHostPort(const std::string& what, const std::string& text, std::stri
   char* end = nullptr;
   long long p = std::strtoll(digits.c_str(), &end, 10);
   if (digits.empty() || *end != '\0' || errno == ERANGE || p < min_port || p > 65535) {
-    return Status::InvalidArgument(what + ": expected HOST:PORT with a port from " + std::to_string(min_port) +
-                                   " to 65535, got '" + text + "'");
+    return Status::InvalidArgument(what + ": expected HOST:PORT with a port from " +
+                                   std::to_string(min_port) + " to 65535, got '" + text + "'");
   }
   *host = h;
   *port = static_cast<uint16_t>(p);

@@ -28,8 +28,9 @@ Result<HttpResponse> HttpClient::Exchange(const HttpRequest& req, Deadline deadl
                                           bool* delivered) {
   if (!conn_) {
     auto c = ConnectTransport(host_, port_, tls_, deadline);
-    if (!c.ok()) return Status::Unavailable("connect to " + host_ + ":" + std::to_string(port_) + ": " +
-                                            c.status().message());
+    if (!c.ok())
+      return Status::Unavailable("connect to " + host_ + ":" + std::to_string(port_) + ": " +
+                                 c.status().message());
     conn_ = std::move(c.value());
   }
   http::request<http::string_body> out;
@@ -93,7 +94,9 @@ bool HttpResponseParser::keep_alive() const { return impl_->parser.get().keep_al
 
 Status HttpResponseParser::Feed(std::string_view bytes) {
   auto& parser = impl_->parser;
-  auto bad = [&](const std::string& what) { return Status::Unavailable("bad response from " + host_ + ": " + what); };
+  auto bad = [&](const std::string& what) {
+    return Status::Unavailable("bad response from " + host_ + ": " + what);
+  };
   buf_.append(bytes);
   // One parse loop for both ways of taking a body: buffer_body hands the
   // parsed body bytes out in pieces of at most sizeof piece.
@@ -108,7 +111,8 @@ Status HttpResponseParser::Feed(std::string_view bytes) {
     size_t used = parser.put(boost::asio::buffer(buf_), ec);
     buf_.erase(0, used);
     if (ec == http::error::need_buffer) ec = {};
-    if (ec == http::error::header_limit) return bad("header over " + std::to_string(kMaxResponseHead) + " bytes");
+    if (ec == http::error::header_limit)
+      return bad("header over " + std::to_string(kMaxResponseHead) + " bytes");
     if (ec && ec != http::error::need_more) return bad(ec.message());
     if (!body_ready && parser.is_header_done()) {
       const auto& head = parser.get();

@@ -114,7 +114,8 @@ class HttpClient {
   bool tls() const { return tls_.enabled; }
 
  private:
-  Result<HttpResponse> Exchange(const HttpRequest& req, Deadline deadline, const BodySink* sink, bool* delivered);
+  Result<HttpResponse> Exchange(const HttpRequest& req, Deadline deadline, const BodySink* sink,
+                                bool* delivered);
 
   std::string host_;
   int port_;

@@ -1,7 +1,7 @@
 #include "net/transport.h"
 
-#include <fcntl.h>
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -24,7 +24,8 @@ namespace rowcache {
 namespace {
 
 int MillisLeft(Deadline d) {
-  auto left = std::chrono::duration_cast<std::chrono::milliseconds>(d - std::chrono::steady_clock::now()).count();
+  auto left =
+      std::chrono::duration_cast<std::chrono::milliseconds>(d - std::chrono::steady_clock::now()).count();
   return left <= 0 ? 0 : static_cast<int>(std::min<long long>(left, 1 << 30));
 }
 
@@ -52,7 +53,8 @@ class TcpTransport : public Transport {
   // send + recv (EAGAIN) + poll + recv. (TLS keeps the non-blocking socket.)
   Status MakeBlocking() {
     int flags = ::fcntl(fd_, F_GETFL);
-    if (flags < 0 || ::fcntl(fd_, F_SETFL, flags & ~O_NONBLOCK) < 0) return Status::Unavailable(Errno("fcntl"));
+    if (flags < 0 || ::fcntl(fd_, F_SETFL, flags & ~O_NONBLOCK) < 0)
+      return Status::Unavailable(Errno("fcntl"));
     blocking_ = true;
     return Status::OK();
   }
@@ -170,8 +172,8 @@ class TlsTransport : public Transport {
 
   Status WriteAll(const char* buf, size_t len, Deadline d) override {
     while (len > 0) {
-      auto n = Drive([&] { return SSL_write(ssl_, buf, static_cast<int>(std::min<size_t>(len, 1 << 30))); }, d,
-                     "TLS write");
+      auto n = Drive([&] { return SSL_write(ssl_, buf, static_cast<int>(std::min<size_t>(len, 1 << 30))); },
+                     d, "TLS write");
       if (!n.ok()) return n.status();
       buf += *n;
       len -= static_cast<size_t>(*n);
@@ -252,8 +254,9 @@ std::string DescribeCaLocations(const CaLocations& ca) {
     if (!ca.dir.empty()) d += (d.empty() ? "CA directory " : ", CA directory ") + ca.dir;
     return d;
   }
-  std::string looked = std::string("no CA certificates found (SSL_CERT_FILE and SSL_CERT_DIR unset; looked at ") +
-                       X509_get_default_cert_file() + ", " + X509_get_default_cert_dir();
+  std::string looked =
+      std::string("no CA certificates found (SSL_CERT_FILE and SSL_CERT_DIR unset; looked at ") +
+      X509_get_default_cert_file() + ", " + X509_get_default_cert_dir();
   for (const char* const* p = kCaBundleFallbacks; *p; ++p) looked += std::string(", ") + *p;
   return looked + ")";
 }

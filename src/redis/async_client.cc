@@ -31,8 +31,13 @@ struct AsyncClient::Lookup {
 class AsyncClient::Conn {
  public:
   Conn(AsyncClient& owner, NodeAddress addr)
-      : owner_(owner), addr_(std::move(addr)), resolver_(owner.ioc_), sock_(owner.ioc_), timer_(owner.ioc_),
-        in_(16384), reader_(std::make_unique<ReplyReader>()) {}
+      : owner_(owner),
+        addr_(std::move(addr)),
+        resolver_(owner.ioc_),
+        sock_(owner.ioc_),
+        timer_(owner.ioc_),
+        in_(16384),
+        reader_(std::make_unique<ReplyReader>()) {}
 
   const NodeAddress& addr() const { return addr_; }
 
@@ -47,8 +52,9 @@ class AsyncClient::Conn {
   void Send(std::string_view wire, std::shared_ptr<Lookup> lookup, std::vector<uint32_t> positions) {
     out_ += wire;
     int64_t now = SteadyNanos();
-    pending_.push_back(Pending{std::move(lookup), std::move(positions), now,
-                               now + std::chrono::duration_cast<std::chrono::nanoseconds>(Timeout()).count()});
+    pending_.push_back(
+        Pending{std::move(lookup), std::move(positions), now,
+                now + std::chrono::duration_cast<std::chrono::nanoseconds>(Timeout()).count()});
     ArmTimer();
     if (state_ == State::kClosed) {
       Connect();
@@ -86,23 +92,24 @@ class AsyncClient::Conn {
     state_ = State::kConnecting;
     uint64_t g = ++generation_;
     // Resolved on every connect: a failover may move a name to a new address.
-    resolver_.async_resolve(addr_.host, std::to_string(addr_.port),
-                            [this, g](const boost::system::error_code& ec, tcp::resolver::results_type results) {
-                              if (g != generation_) return;
-                              if (ec || results.empty()) {
-                                Fail(ErrorClass::kConnection, "cannot resolve " + addr_.host);
-                                return;
-                              }
-                              asio::async_connect(sock_, results,
-                                                  [this, g](const boost::system::error_code& ec, const tcp::endpoint&) {
-                                                    if (g != generation_) return;
-                                                    if (ec) {
-                                                      Fail(ErrorClass::kConnection, "connect: " + ec.message());
-                                                      return;
-                                                    }
-                                                    Connected(g);
-                                                  });
-                            });
+    resolver_.async_resolve(
+        addr_.host, std::to_string(addr_.port),
+        [this, g](const boost::system::error_code& ec, tcp::resolver::results_type results) {
+          if (g != generation_) return;
+          if (ec || results.empty()) {
+            Fail(ErrorClass::kConnection, "cannot resolve " + addr_.host);
+            return;
+          }
+          asio::async_connect(sock_, results,
+                              [this, g](const boost::system::error_code& ec, const tcp::endpoint&) {
+                                if (g != generation_) return;
+                                if (ec) {
+                                  Fail(ErrorClass::kConnection, "connect: " + ec.message());
+                                  return;
+                                }
+                                Connected(g);
+                              });
+        });
   }
 
   void Connected(uint64_t g) {
@@ -143,9 +150,9 @@ class AsyncClient::Conn {
     int e = rc == 1 ? SSL_ERROR_NONE : SSL_get_error(ssl_.get(), rc);
     if (e != SSL_ERROR_NONE && e != SSL_ERROR_WANT_READ) {
       long v = SSL_get_verify_result(ssl_.get());
-      Fail(ErrorClass::kTls, v != X509_V_OK
-                                 ? std::string("certificate verification failed: ") + X509_verify_cert_error_string(v)
-                                 : TlsError("TLS handshake"));
+      Fail(ErrorClass::kTls, v != X509_V_OK ? std::string("certificate verification failed: ") +
+                                                  X509_verify_cert_error_string(v)
+                                            : TlsError("TLS handshake"));
       return;
     }
     TakeTlsOutput();
@@ -231,19 +238,20 @@ class AsyncClient::Conn {
   // Reads from the socket for as long as the connection lives (with TLS,
   // from before the handshake).
   void ReadMore() {
-    sock_.async_read_some(asio::buffer(in_), [this, g = generation_](const boost::system::error_code& ec, size_t n) {
-      if (g != generation_) return;
-      if (ec) {
-        IoFailed("read: ", ec);
-        return;
-      }
-      if (ssl_ ? !Decrypt(g, n) : !reader_->Feed(in_.data(), n)) {
-        if (g == generation_) FailUnparsable();
-        return;
-      }
-      if (!Drain(g)) return;
-      ReadMore();
-    });
+    sock_.async_read_some(asio::buffer(in_),
+                          [this, g = generation_](const boost::system::error_code& ec, size_t n) {
+                            if (g != generation_) return;
+                            if (ec) {
+                              IoFailed("read: ", ec);
+                              return;
+                            }
+                            if (ssl_ ? !Decrypt(g, n) : !reader_->Feed(in_.data(), n)) {
+                              if (g == generation_) FailUnparsable();
+                              return;
+                            }
+                            if (!Drain(g)) return;
+                            ReadMore();
+                          });
   }
 
   // A socket error: a TLS failure while the handshake is under way, else a
@@ -279,8 +287,9 @@ class AsyncClient::Conn {
       }
       int e = SSL_get_error(ssl_.get(), rc);
       if (e == SSL_ERROR_WANT_READ) break;
-      Fail(ErrorClass::kConnection, e == SSL_ERROR_ZERO_RETURN ? std::string("read: the server closed the TLS session")
-                                                               : TlsError("read"));
+      Fail(ErrorClass::kConnection, e == SSL_ERROR_ZERO_RETURN
+                                        ? std::string("read: the server closed the TLS session")
+                                        : TlsError("read"));
       return false;
     }
     TakeTlsOutput();  // anything a read made OpenSSL send (a key update)
@@ -322,7 +331,8 @@ class AsyncClient::Conn {
           owner_.client_->MarkTopologyStale();
         }
         l.Finish(Status::Unavailable("redis " + addr_.Id() + ": " + std::string(err)));
-      } else if (reply->type != REDIS_REPLY_ARRAY || reply->elements != p.positions.size() * (l.with_ttl ? 2 : 1)) {
+      } else if (reply->type != REDIS_REPLY_ARRAY ||
+                 reply->elements != p.positions.size() * (l.with_ttl ? 2 : 1)) {
         owner_.client_->health().Failure(ErrorClass::kProtocol, SteadyNanos());
         l.Finish(Status::Unavailable("redis " + addr_.Id() + ": unexpected reply to MGET"));
       } else {
@@ -349,7 +359,8 @@ class AsyncClient::Conn {
   void ArmTimer() {
     if (pending_.empty() || waits_ > 0) return;
     ++waits_;
-    timer_.expires_at(std::chrono::steady_clock::time_point(std::chrono::nanoseconds(pending_.front().deadline)));
+    timer_.expires_at(
+        std::chrono::steady_clock::time_point(std::chrono::nanoseconds(pending_.front().deadline)));
     timer_.async_wait([this](const boost::system::error_code& ec) {
       --waits_;
       if (!ec && !pending_.empty() && pending_.front().deadline <= SteadyNanos()) {
@@ -438,7 +449,9 @@ int64_t AsyncClient::OldestLookupNanos() const {
   return oldest;
 }
 
-void AsyncClient::ConnectionFailed() { off_until_ = std::chrono::steady_clock::now() + std::chrono::seconds(1); }
+void AsyncClient::ConnectionFailed() {
+  off_until_ = std::chrono::steady_clock::now() + std::chrono::seconds(1);
+}
 
 AsyncClient::Conn& AsyncClient::ConnFor(const NodeAddress& addr) {
   for (auto& c : conns_) {
@@ -469,7 +482,8 @@ void AsyncClient::Enqueue(std::vector<std::string> keys, bool with_ttl, std::uni
     const NodeAddress* a = topo->NodeFor(part.slot);
     if (!a) {
       client_->MarkTopologyStale();
-      asio::post(ioc_, [lookup] { lookup->Finish(Status::Unavailable("redis fast path: a slot has no node")); });
+      asio::post(ioc_,
+                 [lookup] { lookup->Finish(Status::Unavailable("redis fast path: a slot has no node")); });
       return;
     }
     targets.push_back(&ConnFor(*a));

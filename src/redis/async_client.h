@@ -21,7 +21,6 @@
 #pragma once
 
 #include <boost/asio.hpp>
-
 #include <chrono>
 #include <memory>
 #include <optional>

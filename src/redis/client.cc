@@ -4,24 +4,27 @@
 
 #include <algorithm>
 #include <condition_variable>
-#include <thread>
 #include <map>
+#include <thread>
 #include <unordered_map>
 
 namespace rowcache::redis {
 
 int64_t SteadyNanos() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
       .count();
 }
 
 std::string Options::Describe() const {
-  return std::string(tls.enabled ? "rediss://" : "redis://") + seed.host + ":" + std::to_string(seed.port) + "/" +
-         std::to_string(db);
+  return std::string(tls.enabled ? "rediss://" : "redis://") + seed.host + ":" + std::to_string(seed.port) +
+         "/" + std::to_string(db);
 }
 
 Result<Options> OptionsFromUrl(const Url& url) {
-  auto bad = [&](const std::string& why) { return Status::InvalidArgument("cache URL '" + url.Redacted() + "': " + why); };
+  auto bad = [&](const std::string& why) {
+    return Status::InvalidArgument("cache URL '" + url.Redacted() + "': " + why);
+  };
   if (url.scheme != "redis" && url.scheme != "rediss") return bad("scheme must be redis:// or rediss://");
   if (url.host.empty()) return bad("missing host");
   Options o;
@@ -74,7 +77,8 @@ constexpr std::string_view kGetWithTtlScript =
     "local r = {} for i, k in ipairs(KEYS) do r[2 * i - 1] = redis.call('GET', k) "
     "r[2 * i] = redis.call('PTTL', k) end return r";
 
-void AppendGetWithTtl(std::string& out, std::span<const std::string> keys, std::span<const uint32_t> positions) {
+void AppendGetWithTtl(std::string& out, std::span<const std::string> keys,
+                      std::span<const uint32_t> positions) {
   AppendArrayHeader(out, positions.size() + 3);
   AppendBulk(out, "EVAL");
   AppendBulk(out, kGetWithTtlScript);
@@ -135,7 +139,9 @@ struct Client::Pool {
 
 Connection::~Connection() = default;
 
-Status Connection::Send(std::string_view wire, Deadline deadline) { return t_->WriteAll(wire.data(), wire.size(), deadline); }
+Status Connection::Send(std::string_view wire, Deadline deadline) {
+  return t_->WriteAll(wire.data(), wire.size(), deadline);
+}
 
 Result<Reply> Connection::TryRead() {
   Reply r;
@@ -379,7 +385,8 @@ size_t Client::pool_count() const {
 Result<std::unique_ptr<Client::Conn>> Client::Acquire(Pool& pool, Deadline deadline) {
   {
     std::unique_lock l(pool.mu);
-    if (!pool.cv.wait_until(l, deadline, [&] { return !pool.idle.empty() || pool.open < opts_.max_connections; })) {
+    if (!pool.cv.wait_until(l, deadline,
+                            [&] { return !pool.idle.empty() || pool.open < opts_.max_connections; })) {
       return Fail(ErrorClass::kTimeout, pool.addr.Id(),
                   "all " + std::to_string(opts_.max_connections) + " connections busy");
     }
@@ -390,7 +397,8 @@ Result<std::unique_ptr<Client::Conn>> Client::Acquire(Pool& pool, Deadline deadl
       // restart, failover, or a Lambda environment frozen between events) is
       // replaced here rather than failing the call that drew it. Checked
       // only after a pause, so a busy pool pays no extra syscall.
-      if (std::chrono::steady_clock::now() - c->released < std::chrono::milliseconds(100) || c->t->IdleAndOpen()) {
+      if (std::chrono::steady_clock::now() - c->released < std::chrono::milliseconds(100) ||
+          c->t->IdleAndOpen()) {
         return c;
       }
       --pool.open;
@@ -418,7 +426,8 @@ void Client::Release(Pool& pool, std::unique_ptr<Conn> c, bool reusable) {
   pool.cv.notify_one();
 }
 
-Result<std::unique_ptr<Client::Conn>> Client::Connect(const NodeAddress& addr, Deadline deadline, bool may_refresh) {
+Result<std::unique_ptr<Client::Conn>> Client::Connect(const NodeAddress& addr, Deadline deadline,
+                                                      bool may_refresh) {
   auto t = ConnectTransport(addr.host, addr.port, opts_.tls, deadline);
   if (!t.ok()) return Fail(ClassifyTransportError(t.status().message()), addr.Id(), t.status().message());
   auto c = std::make_unique<Conn>();
@@ -526,7 +535,8 @@ Result<std::vector<Reply>> Client::Run(std::span<const Command> cmds, Partial pa
     const NodeAddress* a = (*topo)->NodeFor(cmds[i].slot);
     if (!a) {
       MarkTopologyStale();
-      Status s = Fail(ErrorClass::kClusterDown, opts_.seed.Id(), "no node serves slot " + std::to_string(cmds[i].slot));
+      Status s = Fail(ErrorClass::kClusterDown, opts_.seed.Id(),
+                      "no node serves slot " + std::to_string(cmds[i].slot));
       if (!allow_partial) return s;
       if (first_failure.ok()) first_failure = s;
       ++failed_cmds;
@@ -543,8 +553,8 @@ Result<std::vector<Reply>> Client::Run(std::span<const Command> cmds, Partial pa
       std::vector<const Route*> routes;
       std::unique_ptr<Conn> conn;
       size_t expect = 0;
-      bool done = false;    // every reply read: the connection can be reused
-      Status failure;       // this node failed (its commands have no reply)
+      bool done = false;  // every reply read: the connection can be reused
+      Status failure;     // this node failed (its commands have no reply)
     };
     std::vector<Group> groups;
     for (const Route& r : todo) {

@@ -53,11 +53,11 @@ struct Credentials {
 };
 
 struct Options {
-  NodeAddress seed;       // the address given; port default 6379
-  TlsOptions tls;         // rediss://: enabled, verified against the system store or ?ca=FILE
-  std::string user;       // ACL user; empty: AUTH with the password only
-  std::string password;   // empty: no AUTH
-  int db = 0;             // SELECT; cluster mode allows only 0
+  NodeAddress seed;      // the address given; port default 6379
+  TlsOptions tls;        // rediss://: enabled, verified against the system store or ?ca=FILE
+  std::string user;      // ACL user; empty: AUTH with the password only
+  std::string password;  // empty: no AUTH
+  int db = 0;            // SELECT; cluster mode allows only 0
   // Connect and per-call timeout. Default: 250 ms.
   std::chrono::milliseconds timeout{250};
   // Most connections kept open per node. Default: 32.
@@ -213,7 +213,7 @@ class Client {
   std::shared_ptr<const Topology> topo_;
   bool stale_ = false;
   int64_t last_discovery_ = 0;  // steady ns
-  std::mutex discover_mu_;  // one discovery at a time
+  std::mutex discover_mu_;      // one discovery at a time
   mutable std::mutex pools_mu_;
   std::vector<std::shared_ptr<Pool>> pools_;
 };

@@ -4,18 +4,31 @@ namespace rowcache::redis {
 
 const char* ErrorClassName(ErrorClass c) {
   switch (c) {
-    case ErrorClass::kTimeout: return "timeout";
-    case ErrorClass::kConnection: return "connection";
-    case ErrorClass::kTls: return "tls";
-    case ErrorClass::kAuth: return "auth";
-    case ErrorClass::kCrossSlot: return "crossslot";
-    case ErrorClass::kRedirect: return "redirect";
-    case ErrorClass::kClusterDown: return "clusterdown";
-    case ErrorClass::kReadOnly: return "readonly";
-    case ErrorClass::kLoading: return "loading";
-    case ErrorClass::kProtocol: return "protocol";
-    case ErrorClass::kReplyBounds: return "reply_bounds";
-    case ErrorClass::kOther: case ErrorClass::kCount: break;
+    case ErrorClass::kTimeout:
+      return "timeout";
+    case ErrorClass::kConnection:
+      return "connection";
+    case ErrorClass::kTls:
+      return "tls";
+    case ErrorClass::kAuth:
+      return "auth";
+    case ErrorClass::kCrossSlot:
+      return "crossslot";
+    case ErrorClass::kRedirect:
+      return "redirect";
+    case ErrorClass::kClusterDown:
+      return "clusterdown";
+    case ErrorClass::kReadOnly:
+      return "readonly";
+    case ErrorClass::kLoading:
+      return "loading";
+    case ErrorClass::kProtocol:
+      return "protocol";
+    case ErrorClass::kReplyBounds:
+      return "reply_bounds";
+    case ErrorClass::kOther:
+    case ErrorClass::kCount:
+      break;
   }
   return "other";
 }
@@ -28,7 +41,8 @@ ErrorClass ClassifyReplyError(std::string_view e) {
   if (starts("READONLY") || starts("MASTERDOWN")) return ErrorClass::kReadOnly;
   if (starts("LOADING")) return ErrorClass::kLoading;
   if (starts("NOAUTH") || starts("WRONGPASS") || starts("NOPERM") ||
-      e.find("invalid password") != std::string_view::npos || e.find("SELECT is not allowed") != std::string_view::npos ||
+      e.find("invalid password") != std::string_view::npos ||
+      e.find("SELECT is not allowed") != std::string_view::npos ||
       e.find("DB index is out of range") != std::string_view::npos) {
     return ErrorClass::kAuth;
   }
@@ -60,7 +74,9 @@ Health::Bucket& Health::BucketFor(int64_t second) {
   return b;
 }
 
-void Health::Success(int64_t now) { BucketFor(now / 1'000'000'000).calls.fetch_add(1, std::memory_order_relaxed); }
+void Health::Success(int64_t now) {
+  BucketFor(now / 1'000'000'000).calls.fetch_add(1, std::memory_order_relaxed);
+}
 
 void Health::Failure(ErrorClass c, int64_t now) {
   Bucket& b = BucketFor(now / 1'000'000'000);

@@ -54,7 +54,8 @@ bool ReplyReader::Scan(const char* data, size_t n) {
       continue;
     }
     if (line_.size() >= kMaxReplyLineBytes) {
-      return Fail("reply past its bounds: a line longer than " + std::to_string(kMaxReplyLineBytes) + " bytes");
+      return Fail("reply past its bounds: a line longer than " + std::to_string(kMaxReplyLineBytes) +
+                  " bytes");
     }
     line_ += c;
   }

@@ -30,7 +30,7 @@ using Reply = std::unique_ptr<redisReply, ReplyDeleter>;
 // a script answers at most 2 x 256 ids, an MGET of the fast path 64 keys.
 inline constexpr int64_t kMaxBulkBytes = 16 << 20;      // one bulk string
 inline constexpr int64_t kMaxReplyElements = 1 << 20;   // every array of one reply together
-inline constexpr int kMaxReplyDepth = 5;                 // arrays within arrays
+inline constexpr int kMaxReplyDepth = 5;                // arrays within arrays
 inline constexpr int64_t kMaxReplyBytes = 64 << 20;     // one reply, all its bytes
 inline constexpr size_t kMaxReplyLineBytes = 64 << 10;  // a status, error, integer or length line
 
@@ -61,9 +61,9 @@ class ReplyReader {
   bool Fail(std::string why);
 
   redisReader* reader_;
-  std::string line_;            // the header line so far (up to its CR LF)
-  int64_t body_left_ = 0;       // bulk bytes (and CR LF) still to come
-  std::vector<int64_t> open_;   // elements still to come in each open array
+  std::string line_;           // the header line so far (up to its CR LF)
+  int64_t body_left_ = 0;      // bulk bytes (and CR LF) still to come
+  std::vector<int64_t> open_;  // elements still to come in each open array
   int64_t reply_bytes_ = 0, reply_elements_ = 0;
   std::string error_;
 };

@@ -65,8 +65,8 @@ Result<Topology> TopologyFromClusterSlots(const redisReply* r, const NodeAddress
         hi->integer >= kSlots || lo->integer > hi->integer) {
       return bad("bad slot numbers");
     }
-    if (master->type != REDIS_REPLY_ARRAY || master->elements < 2 || master->element[0]->type != REDIS_REPLY_STRING ||
-        master->element[1]->type != REDIS_REPLY_INTEGER) {
+    if (master->type != REDIS_REPLY_ARRAY || master->elements < 2 ||
+        master->element[0]->type != REDIS_REPLY_STRING || master->element[1]->type != REDIS_REPLY_INTEGER) {
       return bad("bad node");
     }
     NodeAddress a{std::string(master->element[0]->str, master->element[0]->len),
@@ -76,7 +76,8 @@ Result<Topology> TopologyFromClusterSlots(const redisReply* r, const NodeAddress
     size_t index = 0;
     while (index < t.nodes.size() && !(t.nodes[index] == a)) ++index;
     if (index == t.nodes.size()) t.nodes.push_back(a);
-    for (long long s = lo->integer; s <= hi->integer; ++s) t.owner[static_cast<size_t>(s)] = static_cast<uint16_t>(index);
+    for (long long s = lo->integer; s <= hi->integer; ++s)
+      t.owner[static_cast<size_t>(s)] = static_cast<uint16_t>(index);
   }
   if (t.nodes.empty()) return bad("no slots are served");
   return t;

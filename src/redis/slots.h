@@ -33,8 +33,8 @@ struct NodeAddress {
 // Which master serves each slot. For a standalone server: one node, every slot.
 struct Topology {
   bool cluster = false;
-  std::vector<NodeAddress> nodes;     // masters
-  std::vector<uint16_t> owner;        // kSlots entries: index into nodes, or kNoOwner
+  std::vector<NodeAddress> nodes;  // masters
+  std::vector<uint16_t> owner;     // kSlots entries: index into nodes, or kNoOwner
   static constexpr uint16_t kNoOwner = 0xFFFF;
 
   // The master for slot, or nullptr when no node serves it.

@@ -63,10 +63,11 @@ Status Tracker::Establish(Deadline deadline) {
     if (!s.ok()) return s;
     auto subscribed = n->sub->Read(deadline);
     if (!subscribed.ok()) return subscribed.status();
-    if ((*subscribed)->type != REDIS_REPLY_ARRAY) return Status::Unavailable("SUBSCRIBE: " + std::string(ReplyError(subscribed->get())));
+    if ((*subscribed)->type != REDIS_REPLY_ARRAY)
+      return Status::Unavailable("SUBSCRIBE: " + std::string(ReplyError(subscribed->get())));
     wire.clear();
-    AppendCommand(wire, {"CLIENT", "TRACKING", "ON", "REDIRECT", std::to_string((*id)->integer), "BCAST", "PREFIX",
-                         prefix_});
+    AppendCommand(wire, {"CLIENT", "TRACKING", "ON", "REDIRECT", std::to_string((*id)->integer), "BCAST",
+                         "PREFIX", prefix_});
     s = n->ctl->Send(wire, deadline);
     if (!s.ok()) return s;
     auto on = n->ctl->Read(deadline);
@@ -127,10 +128,11 @@ void Tracker::CountMalformed(const Node& n, const char* what) {
   if (cb_.malformed) cb_.malformed();
   auto now = std::chrono::steady_clock::now();
   if (now < next_malformed_log_) return;
-  std::fprintf(stderr,
-               "rowcache: ignored %llu malformed message(s) on the invalidation channel from %s (latest: %s); "
-               "the near cache keeps serving\n",
-               static_cast<unsigned long long>(malformed_ - malformed_logged_), n.addr.Id().c_str(), what);
+  std::fprintf(
+      stderr,
+      "rowcache: ignored %llu malformed message(s) on the invalidation channel from %s (latest: %s); "
+      "the near cache keeps serving\n",
+      static_cast<unsigned long long>(malformed_ - malformed_logged_), n.addr.Id().c_str(), what);
   malformed_logged_ = malformed_;
   next_malformed_log_ = now + std::chrono::minutes(1);
 }
@@ -231,7 +233,8 @@ bool Tracker::Poll(std::chrono::milliseconds wait) {
   AppendCommand(ping, {"PING"});
   for (auto& n : nodes_) {
     if (!n->pings.empty() && now_ns - n->pings.front() > std::chrono::nanoseconds(dead_after).count()) {
-      Reset("no answer to PING from " + n->addr.Id() + " within " + std::to_string(dead_after.count()) + " ms");
+      Reset("no answer to PING from " + n->addr.Id() + " within " + std::to_string(dead_after.count()) +
+            " ms");
       return false;
     }
     if (now_ns - n->last_ping >= std::chrono::nanoseconds(ping_interval).count()) {

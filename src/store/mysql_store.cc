@@ -23,18 +23,18 @@
 // Every other connection has it off: a server asking for a file gets nothing.
 #include "store/mysql_store.h"
 
-#include <mysql.h>
 #include <errmsg.h>
+#include <mysql.h>
 #include <mysqld_error.h>
 #include <unistd.h>
 
-#include <condition_variable>
 #include <algorithm>
 #include <atomic>
+#include <cctype>
+#include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <cctype>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -50,8 +50,8 @@ namespace {
 // prepared statements per connection serve every read; larger reads are split
 // by the service (MaxIdsPerQuery). The protocol allows 65,535 placeholders.
 constexpr size_t kMaxStatementIds = 4096;
-constexpr size_t kLoadChunk = 500;         // rows per multi-row statement in Load
-constexpr size_t kLoadDataMinRows = 64;    // batches from this size go through LOAD DATA LOCAL INFILE
+constexpr size_t kLoadChunk = 500;       // rows per multi-row statement in Load
+constexpr size_t kLoadDataMinRows = 64;  // batches from this size go through LOAD DATA LOCAL INFILE
 
 bool IsConnectionError(unsigned err) {
   return err == CR_SERVER_GONE_ERROR || err == CR_SERVER_LOST || err == CR_CONNECTION_ERROR ||
@@ -94,20 +94,31 @@ struct Conn {
 // Connector/C's local-infile callbacks instead of a file.
 struct InfileBuffer {
   std::span<const Row> rows;
-  size_t next = 0;       // next row to serialize
-  std::string pending;   // serialized text not yet handed over
-  size_t pos = 0;        // read position in pending
+  size_t next = 0;      // next row to serialize
+  std::string pending;  // serialized text not yet handed over
+  size_t pos = 0;       // read position in pending
 };
 
 void AppendEscaped(std::string& out, const std::string& s) {
   for (char ch : s) {
     switch (ch) {
-      case '\t': out += "\\t"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\\': out += "\\\\"; break;
-      case '\0': out += "\\0"; break;
-      default: out.push_back(ch);
+      case '\t':
+        out += "\\t";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\0':
+        out += "\\0";
+        break;
+      default:
+        out.push_back(ch);
     }
   }
 }
@@ -167,8 +178,10 @@ void InfileEnd(void*) {}
 int InfileError(void* ptr, char* msg, unsigned int len) {
   auto* st = static_cast<InfileState*>(ptr);
   if (st && !st->refused.empty()) {
-    std::snprintf(msg, len, "the server asked for local file '%.200s'; refused (only '%s', from memory, during "
-                  "rowcache's own LOAD DATA)", st->refused.c_str(), kInfileName);
+    std::snprintf(msg, len,
+                  "the server asked for local file '%.200s'; refused (only '%s', from memory, during "
+                  "rowcache's own LOAD DATA)",
+                  st->refused.c_str(), kInfileName);
   } else {
     std::snprintf(msg, len, "rowcache: local infile error");
   }
@@ -234,10 +247,14 @@ std::string AllowedAuthPlugins(const MysqlTls& t) {
 
 const char* TlsModeName(TlsMode m) {
   switch (m) {
-    case TlsMode::kDisabled: return "DISABLED";
-    case TlsMode::kRequired: return "REQUIRED";
-    case TlsMode::kVerifyCa: return "VERIFY_CA";
-    case TlsMode::kVerifyIdentity: return "VERIFY_IDENTITY";
+    case TlsMode::kDisabled:
+      return "DISABLED";
+    case TlsMode::kRequired:
+      return "REQUIRED";
+    case TlsMode::kVerifyCa:
+      return "VERIFY_CA";
+    case TlsMode::kVerifyIdentity:
+      return "VERIFY_IDENTITY";
   }
   return "?";
 }
@@ -258,7 +275,8 @@ Result<MysqlTls> ParseMysqlTls(const Url& url) {
   if (ca && ca->empty()) return Status::InvalidArgument("database URL: ssl-ca is empty");
   if (mode) {
     std::string m;
-    for (char ch : *mode) m.push_back(ch == '-' ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(ch))));
+    for (char ch : *mode)
+      m.push_back(ch == '-' ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(ch))));
     if (m == "DISABLED") {
       t.mode = TlsMode::kDisabled;
     } else if (m == "REQUIRED") {
@@ -289,7 +307,8 @@ Result<MysqlTls> ParseMysqlTls(const Url& url) {
   if (clear && (*clear == "1" || *clear == "true")) {
     if (t.mode != TlsMode::kVerifyIdentity) {
       return Status::InvalidArgument(
-          "database URL: enable-cleartext-plugin sends the password itself; it needs ssl-mode=VERIFY_IDENTITY "
+          "database URL: enable-cleartext-plugin sends the password itself; it needs "
+          "ssl-mode=VERIFY_IDENTITY "
           "(the only mode that verifies the server before the login)");
     }
     t.cleartext = true;
@@ -301,12 +320,14 @@ Result<MysqlTls> ParseMysqlTls(const Url& url) {
         "anyone; give ssl-ca=FILE (your server's CA) or use VERIFY_IDENTITY");
   }
   if (ca && !verify) {
-    return Status::InvalidArgument(std::string("database URL: ssl-ca with ssl-mode=") + TlsModeName(t.mode) +
-                                   ", which does not check the certificate (use VERIFY_CA or VERIFY_IDENTITY)");
+    return Status::InvalidArgument(
+        std::string("database URL: ssl-ca with ssl-mode=") + TlsModeName(t.mode) +
+        ", which does not check the certificate (use VERIFY_CA or VERIFY_IDENTITY)");
   }
   if (!verify) return t;
   if (ca) {
-    if (!Readable(*ca)) return Status::InvalidArgument("database URL: ssl-ca file '" + *ca + "' cannot be read");
+    if (!Readable(*ca))
+      return Status::InvalidArgument("database URL: ssl-ca file '" + *ca + "' cannot be read");
     t.ca_file = *ca;
     return t;
   }
@@ -350,7 +371,10 @@ void BindNull(MYSQL_BIND& b) {
 class MysqlStore final : public Store {
  public:
   MysqlStore(Url url, std::string table, StoreOptions opts, MysqlTls tls)
-      : url_(std::move(url)), table_(std::move(table)), opts_(opts), tls_(std::move(tls)),
+      : url_(std::move(url)),
+        table_(std::move(table)),
+        opts_(opts),
+        tls_(std::move(tls)),
         auth_plugins_(AllowedAuthPlugins(tls_)) {
     if (!url_.port) url_.port = 3306;
     describe_ = "mysql://" + (url_.user.empty() ? "" : url_.user + "@") + url_.host + ":" +
@@ -395,8 +419,8 @@ class MysqlStore final : public Store {
     std::vector<int64_t> ids;
     Status s = Transaction(/*loader=*/false, [&](Conn& c) -> Status {
       ids.clear();
-      Status p = Prepare(c, &c.insert,
-                         "INSERT INTO `" + table_ + "` (hero, power, name, xp, color) VALUES (?, ?, ?, ?, ?)");
+      Status p = Prepare(
+          c, &c.insert, "INSERT INTO `" + table_ + "` (hero, power, name, xp, color) VALUES (?, ?, ?, ?, ?)");
       if (!p.ok()) return p;
       // One statement per row: with innodb_autoinc_lock_mode=2 (the MySQL 8 /
       // Aurora v3 default) the ids of a multi-row INSERT need not be
@@ -421,10 +445,11 @@ class MysqlStore final : public Store {
 
   Status Update(std::span<const RowUpdate> updates) override {
     return Transaction(/*loader=*/false, [&](Conn& c) -> Status {
-      Status p = Prepare(c, &c.update,
-                         "UPDATE `" + table_ +
-                             "` SET hero = COALESCE(?, hero), power = COALESCE(?, power), name = COALESCE(?, name),"
-                             " xp = COALESCE(?, xp), color = COALESCE(?, color) WHERE id = ?");
+      Status p =
+          Prepare(c, &c.update,
+                  "UPDATE `" + table_ +
+                      "` SET hero = COALESCE(?, hero), power = COALESCE(?, power), name = COALESCE(?, name),"
+                      " xp = COALESCE(?, xp), color = COALESCE(?, color) WHERE id = ?");
       if (!p.ok()) return p;
       for (const RowUpdate& u : updates) {
         MYSQL_BIND b[6];
@@ -448,7 +473,8 @@ class MysqlStore final : public Store {
         BindInt(b[5], &id);
         if (mysql_stmt_bind_param(c.update, b) || mysql_stmt_execute(c.update)) return StmtError(c, c.update);
         // CLIENT_FOUND_ROWS: affected rows count matched rows, changed or not.
-        if (mysql_stmt_affected_rows(c.update) == 0) return Status::NotFound("no row with id " + std::to_string(u.id));
+        if (mysql_stmt_affected_rows(c.update) == 0)
+          return Status::NotFound("no row with id " + std::to_string(u.id));
       }
       return Status::OK();
     });
@@ -567,8 +593,9 @@ class MysqlStore final : public Store {
         std::string sql = "INSERT INTO `" + table_ + "` (id, hero, power, name, xp, color) VALUES ";
         for (size_t i = 0; i < todo.size(); ++i) sql += i ? ", (?, ?, ?, ?, ?, ?)" : "(?, ?, ?, ?, ?, ?)";
         if (mode == LoadMode::kReplace) {
-          sql += " ON DUPLICATE KEY UPDATE hero = VALUES(hero), power = VALUES(power), name = VALUES(name),"
-                 " xp = VALUES(xp), color = VALUES(color)";
+          sql +=
+              " ON DUPLICATE KEY UPDATE hero = VALUES(hero), power = VALUES(power), name = VALUES(name),"
+              " xp = VALUES(xp), color = VALUES(color)";
         }
         MYSQL_STMT* st = nullptr;
         Status p = Prepare(c, &st, sql);
@@ -635,8 +662,9 @@ class MysqlStore final : public Store {
       std::unique_lock l(mu_);
       bool ok = cv_.wait_for(l, std::chrono::seconds(opts_.timeout_seconds),
                              [&] { return !idle_.empty() || open_ < opts_.max_connections; });
-      if (!ok) return Status::Unavailable(where_ + ": all " + std::to_string(opts_.max_connections) +
-                                          " connections busy");
+      if (!ok)
+        return Status::Unavailable(where_ + ": all " + std::to_string(opts_.max_connections) +
+                                   " connections busy");
       if (!idle_.empty()) {
         auto c = std::move(idle_.back());
         idle_.pop_back();
@@ -750,11 +778,13 @@ class MysqlStore final : public Store {
       if (access_denied) *access_denied = mysql_errno(c->m) == ER_ACCESS_DENIED_ERROR;
       if (mysql_errno(c->m) == CR_PLUGIN_NOT_ALLOWED) {
         // (Connector/C 3.3.20's own message misnames the plugin.)
-        return Status::Unavailable(where_ + ": the server asked for an authentication method not permitted on this "
-                                            "connection, which could send the password to whoever answers (permitted: " +
-                                   auth_plugins_ +
-                                   "; caching_sha2_password needs ssl-mode=VERIFY_IDENTITY or server-public-key=FILE, "
-                                   "mysql_clear_password also enable-cleartext-plugin=1)");
+        return Status::Unavailable(
+            where_ +
+            ": the server asked for an authentication method not permitted on this "
+            "connection, which could send the password to whoever answers (permitted: " +
+            auth_plugins_ +
+            "; caching_sha2_password needs ssl-mode=VERIFY_IDENTITY or server-public-key=FILE, "
+            "mysql_clear_password also enable-cleartext-plugin=1)");
       }
       // Wrong credentials or database are configuration errors, not outages,
       // but both mean the database cannot serve: 503 either way.
@@ -763,10 +793,12 @@ class MysqlStore final : public Store {
     if (tls_.mode != TlsMode::kDisabled && mysql_get_ssl_cipher(c->m) == nullptr) {
       // Connector/C 3.3 falls back to plain text when the server offers no
       // TLS (unless it verifies the host name); nothing is sent on it.
-      return Status::Unavailable(where_ + ": the server did not use TLS (ssl-mode=" + TlsModeName(tls_.mode) + ")");
+      return Status::Unavailable(where_ + ": the server did not use TLS (ssl-mode=" + TlsModeName(tls_.mode) +
+                                 ")");
     }
     if (loader) SetLocalInfile(c->m, false);  // until our own LOAD DATA statement
-    Status s = Query(*c, "SET SESSION sql_mode = 'STRICT_ALL_TABLES,NO_ENGINE_SUBSTITUTION', time_zone = '+00:00'");
+    Status s =
+        Query(*c, "SET SESSION sql_mode = 'STRICT_ALL_TABLES,NO_ENGINE_SUBSTITUTION', time_zone = '+00:00'");
     if (!s.ok()) return s;
     return c;
   }
@@ -830,7 +862,8 @@ class MysqlStore final : public Store {
     // last quoted name in what follows.
     std::string column;
     size_t at = msg.rfind(" column "), skip = 8;
-    if (at == std::string::npos && msg.rfind("Column ", 0) == 0) at = 0, skip = 7;  // "Column 'x' cannot be null"
+    if (at == std::string::npos && msg.rfind("Column ", 0) == 0)
+      at = 0, skip = 7;  // "Column 'x' cannot be null"
     if (at != std::string::npos) {
       std::string rest = msg.substr(at + skip);
       char q = rest.empty() ? 0 : rest[0];
@@ -838,7 +871,7 @@ class MysqlStore final : public Store {
       auto open = close != std::string::npos && close > 0 ? rest.rfind(q, close - 1) : std::string::npos;
       if (open != std::string::npos && close > open + 1) column = rest.substr(open + 1, close - open - 1);
     }
-    const char* what = err == ER_DATA_TOO_LONG             ? "too long for the column"
+    const char* what = err == ER_DATA_TOO_LONG            ? "too long for the column"
                        : err == ER_WARN_DATA_OUT_OF_RANGE ? "out of range for the column"
                        : err == 1048                      ? "must not be null"
                                                           : "not a valid value for the column";
@@ -866,7 +899,9 @@ class MysqlStore final : public Store {
 
   Status ConnError(Conn& c) { return Classify(c, mysql_errno(c.m), mysql_error(c.m)); }
 
-  Status StmtError(Conn& c, MYSQL_STMT* st) { return Classify(c, mysql_stmt_errno(st), mysql_stmt_error(st)); }
+  Status StmtError(Conn& c, MYSQL_STMT* st) {
+    return Classify(c, mysql_stmt_errno(st), mysql_stmt_error(st));
+  }
 
   Status Prepare(Conn& c, MYSQL_STMT** st, const std::string& sql) {
     if (*st) return Status::OK();
@@ -999,9 +1034,11 @@ Result<std::unique_ptr<Store>> NewMysqlStore(const Url& url, const StoreOptions&
   std::string table = "heroes";
   if (auto it = url.query.find("table"); it != url.query.end()) table = it->second;
   if (!IsValidTableName(table)) {
-    return Status::InvalidArgument("database URL: table '" + table + "' is not a valid name (letters, digits, _)");
+    return Status::InvalidArgument("database URL: table '" + table +
+                                   "' is not a valid name (letters, digits, _)");
   }
-  if (url.path.empty()) return Status::InvalidArgument("database URL '" + url.Redacted() + "': missing /database");
+  if (url.path.empty())
+    return Status::InvalidArgument("database URL '" + url.Redacted() + "': missing /database");
   if (url.host.empty()) return Status::InvalidArgument("database URL '" + url.Redacted() + "': missing host");
   auto tls = ParseMysqlTls(url);
   if (!tls.ok()) return tls.status();

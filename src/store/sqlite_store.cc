@@ -13,7 +13,8 @@ class SqliteStore final : public Store {
  public:
   SqliteStore(std::string path, std::string table) : path_(std::move(path)), table_(std::move(table)) {}
   ~SqliteStore() override {
-    for (auto* s : {&get_, &insert_, &update_, &delete_, &exists_, &load_skip_, &load_replace_}) sqlite3_finalize(*s);
+    for (auto* s : {&get_, &insert_, &update_, &delete_, &exists_, &load_skip_, &load_replace_})
+      sqlite3_finalize(*s);
     if (db_) sqlite3_close(db_);
   }
 
@@ -74,7 +75,8 @@ class SqliteStore final : public Store {
     std::vector<int64_t> ids;
     ids.reserve(rows.size());
     std::lock_guard lock(mu_);
-    Status s = Prepare(&insert_, "INSERT INTO \"" + table_ + "\" (hero, power, name, xp, color) VALUES (?1, ?2, ?3, ?4, ?5)");
+    Status s = Prepare(&insert_, "INSERT INTO \"" + table_ +
+                                     "\" (hero, power, name, xp, color) VALUES (?1, ?2, ?3, ?4, ?5)");
     if (!s.ok()) return s;
     s = Exec("BEGIN IMMEDIATE");
     if (!s.ok()) return s;
@@ -100,10 +102,11 @@ class SqliteStore final : public Store {
 
   Status Update(std::span<const RowUpdate> updates) override {
     std::lock_guard lock(mu_);
-    Status s = Prepare(&update_, "UPDATE \"" + table_ +
-                                     "\" SET hero = COALESCE(?1, hero), power = COALESCE(?2, power),"
-                                     " name = COALESCE(?3, name), xp = COALESCE(?4, xp), color = COALESCE(?5, color)"
-                                     " WHERE id = ?6");
+    Status s =
+        Prepare(&update_, "UPDATE \"" + table_ +
+                              "\" SET hero = COALESCE(?1, hero), power = COALESCE(?2, power),"
+                              " name = COALESCE(?3, name), xp = COALESCE(?4, xp), color = COALESCE(?5, color)"
+                              " WHERE id = ?6");
     if (!s.ok()) return s;
     s = Exec("BEGIN IMMEDIATE");
     if (!s.ok()) return s;
@@ -181,10 +184,11 @@ class SqliteStore final : public Store {
                                    " ON CONFLICT(id) DO NOTHING");
     }
     if (s.ok()) {
-      s = Prepare(&load_replace_, "INSERT INTO " + t +
-                                      " (id, hero, power, name, xp, color) VALUES (?1, ?2, ?3, ?4, ?5, ?6)"
-                                      " ON CONFLICT(id) DO UPDATE SET hero = excluded.hero, power = excluded.power,"
-                                      " name = excluded.name, xp = excluded.xp, color = excluded.color");
+      s = Prepare(&load_replace_,
+                  "INSERT INTO " + t +
+                      " (id, hero, power, name, xp, color) VALUES (?1, ?2, ?3, ?4, ?5, ?6)"
+                      " ON CONFLICT(id) DO UPDATE SET hero = excluded.hero, power = excluded.power,"
+                      " name = excluded.name, xp = excluded.xp, color = excluded.color");
     }
     if (!s.ok()) return s;
     s = Exec("BEGIN IMMEDIATE");

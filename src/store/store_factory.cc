@@ -26,7 +26,8 @@ Result<std::unique_ptr<Store>> OpenStore(const std::string& url, const StoreOpti
     if (rest.rfind("//", 0) == 0) rest = rest.substr(2);  // sqlite://PATH also accepted
     if (rest.empty()) return Status::InvalidArgument("database URL 'sqlite:': missing file path");
     if (!IsValidTableName(table)) {
-      return Status::InvalidArgument("database URL: table '" + table + "' is not a valid name (letters, digits, _)");
+      return Status::InvalidArgument("database URL: table '" + table +
+                                     "' is not a valid name (letters, digits, _)");
     }
     return NewSqliteStore(rest, table, opts);
   }

@@ -24,7 +24,8 @@ namespace {
 // Lower case, so that a password lower-cased (as a scheme is) still shows.
 constexpr std::string_view kHalves[] = {"zq9k", "xw7j"};
 // What may sit inside the password: every character that ends a URL's part.
-constexpr std::string_view kSeparators[] = {"", "/", "?", "#", "@", ":", "%", "%2", "[", "]", " ", "//", "?@", "&="};
+constexpr std::string_view kSeparators[] = {"",   "/", "?", "#", "@",  ":",  "%",
+                                            "%2", "[", "]", " ", "//", "?@", "&="};
 
 void Fail(const char* what, const std::string& text) {
   std::fprintf(stderr, "%s: %s\n", what, text.c_str());
@@ -61,7 +62,7 @@ void CheckUrl(const std::string& url) {
 void CheckSecret(const std::string& secret) {
   static const std::string kFixed[] = {
       "database secret: looks like JSON but does not parse", "database secret: no \"password\" string",
-      "cache secret: looks like JSON but does not parse",    "cache secret: no \"password\" string",
+      "cache secret: looks like JSON but does not parse", "cache secret: no \"password\" string",
       "cache secret: the password is empty"};
   auto is_fixed = [](const std::string& m) {
     for (const auto& f : kFixed) {
@@ -73,11 +74,13 @@ void CheckSecret(const std::string& secret) {
   auto url = rowcache::ApplyDbSecret("mysql://app@db.internal:3306/rowcache?table=heroes", secret);
   if (creds.ok() != url.ok()) Fail("ParseDbSecret and ApplyDbSecret disagree", secret);
   if (!creds.ok()) {
-    if (!is_fixed(creds.status().message())) Fail("a secret error that is not fixed text", creds.status().message());
+    if (!is_fixed(creds.status().message()))
+      Fail("a secret error that is not fixed text", creds.status().message());
   } else {
     auto back = rowcache::ParseUrl(*url);
-    if (!back.ok() || back->password != creds->password || back->host != "db.internal" || back->port != 3306 ||
-        back->user != (creds->user.empty() ? "app" : creds->user) || back->query.at("table") != "heroes") {
+    if (!back.ok() || back->password != creds->password || back->host != "db.internal" ||
+        back->port != 3306 || back->user != (creds->user.empty() ? "app" : creds->user) ||
+        back->query.at("table") != "heroes") {
       Fail("the secret did not round-trip through the URL", secret);
     }
   }
@@ -123,8 +126,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   CheckSecret(secret.empty() ? std::string(in) : secret);
 
   std::string raw(in);
-  if (rowcache::PercentDecode(rowcache::UriEncode(raw, true)) != raw) Fail("UriEncode does not round-trip", raw);
-  if (rowcache::PercentDecode(rowcache::UriEncode(raw, false)) != raw) Fail("UriEncode does not round-trip", raw);
+  if (rowcache::PercentDecode(rowcache::UriEncode(raw, true)) != raw)
+    Fail("UriEncode does not round-trip", raw);
+  if (rowcache::PercentDecode(rowcache::UriEncode(raw, false)) != raw)
+    Fail("UriEncode does not round-trip", raw);
   (void)rowcache::RegionOfArn(raw);
   return 0;
 }

@@ -1,4 +1,6 @@
 // MysqlStore against a real MariaDB (ROWCACHE_TEST_MYSQL).
+#include "store/mysql_store.h"
+
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
@@ -12,13 +14,12 @@
 #include <map>
 #include <optional>
 #include <random>
-#include <span>
 #include <set>
+#include <span>
 #include <thread>
 
 #include "rowcache/store.h"
 #include "rowcache/url.h"
-#include "store/mysql_store.h"
 #include "support/listen.h"
 #include "support/test_env.h"
 
@@ -97,8 +98,8 @@ TEST_F(MysqlStoreTest, ManyIdsInOneQuery) {
 TEST_F(MysqlStoreTest, BatchIsAllOrNothing) {
   // The third row is too long for VARCHAR(20): strict mode rejects it and the
   // first two must not survive.
-  std::vector<Row> rows{{0, "a", "a", "a", 1, "a"}, {0, "b", "b", "b", 2, "b"},
-                        {0, std::string(21, 'x'), "c", "c", 3, "c"}};
+  std::vector<Row> rows{
+      {0, "a", "a", "a", 1, "a"}, {0, "b", "b", "b", 2, "b"}, {0, std::string(21, 'x'), "c", "c", 3, "c"}};
   auto ids = store_->Insert(rows);
   ASSERT_FALSE(ids.ok());
   EXPECT_EQ(ids.status().code(), Code::kInvalidArgument) << ids.status().ToString();
@@ -168,9 +169,10 @@ TEST_F(MysqlStoreTest, UpdateDeleteAndLoad) {
 // memory (on the loader's own connection); ?local_infile=0 forces multi-row INSERTs. Both must store every
 // byte verbatim and count inserted/skipped/replaced rows the same way.
 TEST_F(MysqlStoreTest, BulkLoadPathsAreVerbatimAndCountAlike) {
-  const std::vector<std::string> tricky = {"tab\there", "new\nline", "cr\rx", "back\\slash", "\\N",
-                                           "quote'\"", "emoji 😀 ü", std::string("nul\0x", 5), "",
-                                           "; DROP TABLE x; --"};
+  const std::vector<std::string> tricky = {
+      "tab\there", "new\nline",         "cr\rx",     "back\\slash",
+      "\\N",       "quote'\"",          "emoji 😀 ü", std::string("nul\0x", 5),
+      "",          "; DROP TABLE x; --"};
   std::vector<Row> rows;
   for (int i = 1; i <= 300; ++i) {
     const std::string& t = tricky[i % tricky.size()];
@@ -225,10 +227,12 @@ TEST_F(MysqlStoreTest, ReconnectsAfterTheServerDropsTheConnection) {
   auto ids = store.Insert(std::vector<Row>{{0, "a", "a", "a", 1, "a"}});
   ASSERT_TRUE(ids.ok()) << ids.status().ToString();
   const char* port = std::getenv("ROWCACHE_TEST_MYSQL_PORT");
-  std::string client = "mariadb -h127.0.0.1 -P" + std::string(port ? port : "13306") + " -urowcache_b -prowcache";
+  std::string client =
+      "mariadb -h127.0.0.1 -P" + std::string(port ? port : "13306") + " -urowcache_b -prowcache";
   std::string kill = client +
                      " -N -e \"SELECT CONCAT('KILL ', id, ';') FROM information_schema.processlist "
-                     "WHERE user='rowcache_b' AND id <> CONNECTION_ID()\" | " + client + " >/dev/null 2>&1";
+                     "WHERE user='rowcache_b' AND id <> CONNECTION_ID()\" | " +
+                     client + " >/dev/null 2>&1";
   std::system(kill.c_str());
   auto got = store.Get(*ids);
   ASSERT_TRUE(got.ok()) << got.status().ToString();
@@ -252,8 +256,11 @@ TEST_F(MysqlStoreTest, UnreachableServerIsUnavailableNotAHang) {
   EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(30));
   auto bad = OpenStore(base_ + "?table=bad;name");
   EXPECT_EQ(bad.status().code(), Code::kInvalidArgument);
-  auto wrongpw = OpenStore("mysql://rowcache:wrong@127.0.0.1:" +
-                           std::string(std::getenv("ROWCACHE_TEST_MYSQL_PORT") ? std::getenv("ROWCACHE_TEST_MYSQL_PORT") : "13306") + "/rowcache");
+  auto wrongpw =
+      OpenStore("mysql://rowcache:wrong@127.0.0.1:" +
+                std::string(std::getenv("ROWCACHE_TEST_MYSQL_PORT") ? std::getenv("ROWCACHE_TEST_MYSQL_PORT")
+                                                                    : "13306") +
+                "/rowcache");
   ASSERT_TRUE(wrongpw.ok());
   EXPECT_EQ((*wrongpw)->Ping().code(), Code::kUnavailable);
 }
@@ -402,9 +409,10 @@ class MysqlTlsTest : public ::testing::Test {
     std::filesystem::create_directories(tmp_);
     // A CA that signed nothing the server has.
     other_ca_ = (tmp_ / "other-ca.crt").string();
-    std::string cmd = "openssl req -x509 -new -nodes -newkey ec -pkeyopt ec_paramgen_curve:P-256 -days 2 "
-                      "-subj '/CN=rowcache other CA' -keyout '" + (tmp_ / "other-ca.key").string() +
-                      "' -out '" + other_ca_ + "' >/dev/null 2>&1";
+    std::string cmd =
+        "openssl req -x509 -new -nodes -newkey ec -pkeyopt ec_paramgen_curve:P-256 -days 2 "
+        "-subj '/CN=rowcache other CA' -keyout '" +
+        (tmp_ / "other-ca.key").string() + "' -out '" + other_ca_ + "' >/dev/null 2>&1";
     ASSERT_EQ(std::system(cmd.c_str()), 0) << cmd;
     if (const char* v = std::getenv("SSL_CERT_FILE")) saved_cert_file_ = v;
     if (const char* v = std::getenv("SSL_CERT_DIR")) saved_cert_dir_ = v;
@@ -414,7 +422,8 @@ class MysqlTlsTest : public ::testing::Test {
     Restore("SSL_CERT_DIR", saved_cert_dir_);
     if (!table_.empty() && port_) {
       std::string cmd = "mariadb -h127.0.0.1 -P" + std::to_string(port_) +
-                        " -urowcache -prowcache rowcache -e 'DROP TABLE IF EXISTS " + table_ + "' >/dev/null 2>&1";
+                        " -urowcache -prowcache rowcache -e 'DROP TABLE IF EXISTS " + table_ +
+                        "' >/dev/null 2>&1";
       std::system(cmd.c_str());
     }
     std::error_code ec;
@@ -428,8 +437,8 @@ class MysqlTlsTest : public ::testing::Test {
     }
   }
   // mysql://USER:rowcache@HOST:PORT/rowcache?table=T&QUERY
-  std::string Url(const std::string& query, const std::string& user = "rowcache", const std::string& host = "127.0.0.1",
-                  int port = 0) const {
+  std::string Url(const std::string& query, const std::string& user = "rowcache",
+                  const std::string& host = "127.0.0.1", int port = 0) const {
     return "mysql://" + user + ":rowcache@" + host + ":" + std::to_string(port ? port : port_) +
            "/rowcache?table=" + table_ + (query.empty() ? "" : "&" + query);
   }
@@ -531,18 +540,17 @@ TEST_F(MysqlTlsTest, WithoutSslCaTheSystemStoreIsUsed) {
 }
 
 TEST_F(MysqlTlsTest, BadTlsSettingsAreConfigurationErrors) {
-  for (const std::string& q : {std::string("ssl-mode=PREFERRED"), std::string("ssl-mode=REQUIRED&ssl-ca=") + ca_,
-                               std::string("ssl-mode=DISABLED&ssl-ca=") + ca_,
-                               std::string("ssl-mode=VERIFY_IDENTITY&ssl-ca=/nonexistent/ca.pem"),
-                               std::string("ssl-ca="),
-                               // VERIFY_CA needs its CA: the system's store would accept any publicly signed
-                               // certificate, whoever it was issued to.
-                               std::string("ssl-mode=VERIFY_CA"),
-                               // The password itself only after the server is verified.
-                               std::string("enable-cleartext-plugin=1"),
-                               std::string("ssl-mode=REQUIRED&enable-cleartext-plugin=1"),
-                               std::string("ssl-mode=VERIFY_CA&ssl-ca=") + ca_ + "&enable-cleartext-plugin=1",
-                               std::string("server-public-key=/nonexistent/key.pem")}) {
+  for (const std::string& q :
+       {std::string("ssl-mode=PREFERRED"), std::string("ssl-mode=REQUIRED&ssl-ca=") + ca_,
+        std::string("ssl-mode=DISABLED&ssl-ca=") + ca_,
+        std::string("ssl-mode=VERIFY_IDENTITY&ssl-ca=/nonexistent/ca.pem"), std::string("ssl-ca="),
+        // VERIFY_CA needs its CA: the system's store would accept any publicly signed
+        // certificate, whoever it was issued to.
+        std::string("ssl-mode=VERIFY_CA"),
+        // The password itself only after the server is verified.
+        std::string("enable-cleartext-plugin=1"), std::string("ssl-mode=REQUIRED&enable-cleartext-plugin=1"),
+        std::string("ssl-mode=VERIFY_CA&ssl-ca=") + ca_ + "&enable-cleartext-plugin=1",
+        std::string("server-public-key=/nonexistent/key.pem")}) {
     auto st = OpenStore(Url(q));
     EXPECT_EQ(st.status().code(), Code::kInvalidArgument) << q << ": " << st.status().ToString();
   }

@@ -169,13 +169,15 @@ TEST_F(RedisCacheTest, PoolRecoversAfterTheServerKillsConnections) {
 TEST_F(RedisCacheTest, PasswordAndDatabaseSelection) {
   RedisCli("ACL SETUSER " + p_.substr(6, 8) + "u on '>s3cret' '~*' '+@all'");
   const char* port = std::getenv("ROWCACHE_TEST_REDIS_PORT");
-  std::string base = "redis://" + p_.substr(6, 8) + "u:s3cret@127.0.0.1:" + std::string(port ? port : "16379");
+  std::string base =
+      "redis://" + p_.substr(6, 8) + "u:s3cret@127.0.0.1:" + std::string(port ? port : "16379");
   auto c = OpenCache(base + "/3");
   ASSERT_TRUE(c.ok());
   ASSERT_TRUE((*c)->SetMany(std::vector<CacheEntry>{{p_ + "db3", "x", 100}}).ok());
   EXPECT_EQ(RedisCli("-n 3 GET " + p_ + "db3"), "x");
   EXPECT_EQ(RedisCli("-n 0 EXISTS " + p_ + "db3"), "0");
-  auto wrong = OpenCache("redis://" + p_.substr(6, 8) + "u:nope@127.0.0.1:" + std::string(port ? port : "16379"));
+  auto wrong =
+      OpenCache("redis://" + p_.substr(6, 8) + "u:nope@127.0.0.1:" + std::string(port ? port : "16379"));
   ASSERT_TRUE(wrong.ok());
   auto r = (*wrong)->Ping();
   EXPECT_EQ(r.code(), Code::kUnavailable);

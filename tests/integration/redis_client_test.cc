@@ -8,9 +8,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <boost/asio.hpp>
-
 #include <atomic>
+#include <boost/asio.hpp>
 #include <chrono>
 #include <cstdio>
 #include <functional>
@@ -85,15 +84,20 @@ std::string Str(const Reply& r) {
   switch (r->type) {
     case REDIS_REPLY_STRING:
     case REDIS_REPLY_STATUS:
-    case REDIS_REPLY_ERROR: return std::string(r->str, r->len);
-    case REDIS_REPLY_INTEGER: return std::to_string(r->integer);
-    case REDIS_REPLY_NIL: return "<nil>";
-    default: return "<type " + std::to_string(r->type) + ">";
+    case REDIS_REPLY_ERROR:
+      return std::string(r->str, r->len);
+    case REDIS_REPLY_INTEGER:
+      return std::to_string(r->integer);
+    case REDIS_REPLY_NIL:
+      return "<nil>";
+    default:
+      return "<type " + std::to_string(r->type) + ">";
   }
 }
 
 // Runs the io_context in this thread until done() or the timeout.
-void RunUntil(boost::asio::io_context& ioc, const std::function<bool()>& done, std::chrono::milliseconds timeout) {
+void RunUntil(boost::asio::io_context& ioc, const std::function<bool()>& done,
+              std::chrono::milliseconds timeout) {
   auto until = std::chrono::steady_clock::now() + timeout;
   while (!done() && std::chrono::steady_clock::now() < until) {
     ioc.restart();
@@ -194,7 +198,8 @@ class RedisClientModeTest : public ::testing::TestWithParam<Mode> {
     auto r = c.Run(cmds);
     ASSERT_TRUE(r.ok()) << r.status().ToString();
     ASSERT_EQ(r->size(), keys.size());
-    for (size_t i = 0; i < keys.size(); ++i) EXPECT_TRUE(IsStatus((*r)[i], "OK")) << keys[i] << ": " << Str((*r)[i]);
+    for (size_t i = 0; i < keys.size(); ++i)
+      EXPECT_TRUE(IsStatus((*r)[i], "OK")) << keys[i] << ": " << Str((*r)[i]);
   }
 
   void DelAll(Client& c, const std::vector<std::string>& keys) {
@@ -274,7 +279,8 @@ TEST_P(RedisClientModeTest, RunThenMGetInOneCallAcrossNodes) {
   ASSERT_TRUE(got.ok()) << got.status().ToString();
   ASSERT_EQ(got->size(), query.size());
   for (size_t i = 0; i < query.size(); ++i) {
-    bool missing = query[i].find("missing") != std::string::npos || query[i].find("nope") != std::string::npos;
+    bool missing =
+        query[i].find("missing") != std::string::npos || query[i].find("nope") != std::string::npos;
     if (missing) {
       EXPECT_FALSE((*got)[i]) << query[i];
     } else {
@@ -503,7 +509,8 @@ TEST_P(RedisClientModeTest, AsyncClientMGetAcrossSlots) {
     for (bool with_ttl : {false, true}) {
       std::optional<Result<redis::Found>> got;
       ac.MGet(query, with_ttl, [&](Result<redis::Found> r) { got.emplace(std::move(r)); });
-      RunUntil(ioc, [&] { return got.has_value(); }, 10s);
+      RunUntil(
+          ioc, [&] { return got.has_value(); }, 10s);
       ASSERT_TRUE(got.has_value()) << "no completion";
       ASSERT_TRUE(got->ok()) << got->status().ToString();
       const auto& values = (*got)->values;
@@ -530,7 +537,8 @@ TEST_P(RedisClientModeTest, AsyncClientMGetAcrossSlots) {
     std::vector<std::optional<Result<redis::Found>>> many(kLookups);
     std::vector<std::vector<std::string>> asked(kLookups);
     for (int i = 0; i < kLookups; ++i) {
-      asked[i] = {keys[static_cast<size_t>(i) % keys.size()], keys[static_cast<size_t>(i * 7 + 1) % keys.size()],
+      asked[i] = {keys[static_cast<size_t>(i) % keys.size()],
+                  keys[static_cast<size_t>(i * 7 + 1) % keys.size()],
                   p_ + "{absent" + std::to_string(i) + "}"};
       ac.MGet(asked[i], false,
               [&many, i](Result<redis::Found> r) { many[static_cast<size_t>(i)].emplace(std::move(r)); });
@@ -571,7 +579,8 @@ TEST_P(RedisClientModeTest, AsyncClientEmptyLookupCompletes) {
   ASSERT_TRUE(ac.Usable());
   std::optional<Result<redis::Found>> empty;
   ac.MGet(std::vector<std::string>{}, false, [&](Result<redis::Found> r) { empty.emplace(std::move(r)); });
-  RunUntil(ioc, [&] { return empty.has_value(); }, 2s);
+  RunUntil(
+      ioc, [&] { return empty.has_value(); }, 2s);
   ASSERT_TRUE(empty.has_value()) << "a lookup of no keys never completed";
   ASSERT_TRUE(empty->ok()) << empty->status().ToString();
   EXPECT_TRUE((*empty)->values.empty());
@@ -820,7 +829,8 @@ class RedisClusterRedirectTest : public ::testing::Test {
     ASSERT_EQ(ports_.size(), 6u) << ports_text;
     ASSERT_NE(Sh("command -v redis-cli"), "") << "redis-cli is needed to migrate a slot";
     // Start from a settled cluster.
-    ASSERT_TRUE(WaitClusterClean(30s)) << Sh("redis-cli --cluster check 127.0.0.1:" + std::to_string(ports_[0]));
+    ASSERT_TRUE(WaitClusterClean(30s))
+        << Sh("redis-cli --cluster check 127.0.0.1:" + std::to_string(ports_[0]));
 
     auto nodes = ParseClusterNodes(Cli(ports_[0], "CLUSTER NODES"));
     for (const auto& n : nodes) {
@@ -857,7 +867,8 @@ class RedisClusterRedirectTest : public ::testing::Test {
     if (state_ == State::kOpen) MoveSlot(src_, dst_, /*open=*/false);
     MoveSlot(dst_, src_, /*open=*/true);
     EXPECT_TRUE(WaitAgreement(src_.id, 30s)) << "slot " << slot_ << " not back on " << src_.port;
-    EXPECT_TRUE(WaitClusterClean(30s)) << Sh("redis-cli --cluster check 127.0.0.1:" + std::to_string(ports_[0]));
+    EXPECT_TRUE(WaitClusterClean(30s))
+        << Sh("redis-cli --cluster check 127.0.0.1:" + std::to_string(ports_[0]));
     Cli(src_.port, "DEL " + key_);
   }
 
@@ -890,7 +901,8 @@ class RedisClusterRedirectTest : public ::testing::Test {
       if (keys.empty()) break;
       std::string args;
       for (const auto& k : keys) args += " '" + k + "'";
-      std::string r = Cli(from.port, "MIGRATE 127.0.0.1 " + std::to_string(to.port) + " \"\" 0 5000 KEYS" + args);
+      std::string r =
+          Cli(from.port, "MIGRATE 127.0.0.1 " + std::to_string(to.port) + " \"\" 0 5000 KEYS" + args);
       EXPECT_EQ(r, "OK") << "MIGRATE" << args;
       if (r != "OK") break;
     }
@@ -924,8 +936,8 @@ class RedisClusterRedirectTest : public ::testing::Test {
     for (;;) {
       std::string out = Sh("redis-cli --cluster check 127.0.0.1:" + std::to_string(ports_[0]));
       if (out.find("[OK] All nodes agree about slots configuration.") != std::string::npos &&
-          out.find("[OK] All 16384 slots covered.") != std::string::npos && out.find("[WARNING]") == std::string::npos &&
-          out.find("[ERR]") == std::string::npos) {
+          out.find("[OK] All 16384 slots covered.") != std::string::npos &&
+          out.find("[WARNING]") == std::string::npos && out.find("[ERR]") == std::string::npos) {
         return true;
       }
       if (std::chrono::steady_clock::now() > until) return false;
@@ -997,7 +1009,8 @@ TEST_F(RedisClusterRedirectTest, AskDuringAMigrationAndMovedAfterIt) {
   EXPECT_EQ(h.window_failures, 0u) << h.last_error_class;
 
   // Finish the move: MIGRATE the key, then SETSLOT NODE on every master.
-  ASSERT_EQ(Cli(src_.port, "MIGRATE 127.0.0.1 " + std::to_string(dst_.port) + " \"\" 0 5000 KEYS " + key_), "OK");
+  ASSERT_EQ(Cli(src_.port, "MIGRATE 127.0.0.1 " + std::to_string(dst_.port) + " \"\" 0 5000 KEYS " + key_),
+            "OK");
   ASSERT_EQ(Cli(dst_.port, "CLUSTER SETSLOT " + s + " NODE " + dst_.id), "OK");
   ASSERT_EQ(Cli(src_.port, "CLUSTER SETSLOT " + s + " NODE " + dst_.id), "OK");
   state_ = State::kMoved;
@@ -1053,7 +1066,8 @@ TEST_F(RedisClusterRedirectTest, AskDuringAMigrationAndMovedAfterIt) {
     ASSERT_TRUE(ac.Usable());
     std::optional<Result<redis::Found>> r;
     ac.MGet(std::vector<std::string>{key_}, false, [&](Result<redis::Found> x) { r.emplace(std::move(x)); });
-    RunUntil(ioc, [&] { return r.has_value(); }, 10s);
+    RunUntil(
+        ioc, [&] { return r.has_value(); }, 10s);
     ASSERT_TRUE(r.has_value());
     EXPECT_FALSE(r->ok());
     EXPECT_NE(r->status().message().find("MOVED"), std::string::npos) << r->status().ToString();
@@ -1069,7 +1083,8 @@ TEST_F(RedisClusterRedirectTest, AskDuringAMigrationAndMovedAfterIt) {
     redis::AsyncClient ac(ioc, async_base);
     std::optional<Result<redis::Found>> r;
     ac.MGet(std::vector<std::string>{key_}, false, [&](Result<redis::Found> x) { r.emplace(std::move(x)); });
-    RunUntil(ioc, [&] { return r.has_value(); }, 10s);
+    RunUntil(
+        ioc, [&] { return r.has_value(); }, 10s);
     ASSERT_TRUE(r.has_value());
     ASSERT_TRUE(r->ok()) << r->status().ToString();
     EXPECT_EQ((*r)->values[0], "after");

@@ -1,6 +1,8 @@
 // The near cache's invalidation channel against real Redis: standalone and
 // cluster. A write by anyone under the prefix arrives as an invalidation; a
 // lost subscriber resets (the near cache flushes) and tracking comes back.
+#include "redis/tracking.h"
+
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -9,7 +11,6 @@
 #include <sstream>
 #include <thread>
 
-#include "redis/tracking.h"
 #include "support/test_env.h"
 
 namespace rowcache {
@@ -67,7 +68,8 @@ class TrackingTest : public ::testing::TestWithParam<const char*> {
   }
 
   Status Set(const std::string& key, const std::string& value) {
-    auto r = client_->Run(std::vector<redis::Command>{redis::MakeCommand({"SET", key, value, "EX", "60"}, key)});
+    auto r =
+        client_->Run(std::vector<redis::Command>{redis::MakeCommand({"SET", key, value, "EX", "60"}, key)});
     return r.ok() ? Status::OK() : r.status();
   }
 
@@ -156,7 +158,7 @@ INSTANTIATE_TEST_SUITE_P(Redis, TrackingTest,
                                            "ROWCACHE_TEST_REDIS_CLUSTER"),
                          [](const auto& info) {
                            std::string n = info.param;
-                           return n == "ROWCACHE_TEST_REDIS" ? std::string("Single")
+                           return n == "ROWCACHE_TEST_REDIS"       ? std::string("Single")
                                   : n == "ROWCACHE_TEST_REDIS_TLS" ? std::string("Tls")
                                                                    : std::string("Cluster");
                          });

@@ -19,25 +19,29 @@ Result<std::vector<Row>> FaultyStore::Get(std::span<const int64_t> ids) {
   return inner_->Get(ids);
 }
 
-Result<std::vector<int64_t>> FaultyStore::Insert(std::span<const Row> rows, const BeforeCommit& before_commit) {
+Result<std::vector<int64_t>> FaultyStore::Insert(std::span<const Row> rows,
+                                                 const BeforeCommit& before_commit) {
   ++insert_calls;
   if (ShouldFail("insert")) return Status::Unavailable("injected: database down");
   auto r = inner_->Insert(rows, before_commit);
-  if (r.ok() && ShouldFail("commit_unknown")) return Status::Unavailable("injected: connection lost after COMMIT");
+  if (r.ok() && ShouldFail("commit_unknown"))
+    return Status::Unavailable("injected: connection lost after COMMIT");
   return r;
 }
 
 Status FaultyStore::Update(std::span<const RowUpdate> updates) {
   if (ShouldFail("update")) return Status::Unavailable("injected: database down");
   Status s = inner_->Update(updates);
-  if (s.ok() && ShouldFail("commit_unknown")) return Status::Unavailable("injected: connection lost after COMMIT");
+  if (s.ok() && ShouldFail("commit_unknown"))
+    return Status::Unavailable("injected: connection lost after COMMIT");
   return s;
 }
 
 Result<std::vector<int64_t>> FaultyStore::Delete(std::span<const int64_t> ids) {
   if (ShouldFail("delete")) return Status::Unavailable("injected: database down");
   auto r = inner_->Delete(ids);
-  if (r.ok() && ShouldFail("commit_unknown")) return Status::Unavailable("injected: connection lost after COMMIT");
+  if (r.ok() && ShouldFail("commit_unknown"))
+    return Status::Unavailable("injected: connection lost after COMMIT");
   return r;
 }
 
@@ -76,8 +80,8 @@ Status FaultyCache::Del(std::span<const std::string> keys) {
   return inner_->Del(keys);
 }
 
-Result<std::vector<LeasedLookup>> FaultyCache::GetOrLease(std::span<const KeyAndGuard> keys, std::string_view token,
-                                                          int lease_ms) {
+Result<std::vector<LeasedLookup>> FaultyCache::GetOrLease(std::span<const KeyAndGuard> keys,
+                                                          std::string_view token, int lease_ms) {
   ++mget_calls;
   if (ShouldFail("mget")) return Status::Unavailable("injected: cache down");
   auto r = inner_->GetOrLease(keys, token, lease_ms);

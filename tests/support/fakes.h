@@ -27,13 +27,16 @@ class FaultyStore : public Store {
 
   Status EnsureSchema() override { return inner_->EnsureSchema(); }
   Result<std::vector<Row>> Get(std::span<const int64_t> ids) override;
-  Result<std::vector<int64_t>> Insert(std::span<const Row> rows, const BeforeCommit& before_commit = {}) override;
+  Result<std::vector<int64_t>> Insert(std::span<const Row> rows,
+                                      const BeforeCommit& before_commit = {}) override;
   Status Update(std::span<const RowUpdate> updates) override;
   Result<std::vector<int64_t>> Delete(std::span<const int64_t> ids) override;
   Result<LoadResult> Load(std::span<const Row> rows, LoadMode mode) override;
   Status Ping() override;
   std::string Describe() const override { return "faulty(" + inner_->Describe() + ")"; }
-  size_t MaxIdsPerQuery() const override { return max_ids_per_query ? max_ids_per_query : inner_->MaxIdsPerQuery(); }
+  size_t MaxIdsPerQuery() const override {
+    return max_ids_per_query ? max_ids_per_query : inner_->MaxIdsPerQuery();
+  }
   size_t MaxBatch() const override { return max_batch ? max_batch : inner_->MaxBatch(); }
 
   void FailOn(const std::string& op) {

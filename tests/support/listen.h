@@ -14,7 +14,8 @@ inline int ListenLoopback(int* port, const char* ip = "127.0.0.1") {
   sockaddr_in a{};
   a.sin_family = AF_INET;
   inet_pton(AF_INET, ip, &a.sin_addr);
-  if (fd < 0 || ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 || ::listen(fd, 16) != 0) return -1;
+  if (fd < 0 || ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 || ::listen(fd, 16) != 0)
+    return -1;
   socklen_t len = sizeof a;
   ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
   *port = ntohs(a.sin_port);

@@ -13,17 +13,17 @@ namespace rowcache::testing {
 // test is skipped, unless ROWCACHE_REQUIRE_SERVERS=1 (set by scripts/test.sh and
 // CI), where a missing server URL is a failure: integration tests never pass by
 // being skipped there.
-#define ROWCACHE_REQUIRE_URL(var, out)                                                    \
-  do {                                                                                    \
-    const char* v_ = std::getenv(var);                                                    \
-    if (v_ == nullptr || *v_ == '\0') {                                                   \
-      const char* req_ = std::getenv("ROWCACHE_REQUIRE_SERVERS");                         \
-      if (req_ != nullptr && std::string(req_) == "1") {                                  \
-        FAIL() << var << " is not set but ROWCACHE_REQUIRE_SERVERS=1";                    \
-      }                                                                                   \
-      GTEST_SKIP() << var << " not set (run through scripts/test.sh)";                    \
-    }                                                                                     \
-    out = v_;                                                                             \
+#define ROWCACHE_REQUIRE_URL(var, out)                                 \
+  do {                                                                 \
+    const char* v_ = std::getenv(var);                                 \
+    if (v_ == nullptr || *v_ == '\0') {                                \
+      const char* req_ = std::getenv("ROWCACHE_REQUIRE_SERVERS");      \
+      if (req_ != nullptr && std::string(req_) == "1") {               \
+        FAIL() << var << " is not set but ROWCACHE_REQUIRE_SERVERS=1"; \
+      }                                                                \
+      GTEST_SKIP() << var << " not set (run through scripts/test.sh)"; \
+    }                                                                  \
+    out = v_;                                                          \
   } while (0)
 
 // Runs a shell command; its standard output (and error, with stderr), without

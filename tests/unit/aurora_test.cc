@@ -1,8 +1,8 @@
 // The statement --aurora-native sends (it cannot run here: LOAD DATA FROM S3
 // is Aurora's), and the detection of leading non-data lines.
-#include <gtest/gtest.h>
-
 #include "load/aurora.h"
+
+#include <gtest/gtest.h>
 
 namespace rowcache {
 namespace {
@@ -39,7 +39,8 @@ TEST(AuroraLoadSql, QuotesInTheKeyCannotEndTheLiteral) {
   spec.s3_url = "s3://bucket/it's\\here'; DROP TABLE heroes; --";
   auto sql = BuildAuroraLoadSql(spec);
   ASSERT_TRUE(sql.ok());
-  EXPECT_NE(sql->find("'s3-us-east-1://bucket/it\\'s\\\\here\\'; DROP TABLE heroes; --' IGNORE"), std::string::npos)
+  EXPECT_NE(sql->find("'s3-us-east-1://bucket/it\\'s\\\\here\\'; DROP TABLE heroes; --' IGNORE"),
+            std::string::npos)
       << *sql;
 }
 

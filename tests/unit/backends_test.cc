@@ -11,7 +11,8 @@ namespace rowcache {
 namespace {
 
 TEST(SqliteStore, InsertGetLoadAndIdsNeverReused) {
-  auto tmp = std::filesystem::temp_directory_path() / ("rowcache_sqlite_" + std::to_string(::getpid()) + ".db");
+  auto tmp =
+      std::filesystem::temp_directory_path() / ("rowcache_sqlite_" + std::to_string(::getpid()) + ".db");
   std::filesystem::remove(tmp);
   {
     auto s = OpenStore("sqlite:" + tmp.string());
@@ -105,7 +106,8 @@ TEST(MemoryCache, ReleaseLeasesDeletesOnlyTheCallersToken) {
   auto got = c->GetOrLease(kg, "mine", 10000);
   ASSERT_TRUE(got.ok());
   ASSERT_TRUE((*got)[0].leased && (*got)[1].leased);
-  ASSERT_TRUE(c->Lease(std::vector<std::string>{"k{2}:gen"}, "writer", 10000).ok());  // a writer took k{2}'s guard
+  ASSERT_TRUE(
+      c->Lease(std::vector<std::string>{"k{2}:gen"}, "writer", 10000).ok());  // a writer took k{2}'s guard
   std::vector<std::string> guards{"k{1}:gen", "k{2}:gen", "k{3}:gen"};
   auto n = c->ReleaseLeases(guards, "mine");
   ASSERT_TRUE(n.ok());

@@ -121,8 +121,9 @@ TEST(BenchKeys, ZipfMatchesItsDistribution) {
 }
 
 TEST(BenchHttpParse, CompleteIncompleteAndPipelined) {
-  std::string one = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\ncontent-length: 22\r\n\r\n"
-                    "{\"statusCode\": 200, }x";
+  std::string one =
+      "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\ncontent-length: 22\r\n\r\n"
+      "{\"statusCode\": 200, }x";
   one.pop_back();
   one += "!";
   auto r = ParseHttpResponse(one);
@@ -133,10 +134,12 @@ TEST(BenchHttpParse, CompleteIncompleteAndPipelined) {
   EXPECT_FALSE(r.close);
   // Every prefix is incomplete, never an error.
   for (size_t n = 0; n < one.size(); ++n) {
-    EXPECT_EQ(ParseHttpResponse(std::string_view(one).substr(0, n)).state, HttpResponse::State::kIncomplete) << n;
+    EXPECT_EQ(ParseHttpResponse(std::string_view(one).substr(0, n)).state, HttpResponse::State::kIncomplete)
+        << n;
   }
   // Two responses back to back: the first is parsed, the rest left.
-  std::string two = one + "HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nContent-Length: 0\r\n\r\n";
+  std::string two =
+      one + "HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nContent-Length: 0\r\n\r\n";
   r = ParseHttpResponse(two);
   ASSERT_EQ(r.state, HttpResponse::State::kComplete);
   EXPECT_EQ(r.consumed, one.size());
@@ -155,7 +158,8 @@ TEST(BenchHttpParse, Errors) {
   EXPECT_EQ(ParseHttpResponse("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n").state, S::kError);
   EXPECT_EQ(ParseHttpResponse("HTTP/1.1 2x0 OK\r\nContent-Length: 0\r\n\r\n").state, S::kError);
   EXPECT_EQ(ParseHttpResponse("HTTP/1.1 200 OK\r\nContent-Length: 1a\r\n\r\n").state, S::kError);
-  EXPECT_EQ(ParseHttpResponse("HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\n").state, S::kError);
+  EXPECT_EQ(ParseHttpResponse("HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\n").state,
+            S::kError);
   EXPECT_EQ(ParseHttpResponse("HTTP/1.1 200 OK\r\nbroken\r\n\r\n").state, S::kError);
 }
 

@@ -74,7 +74,8 @@ TEST_F(ConsistencyTest, UpdateOfAMissingRowChangesNothing) {
   Response ok = svc_->Handle(R"({"REQUEST":"update","SQLS":[{"id":)" + std::to_string(id) + R"(,"xp":7}]})");
   EXPECT_EQ(ok.body, R"({"statusCode": 200, "body": "update success", "ids": [)" + std::to_string(id) + "]}");
   Response del = svc_->Handle(R"({"REQUEST":"delete","SQLS":[)" + std::to_string(id) + "]}");
-  EXPECT_EQ(del.body, R"({"statusCode": 200, "body": "delete success", "ids": [)" + std::to_string(id) + "]}");
+  EXPECT_EQ(del.body,
+            R"({"statusCode": 200, "body": "delete success", "ids": [)" + std::to_string(id) + "]}");
 }
 
 // The stale-set race: a reader misses, reads the old row from the database,
@@ -203,7 +204,8 @@ TEST_F(ConsistencyTest, AReadOfMissingIdsLeavesNothingInTheCache) {
 // 1000 entries; kept, 10 reads would leave 5000).
 TEST_F(ConsistencyTest, ReadsOfMissingIdsDoNotEvictRealEntries) {
   int64_t id = Insert("kept");  // written through: cached
-  for (int round = 0; round < 10; ++round) ASSERT_TRUE(svc_->Read(FreshIds(2'000'000 + round * 500, 500), true).ok());
+  for (int round = 0; round < 10; ++round)
+    ASSERT_TRUE(svc_->Read(FreshIds(2'000'000 + round * 500, 500), true).ok());
   auto v = cache_->inner().MGet(std::vector<std::string>{svc_->CacheKey(id)});
   ASSERT_TRUE(v.ok());
   EXPECT_TRUE((*v)[0].has_value());
@@ -485,7 +487,8 @@ TEST(CircuitBreaker, AServiceBehindAnOpenBreakerStillAnswersFromTheDatabase) {
   f->FailOn("invalidate");
   f->FailOn("guarded_set");
   for (int i = 0; i < 20; ++i) {
-    Response w = svc.Handle(R"({"REQUEST":"write","SQLS":[{"hero":"h","power":"p","name":"n","xp":1,"color":"c"}]})");
+    Response w =
+        svc.Handle(R"({"REQUEST":"write","SQLS":[{"hero":"h","power":"p","name":"n","xp":1,"color":"c"}]})");
     ASSERT_EQ(w.status, 200) << w.body;
     Response r = svc.Handle(R"({"REQUEST":"read","SQLS":[1]})");
     ASSERT_EQ(r.status, 200) << r.body;

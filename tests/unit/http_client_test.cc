@@ -3,6 +3,8 @@
 // connection; streamed to a sink or collected (bounded); error documents
 // collected even with a sink; a sink that refuses stops the transfer; a
 // stalled body fails instead of hanging.
+#include "net/http_client.h"
+
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
@@ -14,7 +16,6 @@
 #include <thread>
 #include <vector>
 
-#include "net/http_client.h"
 #include "support/listen.h"
 
 namespace rowcache {

@@ -16,7 +16,8 @@ namespace {
 std::vector<CsvRecord> ParseChunked(const std::string& text, size_t chunk, std::vector<std::string>* errors) {
   CsvParser p;
   std::vector<CsvRecord> out;
-  for (size_t i = 0; i < text.size(); i += chunk) p.Feed(std::string_view(text).substr(i, chunk), &out, errors);
+  for (size_t i = 0; i < text.size(); i += chunk)
+    p.Feed(std::string_view(text).substr(i, chunk), &out, errors);
   p.Finish(&out, errors);
   return out;
 }
@@ -238,7 +239,9 @@ TEST_F(LoaderTest, BadRowsAreSkippedOrStopAStrictLoad) {
 
 TEST_F(LoaderTest, InvalidatesTheLoadedIdsInACache) {
   auto cache = NewMemoryCache(100);
-  ASSERT_TRUE(cache->SetMany(std::vector<CacheEntry>{{"rowcache:heroes:{1}", "old", 100}, {"other:1", "x", 100}}).ok());
+  ASSERT_TRUE(
+      cache->SetMany(std::vector<CacheEntry>{{"rowcache:heroes:{1}", "old", 100}, {"other:1", "x", 100}})
+          .ok());
   LoadOptions o;
   o.mode = LoadMode::kReplace;
   o.cache = cache.get();

@@ -1,12 +1,13 @@
 // The near cache's own rules: serving only when told, tickets refusing fills
 // that an invalidation or flush overtook, LRU by bytes, TTL from Redis, and
 // the decorator dropping entries on this instance's writes.
+#include "cache/near_cache.h"
+
 #include <gtest/gtest.h>
 
 #include <limits>
 
 #include "cache/memory_cache.h"
-#include "cache/near_cache.h"
 #include "rowcache/row.h"
 #include "rowcache/service.h"
 
@@ -46,7 +47,7 @@ TEST_F(NearCacheTest, HugeTtlsAndLagsSaturate) {
   near_.Put("neg", "v", std::numeric_limits<int64_t>::min(), near_.TicketFor("neg"));
   EXPECT_FALSE(near_.Get("neg"));
   now_ = std::numeric_limits<int64_t>::max() - 10;  // the end of time: the entries are still there
-  EXPECT_FALSE(near_.serving());  // coherent 9.2e18 ns ago
+  EXPECT_FALSE(near_.serving());                    // coherent 9.2e18 ns ago
   near_.SetCoherentAsOf(now_);
   EXPECT_EQ(near_.Get("k" + std::to_string(std::numeric_limits<int64_t>::max())), "v");
 

@@ -184,7 +184,8 @@ TEST(RedisSlots, StandaloneTopologyServesEverySlotFromTheSeed) {
 // The values of an MGET part, as a server would answer: "v:" + key.
 std::string FakeMGetReply(const std::vector<std::string>& keys, const MGetPlan::Part& p) {
   std::string out = "*" + std::to_string(p.positions.size()) + "\r\n";
-  for (uint32_t pos : p.positions) out += keys[pos].find("missing") != std::string::npos ? "$-1\r\n" : Bulk("v:" + keys[pos]);
+  for (uint32_t pos : p.positions)
+    out += keys[pos].find("missing") != std::string::npos ? "$-1\r\n" : Bulk("v:" + keys[pos]);
   return out;
 }
 
@@ -268,15 +269,20 @@ TEST(RedisSlots, MakeCommandRoutesByTheKeysSlot) {
 TEST(RedisHealth, ClassifyReplyError) {
   EXPECT_EQ(ClassifyReplyError("MOVED 3999 127.0.0.1:6381"), ErrorClass::kRedirect);
   EXPECT_EQ(ClassifyReplyError("ASK 3999 127.0.0.1:6381"), ErrorClass::kRedirect);
-  EXPECT_EQ(ClassifyReplyError("TRYAGAIN Multiple keys request during rehashing of slot"), ErrorClass::kRedirect);
-  EXPECT_EQ(ClassifyReplyError("CROSSSLOT Keys in request don't hash to the same slot"), ErrorClass::kCrossSlot);
+  EXPECT_EQ(ClassifyReplyError("TRYAGAIN Multiple keys request during rehashing of slot"),
+            ErrorClass::kRedirect);
+  EXPECT_EQ(ClassifyReplyError("CROSSSLOT Keys in request don't hash to the same slot"),
+            ErrorClass::kCrossSlot);
   EXPECT_EQ(ClassifyReplyError("CLUSTERDOWN The cluster is down"), ErrorClass::kClusterDown);
   EXPECT_EQ(ClassifyReplyError("CLUSTERDOWN Hash slot not served"), ErrorClass::kClusterDown);
-  EXPECT_EQ(ClassifyReplyError("READONLY You can't write against a read only replica."), ErrorClass::kReadOnly);
+  EXPECT_EQ(ClassifyReplyError("READONLY You can't write against a read only replica."),
+            ErrorClass::kReadOnly);
   EXPECT_EQ(ClassifyReplyError("MASTERDOWN Link with MASTER is down"), ErrorClass::kReadOnly);
   EXPECT_EQ(ClassifyReplyError("NOAUTH Authentication required."), ErrorClass::kAuth);
-  EXPECT_EQ(ClassifyReplyError("WRONGPASS invalid username-password pair or user is disabled."), ErrorClass::kAuth);
-  EXPECT_EQ(ClassifyReplyError("NOPERM this user has no permissions to run the 'get' command"), ErrorClass::kAuth);
+  EXPECT_EQ(ClassifyReplyError("WRONGPASS invalid username-password pair or user is disabled."),
+            ErrorClass::kAuth);
+  EXPECT_EQ(ClassifyReplyError("NOPERM this user has no permissions to run the 'get' command"),
+            ErrorClass::kAuth);
   EXPECT_EQ(ClassifyReplyError("ERR invalid password"), ErrorClass::kAuth);
   EXPECT_EQ(ClassifyReplyError("ERR SELECT is not allowed in cluster mode"), ErrorClass::kAuth);
   EXPECT_EQ(ClassifyReplyError("ERR DB index is out of range"), ErrorClass::kAuth);
@@ -387,7 +393,8 @@ TEST(RedisOptions, Refusals) {
   auto unknown = FromUrl("redis://h?timeout=5");
   EXPECT_EQ(unknown.status().code(), Code::kInvalidArgument);
   EXPECT_NE(unknown.status().message().find("timeout"), std::string::npos) << unknown.status().message();
-  for (const char* url : {"redis://h/x", "redis://h/1x", "redis://h/-1", "redis://h/1234567890", "redis://h/0/1"}) {
+  for (const char* url :
+       {"redis://h/x", "redis://h/1x", "redis://h/-1", "redis://h/1234567890", "redis://h/0/1"}) {
     EXPECT_EQ(FromUrl(url).status().code(), Code::kInvalidArgument) << url;
   }
   auto user_only = FromUrl("redis://app@h");

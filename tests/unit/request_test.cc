@@ -39,9 +39,12 @@ TEST(ParseRequest, AssignmentWriteWithStringXp) {
 }
 
 TEST(ParseRequest, UseCacheForms) {
-  for (auto [text, want] : std::vector<std::pair<std::string, bool>>{
-           {"true", true}, {"false", false}, {"\"True\"", true}, {"\"False\"", false}, {"\"TRUE\"", true},
-           {"\"false\"", false}}) {
+  for (auto [text, want] : std::vector<std::pair<std::string, bool>>{{"true", true},
+                                                                     {"false", false},
+                                                                     {"\"True\"", true},
+                                                                     {"\"False\"", false},
+                                                                     {"\"TRUE\"", true},
+                                                                     {"\"false\"", false}}) {
     auto r = ParseRequest(R"({"REQUEST":"read","SQLS":[],"USE_CACHE":)" + text + "}", Opts());
     ASSERT_TRUE(r.ok()) << text;
     EXPECT_EQ(r->use_cache, want) << text;
@@ -116,18 +119,20 @@ TEST(ParseRequest, BadRows) {
 TEST(ParseRequest, CountsCharactersNotBytes) {
   std::string emoji20;
   for (int i = 0; i < 20; ++i) emoji20 += "\xF0\x9F\x98\x80";  // U+1F600, 4 bytes each
-  auto r = ParseRequest(WriteOf(R"({"hero":")" + emoji20 + R"(","power":"b","name":"c","xp":-5,"color":"d"})"),
-                        Opts());
+  auto r = ParseRequest(
+      WriteOf(R"({"hero":")" + emoji20 + R"(","power":"b","name":"c","xp":-5,"color":"d"})"), Opts());
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   EXPECT_EQ(r->rows[0].hero, emoji20);
   EXPECT_EQ(r->rows[0].xp, -5);
-  ExpectError(WriteOf(R"({"hero":")" + emoji20 + "\xC3\xA9" + R"(","power":"b","name":"c","xp":1,"color":"d"})"),
-              "SQLS[0].hero: 21 characters");
+  ExpectError(
+      WriteOf(R"({"hero":")" + emoji20 + "\xC3\xA9" + R"(","power":"b","name":"c","xp":1,"color":"d"})"),
+      "SQLS[0].hero: 21 characters");
 }
 
 TEST(ParseRequest, KeepsHostileTextVerbatim) {
   auto r = ParseRequest(
-      WriteOf(R"({"hero":"O'Brien \"x\"","power":"a\\b","name":"'; DROP TABLE t; --","xp":"-7","color":"\u00e9\n"})"),
+      WriteOf(
+          R"({"hero":"O'Brien \"x\"","power":"a\\b","name":"'; DROP TABLE t; --","xp":"-7","color":"\u00e9\n"})"),
       Opts());
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   EXPECT_EQ(r->rows[0].hero, "O'Brien \"x\"");
@@ -158,11 +163,11 @@ TEST(ParseRequest, ErrorsQuotingLongValuesAreValidUtf8) {
     for (int lead = 0; lead < 4; ++lead) {
       std::string text = std::string(lead, 'x');
       while (text.size() < 120) text += ch;
-      for (const std::string& body :
-           {R"({"REQUEST": "read", "SQLS": [")" + text + R"("]})",
-            R"({"REQUEST": "write", "SQLS": [{"hero": ")" + text + R"(", "power": "p", "name": "n", "xp": 1, "color": "c"}]})",
-            R"({"REQUEST": "write", "SQLS": [{")" + text + R"(": 1}]})",
-            R"({"REQUEST": ")" + text + R"(", "SQLS": [1]})"}) {
+      for (const std::string& body : {R"({"REQUEST": "read", "SQLS": [")" + text + R"("]})",
+                                      R"({"REQUEST": "write", "SQLS": [{"hero": ")" + text +
+                                          R"(", "power": "p", "name": "n", "xp": 1, "color": "c"}]})",
+                                      R"({"REQUEST": "write", "SQLS": [{")" + text + R"(": 1}]})",
+                                      R"({"REQUEST": ")" + text + R"(", "SQLS": [1]})"}) {
         Status s = ParseError(body);
         EXPECT_TRUE(ValidUtf8(s.message())) << s.message();
         EXPECT_TRUE(ValidUtf8(ErrorResponse(s).body)) << s.message();
@@ -174,7 +179,8 @@ TEST(ParseRequest, ErrorsQuotingLongValuesAreValidUtf8) {
 TEST(ParseRequest, JsonNestingIsBounded) {
   // 16 levels are parsed (and refused for their shape); deeper is refused by the parser itself,
   // before any document is built.
-  std::string deep = R"({"REQUEST": "read", "SQLS": )" + std::string(100000, '[') + std::string(100000, ']') + "}";
+  std::string deep =
+      R"({"REQUEST": "read", "SQLS": )" + std::string(100000, '[') + std::string(100000, ']') + "}";
   Status s = ParseError(deep);
   EXPECT_EQ(s.code(), Code::kInvalidArgument);
   EXPECT_NE(s.message().find("request body"), std::string::npos) << s.message();
@@ -194,13 +200,14 @@ TEST(ParseRequest, BatchLimit) {
   auto big = ParseRequest(R"({"REQUEST":"read","SQLS":[1,2,3,4,5,6]})", o);
   ASSERT_FALSE(big.ok());
   EXPECT_EQ(big.status().code(), Code::kTooLarge);
-  EXPECT_NE(big.status().message().find("SQLS: 6 items, more than the limit of 5 for a read"), std::string::npos);
-  auto w = ParseRequest(
-      R"({"REQUEST":"write","SQLS":[{"hero":"a","power":"b","name":"c","xp":1,"color":"d"},)"
-      R"({"hero":"a","power":"b","name":"c","xp":1,"color":"d"},)"
-      R"({"hero":"a","power":"b","name":"c","xp":1,"color":"d"},)"
-      R"({"hero":"a","power":"b","name":"c","xp":1,"color":"d"}]})",
-      o);
+  EXPECT_NE(big.status().message().find("SQLS: 6 items, more than the limit of 5 for a read"),
+            std::string::npos);
+  auto w =
+      ParseRequest(R"({"REQUEST":"write","SQLS":[{"hero":"a","power":"b","name":"c","xp":1,"color":"d"},)"
+                   R"({"hero":"a","power":"b","name":"c","xp":1,"color":"d"},)"
+                   R"({"hero":"a","power":"b","name":"c","xp":1,"color":"d"},)"
+                   R"({"hero":"a","power":"b","name":"c","xp":1,"color":"d"}]})",
+                   o);
   ASSERT_FALSE(w.ok());
   EXPECT_EQ(w.status().code(), Code::kTooLarge);
 }
@@ -233,8 +240,8 @@ TEST(ParseRequest, DefaultReadLimitFitsTheWorstRowsInALambdaResponse) {
 }
 
 TEST(ParseRequest, UpdatesAndDeletes) {
-  auto u = ParseRequest(R"({"REQUEST":"update","SQLS":[{"id":3,"xp":"50"},{"id":"4","name":"n","color":"c"}]})",
-                        Opts());
+  auto u = ParseRequest(
+      R"({"REQUEST":"update","SQLS":[{"id":3,"xp":"50"},{"id":"4","name":"n","color":"c"}]})", Opts());
   ASSERT_TRUE(u.ok()) << u.status().ToString();
   EXPECT_EQ(u->kind, Request::Kind::kUpdate);
   ASSERT_EQ(u->updates.size(), 2u);
@@ -270,14 +277,16 @@ TEST(ErrorResponse, ServerErrorsAreGenericWithARequestId) {
       "mysql db.internal.example:3306: Access denied for user 'rowcache'@'10.0.0.7' (using password: YES)";
   Response r = ErrorResponse(Status::Unavailable(detail), "req-42");
   EXPECT_EQ(r.status, 503);
-  EXPECT_EQ(r.body,
-            R"({"statusCode": 503, "body": {"error": "the database is unavailable", "request_id": "req-42"}})");
+  EXPECT_EQ(
+      r.body,
+      R"({"statusCode": 503, "body": {"error": "the database is unavailable", "request_id": "req-42"}})");
   EXPECT_EQ(r.request_id, "req-42");
   EXPECT_EQ(r.error_detail, detail);
   std::string line = ErrorLogLine(r);
   EXPECT_EQ(line, "rowcache: request req-42: 503: " + detail + "\n");
 
-  Response internal = ErrorResponse(Status::Internal("SELECT id FROM `heroes`: Table 'x.heroes' doesn't exist\nmore"));
+  Response internal =
+      ErrorResponse(Status::Internal("SELECT id FROM `heroes`: Table 'x.heroes' doesn't exist\nmore"));
   EXPECT_EQ(internal.status, 500);
   EXPECT_EQ(internal.request_id.size(), 16u);  // a new random one
   EXPECT_EQ(internal.body, R"({"statusCode": 500, "body": {"error": "internal error", "request_id": ")" +

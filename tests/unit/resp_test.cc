@@ -1,11 +1,11 @@
+#include "redis/resp.h"
+
 #include <gtest/gtest.h>
 #include <hiredis/hiredis.h>
 
 #include <algorithm>
 #include <string>
 #include <vector>
-
-#include "redis/resp.h"
 
 namespace rowcache {
 namespace {
@@ -54,8 +54,9 @@ bool ReadAll(const std::string& wire, size_t step, std::vector<Reply>* out, std:
 }
 
 TEST(ReplyReader, ParsesWhatRedisSendsInAnyPieces) {
-  std::string wire = "*2\r\n$5\r\nhe\r\nl\r\n$-1\r\n+OK\r\n-ERR x\r\n:42\r\n*-1\r\n*0\r\n$0\r\n\r\n" +
-                     std::string("*3\r\n*2\r\n:1\r\n*1\r\n$1\r\na\r\n$-1\r\n:7\r\n");  // nested, as CLUSTER SLOTS is
+  std::string wire =
+      "*2\r\n$5\r\nhe\r\nl\r\n$-1\r\n+OK\r\n-ERR x\r\n:42\r\n*-1\r\n*0\r\n$0\r\n\r\n" +
+      std::string("*3\r\n*2\r\n:1\r\n*1\r\n$1\r\na\r\n$-1\r\n:7\r\n");  // nested, as CLUSTER SLOTS is
   for (size_t step : {size_t{1}, size_t{2}, size_t{7}, wire.size()}) {
     std::vector<Reply> got;
     ASSERT_TRUE(ReadAll(wire, step, &got)) << step;

@@ -1,6 +1,7 @@
+#include "rowcache/row.h"
+
 #include <gtest/gtest.h>
 
-#include "rowcache/row.h"
 #include "rowcache/url.h"
 
 namespace rowcache {
@@ -39,9 +40,9 @@ TEST(Utf8Length, CountsCodePointsAndRejectsMalformed) {
   EXPECT_EQ(Utf8Length("\xC3\xA9t\xC3\xA9"), 3);
   EXPECT_EQ(Utf8Length("\xF0\x9F\x98\x80\xE2\x82\xAC"), 2);
   EXPECT_EQ(Utf8Length("\xFF"), -1);
-  EXPECT_EQ(Utf8Length("\xC3"), -1);            // truncated
-  EXPECT_EQ(Utf8Length("\xC0\xAF"), -1);        // overlong
-  EXPECT_EQ(Utf8Length("\xED\xA0\x80"), -1);    // surrogate
+  EXPECT_EQ(Utf8Length("\xC3"), -1);              // truncated
+  EXPECT_EQ(Utf8Length("\xC0\xAF"), -1);          // overlong
+  EXPECT_EQ(Utf8Length("\xED\xA0\x80"), -1);      // surrogate
   EXPECT_EQ(Utf8Length("\xF4\x90\x80\x80"), -1);  // past U+10FFFF
 }
 

@@ -1,9 +1,10 @@
 // The core's read and write paths over the embedded backends, with fakes that
 // count calls and fail on demand.
+#include "rowcache/service.h"
+
 #include <gtest/gtest.h>
 
 #include "cache/memory_cache.h"
-#include "rowcache/service.h"
 #include "support/fakes.h"
 
 namespace rowcache {
@@ -23,7 +24,8 @@ class ServiceTest : public ::testing::Test {
     ASSERT_TRUE(store_->EnsureSchema().ok());
     cache_ = std::make_unique<FaultyCache>(NewMemoryCache(1000));
     metrics_ = std::make_unique<Metrics>();
-    svc_ = std::make_unique<Service>(store_.get(), cache_.get(), opts, metrics_.get(), nullptr, std::move(rand));
+    svc_ =
+        std::make_unique<Service>(store_.get(), cache_.get(), opts, metrics_.get(), nullptr, std::move(rand));
   }
 
   std::vector<int64_t> WriteRows(int n, bool use_cache = true) {
@@ -68,11 +70,13 @@ TEST_F(ServiceTest, HandleProducesTheAssignmentShapes) {
   EXPECT_EQ(w.body, R"({"statusCode": 200, "body": "write success", "ids": [1]})");
   Response r = svc_->Handle(R"({"USE_CACHE": "True", "REQUEST": "read", "SQLS": [1, 2]})");
   EXPECT_EQ(r.status, 200);
-  EXPECT_EQ(r.body,
-            R"({"statusCode": 200, "body": [{"id": 1, "hero": "yes", "power": "fly", "name": "batman", "xp": 100, "color": "black"}, null]})");
+  EXPECT_EQ(
+      r.body,
+      R"({"statusCode": 200, "body": [{"id": 1, "hero": "yes", "power": "fly", "name": "batman", "xp": 100, "color": "black"}, null]})");
   Response bad = svc_->Handle(R"({"REQUEST": "read", "SQLS": ["a"]})");
   EXPECT_EQ(bad.status, 400);
-  EXPECT_EQ(bad.body, R"({"statusCode": 400, "body": {"error": "SQLS[0]: expected an integer id, got \"a\""}})");
+  EXPECT_EQ(bad.body,
+            R"({"statusCode": 400, "body": {"error": "SQLS[0]: expected an integer id, got \"a\""}})");
   Response empty = svc_->Handle(R"({"REQUEST": "read", "SQLS": []})");
   EXPECT_EQ(empty.body, R"({"statusCode": 200, "body": []})");
 }
@@ -216,8 +220,8 @@ TEST_F(ServiceTest, InvalidateAllPendingForShutdown) {
   left = svc_->InvalidateAllPending();
   EXPECT_TRUE(left.ids.empty());
   EXPECT_EQ(svc_->PendingInvalidations(), 0u);
-  auto entries = cache_->inner().MGet(std::vector<std::string>{svc_->CacheKey(ids[0]), svc_->CacheKey(ids[1]),
-                                                               svc_->CacheKey(ids[2])});
+  auto entries = cache_->inner().MGet(
+      std::vector<std::string>{svc_->CacheKey(ids[0]), svc_->CacheKey(ids[1]), svc_->CacheKey(ids[2])});
   ASSERT_TRUE(entries.ok());
   EXPECT_FALSE((*entries)[0]);
   EXPECT_TRUE((*entries)[1]);
@@ -243,7 +247,8 @@ TEST_F(ServiceTest, DatabaseDownIs503ButCachedReadsStillWork) {
   EXPECT_EQ(miss.status, 503);
   // The answer is generic; the store's message is for the log, under the answer's id.
   EXPECT_EQ(miss.body.find("database down"), std::string::npos) << miss.body;
-  EXPECT_NE(miss.body.find("\"error\": \"the database is unavailable\", \"request_id\": \"" + miss.request_id + "\""),
+  EXPECT_NE(miss.body.find("\"error\": \"the database is unavailable\", \"request_id\": \"" +
+                           miss.request_id + "\""),
             std::string::npos)
       << miss.body;
   EXPECT_NE(ErrorLogLine(miss).find(miss.request_id + ": 503: injected: database down"), std::string::npos);
@@ -265,7 +270,7 @@ TEST_F(ServiceTest, LargeReadsAreSplitIntoQueriesOfTheStoresLimit) {
   auto ids = WriteRows(8, /*use_cache=*/false);
   store_->max_ids_per_query = 3;
   std::vector<int64_t> ask = ids;
-  ask.push_back(5000);  // no such row
+  ask.push_back(5000);    // no such row
   ask.push_back(ids[0]);  // repeated: asked once
   ask.push_back(6000);
   uint64_t queries = metrics_->db_queries.load();
@@ -388,7 +393,8 @@ TEST_F(ServiceTest, MetricsRenderPrometheusText) {
   svc_->Handle("nonsense");
   std::string text = metrics_->Render();
   EXPECT_NE(text.find("rowcache_requests_total{kind=\"read\",outcome=\"ok\"} 1"), std::string::npos);
-  EXPECT_NE(text.find("rowcache_requests_total{kind=\"invalid\",outcome=\"client_error\"} 1"), std::string::npos);
+  EXPECT_NE(text.find("rowcache_requests_total{kind=\"invalid\",outcome=\"client_error\"} 1"),
+            std::string::npos);
   EXPECT_NE(text.find("rowcache_cache_hits_total 1"), std::string::npos);
   EXPECT_NE(text.find("rowcache_request_duration_seconds_bucket{kind=\"read\",le=\"+Inf\"} 1"),
             std::string::npos);

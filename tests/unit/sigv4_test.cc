@@ -1,6 +1,6 @@
-#include <gtest/gtest.h>
-
 #include "aws/sigv4.h"
+
+#include <gtest/gtest.h>
 
 namespace rowcache {
 namespace {
