@@ -78,6 +78,18 @@ inline constexpr size_t kReadEnvelopeBytes =
 inline constexpr size_t kDefaultMaxReadBatch =
     (kLambdaResponseLimit - kReadEnvelopeBytes + 2) / (kMaxRowJsonBytes + 2);
 
+// A safeguard turned off on purpose, so that the consistency checker (and
+// the tests) can show they would notice. kNone in every normal run.
+enum class TestMutation {
+  kNone,
+  kInsertGuard,     // "insert-guard": inserts write through unconditionally
+  kFillGuard,       // "fill-guard": fills ignore the lease
+  kUnknownOutcome,  // "unknown-outcome": writes with an unknown outcome are not invalidated
+  kLeaseRelease,    // "lease-release": reads keep the leases they did not use
+};
+// "insert-guard", ... -> the mutation; nullopt for any other name ("" is kNone).
+std::optional<TestMutation> TestMutationNamed(std::string_view name);
+
 struct ServiceOptions {
   // Cache key for row id N is key_prefix + "{N}". Default: "rowcache:heroes:".
   std::string key_prefix = "rowcache:heroes:";
@@ -108,12 +120,8 @@ struct ServiceOptions {
   // process meanwhile. Default: 12 s (serve sets 2 x --db-timeout + 2 s).
   int64_t unknown_outcome_delay_nanos = 12'000'000'000;
   // Test builds only (ROWCACHE_TEST_MUTATIONS): turns one safeguard off so
-  // the consistency checker can show it would notice. "" (default): none.
-  // "insert-guard": inserts write through unconditionally; "fill-guard":
-  // fills ignore the lease; "unknown-outcome": writes with an unknown
-  // outcome are not invalidated; "lease-release": reads keep the leases
-  // they did not use (ids with no row leave their guard keys behind).
-  std::string test_mutation;
+  // the consistency checker can show it would notice (see TestMutation).
+  TestMutation test_mutation = TestMutation::kNone;
   // Most ids remembered for retried invalidation; past it, the cache is not
   // read at all until the backlog clears. Default: 1,000,000.
   size_t max_pending_invalidations = 1'000'000;
@@ -169,6 +177,10 @@ class Service {
 
   // request_id: the id a 5xx answer carries (see ErrorResponse); empty: a new one.
   Response Handle(std::string_view event_json, std::string_view request_id = {});
+  // The same for an event a front door already parsed (ParseRequest): it is
+  // not parsed again (the HTTP server's fast path parses every POST; a read
+  // it cannot answer from the cache is handed on parsed).
+  Response Handle(const Request& req, std::string_view request_id = {});
   Response Execute(const Request& req, std::string_view request_id = {});
 
   // The results behind the responses, for tests and the bench tool.

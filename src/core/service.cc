@@ -130,6 +130,15 @@ class Service::PendingSet {
   int64_t bypass_all_until_ = 0;
 };
 
+std::optional<TestMutation> TestMutationNamed(std::string_view name) {
+  if (name.empty()) return TestMutation::kNone;
+  if (name == "insert-guard") return TestMutation::kInsertGuard;
+  if (name == "fill-guard") return TestMutation::kFillGuard;
+  if (name == "unknown-outcome") return TestMutation::kUnknownOutcome;
+  if (name == "lease-release") return TestMutation::kLeaseRelease;
+  return std::nullopt;
+}
+
 Service::Service(Store* store, Cache* cache, ServiceOptions opts, Metrics* metrics,
                  std::function<int64_t()> now_nanos, std::function<uint64_t()> rand)
     : store_(store),
@@ -369,7 +378,7 @@ Result<std::vector<std::optional<Row>>> Service::Read(std::span<const int64_t> i
       looked_up = true;
       int64_t now = now_nanos_();
       uint64_t hits = 0;
-      bool ignore_leases = opts_.test_mutation == "fill-guard";
+      bool ignore_leases = opts_.test_mutation == TestMutation::kFillGuard;
       for (size_t i = 0; i < distinct.size(); ++i) {
         bool bypass = pending_before[i] || pending_->Contains(distinct[i], now);
         const LeasedLookup& v = got.value()[i];
@@ -422,7 +431,7 @@ Result<std::vector<std::optional<Row>>> Service::Read(std::span<const int64_t> i
     if (!s.ok()) return s;
     if (!entries.empty()) {
       Result<size_t> stored = Status::Internal("not run");
-      if (opts_.test_mutation == "fill-guard") {
+      if (opts_.test_mutation == TestMutation::kFillGuard) {
         std::vector<CacheEntry> plain;
         for (auto& e : entries) plain.push_back(CacheEntry{e.key, e.value, e.ttl_seconds});
         Status ps = cache_->SetMany(plain);
@@ -451,7 +460,7 @@ Result<std::vector<std::optional<Row>>> Service::Read(std::span<const int64_t> i
 // (evicting real entries). Only this read's token is deleted, so a writer's
 // lease, or another reader's, stays.
 void Service::ReleaseLeases(std::span<const std::string> guard_keys, std::string_view token) {
-  if (opts_.test_mutation == "lease-release") return;
+  if (opts_.test_mutation == TestMutation::kLeaseRelease) return;
   auto released = cache_->ReleaseLeases(guard_keys, token);
   if (released.ok()) {
     metrics_->cache_leases_released.fetch_add(*released, std::memory_order_relaxed);
@@ -478,7 +487,7 @@ void Service::InvalidateOrRemember(std::span<const int64_t> ids) {
 }
 
 void Service::InvalidateUnknownOutcome(std::span<const int64_t> ids) {
-  if (cache_ == nullptr || ids.empty() || opts_.test_mutation == "unknown-outcome") return;
+  if (cache_ == nullptr || ids.empty() || opts_.test_mutation == TestMutation::kUnknownOutcome) return;
   metrics_->writes_unknown_outcome.fetch_add(1, std::memory_order_relaxed);
   // The commit may have happened, or may still happen while the database
   // finishes with the lost connection: invalidate now, and again once it
@@ -549,7 +558,7 @@ Service::Unflushed Service::InvalidateAllPending() {
 Result<std::vector<int64_t>> Service::Write(std::span<const Row> rows, bool use_cache) {
   if (rows.empty()) return std::vector<int64_t>{};
   bool cached = use_cache && cache_ != nullptr;
-  bool unconditional = opts_.test_mutation == "insert-guard";
+  bool unconditional = opts_.test_mutation == TestMutation::kInsertGuard;
   std::string token = cached ? NewLeaseToken() : std::string();
   bool leased = false;
   // The writer's lease is taken before COMMIT, while no one else can see or
@@ -758,17 +767,46 @@ std::optional<Response> Service::AnswerFromTrustedEntries(const Request& req,
   return resp;
 }
 
+namespace {
+
+RequestKind KindOf(const Request& req) {
+  switch (req.kind) {
+    case Request::Kind::kRead:
+      return RequestKind::kRead;
+    case Request::Kind::kWrite:
+      return RequestKind::kWrite;
+    case Request::Kind::kUpdate:
+      return RequestKind::kUpdate;
+    case Request::Kind::kDelete:
+      return RequestKind::kDelete;
+  }
+  return RequestKind::kInvalid;
+}
+
+Outcome OutcomeOf(const Response& resp) {
+  return resp.status == 200   ? Outcome::kOk
+         : resp.status == 503 ? Outcome::kUnavailable
+         : resp.status < 500  ? Outcome::kClientError
+                              : Outcome::kError;
+}
+
+}  // namespace
+
 Response Service::Handle(std::string_view event_json, std::string_view request_id) {
   RetryPendingInvalidations();
   int64_t start = now_nanos_();
   RequestKind kind;
   auto req = ParseEvent(event_json, opts_, &kind);
   Response resp = req.ok() ? Execute(req.value(), request_id) : ErrorResponse(req.status(), request_id);
-  Outcome outcome = resp.status == 200   ? Outcome::kOk
-                    : resp.status == 503 ? Outcome::kUnavailable
-                    : resp.status < 500  ? Outcome::kClientError
-                                         : Outcome::kError;
-  metrics_->CountRequest(kind, outcome, now_nanos_() - start);
+  metrics_->CountRequest(kind, OutcomeOf(resp), now_nanos_() - start);
+  return resp;
+}
+
+Response Service::Handle(const Request& req, std::string_view request_id) {
+  RetryPendingInvalidations();
+  int64_t start = now_nanos_();
+  Response resp = Execute(req, request_id);
+  metrics_->CountRequest(KindOf(req), OutcomeOf(resp), now_nanos_() - start);
   return resp;
 }
 

@@ -96,12 +96,12 @@ Result<ServiceConfig> ServiceConfigFromFlags(const Flags& f) {
   c.service.unknown_outcome_delay_nanos = (2 * *dbt + 2) * 1'000'000'000LL;
   if (const char* m = std::getenv("ROWCACHE_TEST_MUTATION"); m && *m) {
 #ifdef ROWCACHE_TEST_MUTATIONS
-    std::string mut = m;
-    if (mut != "insert-guard" && mut != "fill-guard" && mut != "unknown-outcome" && mut != "lease-release") {
+    auto mut = TestMutationNamed(m);
+    if (!mut) {
       return Status::InvalidArgument(
           "ROWCACHE_TEST_MUTATION: expected insert-guard, fill-guard, unknown-outcome or lease-release");
     }
-    c.service.test_mutation = mut;
+    c.service.test_mutation = *mut;
 #else
     return Status::InvalidArgument(
         "ROWCACHE_TEST_MUTATION is set, but this build has no test mutations (cmake "

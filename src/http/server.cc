@@ -157,31 +157,47 @@ struct HttpServer::Impl {
   }
 
   // The fast path for a cached read (see ServerOptions::fast_read_redis):
-  // a response if every entry was in the cache, else nothing.
-  asio::awaitable<std::optional<Response>> FastRead(size_t index, const std::string& body) {
+  // a response if every entry was in the cache, else nothing, and then the
+  // request in *parsed if it parsed, so that it is not parsed again.
+  asio::awaitable<std::optional<Response>> FastRead(size_t index, const std::string& body,
+                                                    std::optional<Request>* parsed) {
     redis::AsyncClient* reader = readers[index].get();
     NearCache* near = opts.near_cache.get();
     bool near_on = near && near->serving();
     if (!near_on && (!reader || !reader->Usable())) co_return std::nullopt;
     int64_t start = svc.NowNanos();
     auto req = ParseRequest(body, svc.options());
-    if (!req.ok()) co_return std::nullopt;
+    if (!req.ok()) co_return std::nullopt;  // Handle answers (and counts) the error
     auto keys = svc.CacheOnlyKeys(*req);
-    if (!keys) co_return std::nullopt;
+    if (!keys) {
+      *parsed = std::move(req.value());
+      co_return std::nullopt;
+    }
     std::vector<NearCache::Ticket> tickets;
     if (near_on) {
       std::vector<std::optional<std::string>> values;
-      if (near->GetAll(*keys, &values)) co_return svc.AnswerFromTrustedEntries(*req, values, start);
+      if (near->GetAll(*keys, &values)) {
+        auto answer = svc.AnswerFromTrustedEntries(*req, values, start);
+        if (!answer) *parsed = std::move(req.value());
+        co_return answer;
+      }
       // Taken before the Redis read: a value whose invalidation overtakes
       // the reply is not stored.
       tickets.reserve(keys->size());
       for (const auto& k : *keys) tickets.push_back(near->TicketFor(k));
     }
-    if (!reader || !reader->Usable()) co_return std::nullopt;
+    if (!reader || !reader->Usable()) {
+      *parsed = std::move(req.value());
+      co_return std::nullopt;
+    }
     std::vector<std::string> asked = *keys;
     Result<redis::Found> found = co_await reader->MGet(std::move(*keys), near_on, asio::use_awaitable);
-    if (!found.ok()) co_return std::nullopt;
+    if (!found.ok()) {
+      *parsed = std::move(req.value());
+      co_return std::nullopt;
+    }
     auto answer = svc.AnswerFromEntries(*req, found->values, start);
+    if (!answer) *parsed = std::move(req.value());
     if (answer && near_on) {
       // Every entry decoded as the row of its id; kept only if canonical, so
       // that near hits can be spliced without decoding.
@@ -378,9 +394,10 @@ struct HttpServer::Impl {
 
   // The response to req; for POST /, `answered` (from the fast read path) if
   // given, else the Service's answer. Not `authorized` (see Authorized): 401.
+  // `parsed`: the body as the fast path parsed it (not parsed again), or null.
   http::response<http::string_body> Respond(const http::request<http::string_body>& req,
                                             std::optional<Response> answered = std::nullopt,
-                                            bool authorized = true) {
+                                            bool authorized = true, const Request* parsed = nullptr) {
     http::response<http::string_body> res;
     res.version(req.version());
     res.set(http::field::server, "rowcache");
@@ -406,7 +423,7 @@ struct HttpServer::Impl {
       if (req.method() != http::verb::post) {
         method_not_allowed("POST");
       } else {
-        Response r = answered ? std::move(*answered) : svc.Handle(req.body());
+        Response r = answered ? std::move(*answered) : parsed ? svc.Handle(*parsed) : svc.Handle(req.body());
         LogLine(ErrorLogLine(r));
         res.result(static_cast<http::status>(r.status));
         res.body() = std::move(r.body);
@@ -584,8 +601,9 @@ struct HttpServer::Impl {
       }
       bool authorized = Authorized(req);
       std::optional<Response> fast;
+      std::optional<Request> parsed_request;  // by the fast path, when it did not answer
       if (authorized && req.method() == http::verb::post && req.target() == "/") {
-        fast = co_await FastRead(c->ioc_index, req.body());
+        fast = co_await FastRead(c->ioc_index, req.body(), &parsed_request);
       }
       http::response<http::string_body> res;
       // The workers' queue is bounded: past it, 503 with Retry-After at once.
@@ -593,7 +611,8 @@ struct HttpServer::Impl {
                   stats.worker_requests.load(std::memory_order_relaxed) >=
                       static_cast<int64_t>(std::max(1, opts.threads)) + static_cast<int64_t>(opts.max_queue);
       if (fast || !workers || !authorized || busy) {
-        res = busy ? Busy(req) : Respond(req, std::move(fast), authorized);
+        res = busy ? Busy(req)
+                   : Respond(req, std::move(fast), authorized, parsed_request ? &*parsed_request : nullptr);
         Finish(req, res);
         c->ExpiresAfter(opts.idle_timeout);
         auto [wec, wn] = co_await http::async_write(c->stream, res, kTuple);
@@ -613,7 +632,7 @@ struct HttpServer::Impl {
       co_await asio::co_spawn(
           *workers,
           [&]() -> asio::awaitable<void> {
-            res = Respond(req);
+            res = Respond(req, std::nullopt, true, parsed_request ? &*parsed_request : nullptr);
             Finish(req, res);
             wire = Serialize(res);
             ssize_t n =

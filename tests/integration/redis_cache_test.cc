@@ -212,7 +212,8 @@ int KeysUnder(const std::string& prefix) {
 // A service over SQLite with this Redis as its cache (through a FaultyCache,
 // to interleave a writer).
 struct RedisService {
-  explicit RedisService(std::unique_ptr<Cache> redis, const std::string& prefix, std::string mutation = "") {
+  explicit RedisService(std::unique_ptr<Cache> redis, const std::string& prefix,
+                        TestMutation mutation = TestMutation::kNone) {
     auto s = OpenStore("sqlite::memory:");
     EXPECT_TRUE(s.ok());
     store = std::move(s.value());
@@ -220,7 +221,7 @@ struct RedisService {
     cache = std::make_unique<testing::FaultyCache>(std::move(redis));
     ServiceOptions o;
     o.key_prefix = prefix;
-    o.test_mutation = std::move(mutation);
+    o.test_mutation = mutation;
     svc = std::make_unique<Service>(store.get(), cache.get(), o, &metrics);
   }
   Metrics metrics;
@@ -248,7 +249,7 @@ TEST_F(RedisCacheTest, ReadsOfMissingIdsLeaveNoKeyInRedis) {
 // The same with the release switched off ("lease-release" mutation): the
 // guards stay, so the check above can fail.
 TEST_F(RedisCacheTest, WithoutTheReleaseMissingIdsLeaveGuards) {
-  RedisService rs(std::move(cache_), p_, "lease-release");
+  RedisService rs(std::move(cache_), p_, TestMutation::kLeaseRelease);
   std::vector<int64_t> ids{5, 6, 7};
   ASSERT_TRUE(rs.svc->Read(ids, true).ok());
   EXPECT_EQ(KeysUnder(p_), 3);

@@ -193,7 +193,7 @@ TEST_F(ConsistencyTest, AReadOfMissingIdsLeavesNothingInTheCache) {
   EXPECT_EQ(cache_->release_calls.load(), 1);  // one call for the whole read
 
   ServiceOptions o;
-  o.test_mutation = "lease-release";
+  o.test_mutation = TestMutation::kLeaseRelease;
   Service kept(store_.get(), cache_.get(), o, &metrics_);
   ASSERT_TRUE(kept.Read(ids, true).ok());
   EXPECT_EQ(count(), static_cast<long>(ids.size()));  // the check above can fail

@@ -228,6 +228,35 @@ TEST_F(ServiceTest, InvalidateAllPendingForShutdown) {
   EXPECT_FALSE((*entries)[2]);
 }
 
+TEST(TestMutations, NamedAsTheirSwitchesAreSpelled) {
+  EXPECT_EQ(TestMutationNamed(""), TestMutation::kNone);
+  EXPECT_EQ(TestMutationNamed("insert-guard"), TestMutation::kInsertGuard);
+  EXPECT_EQ(TestMutationNamed("fill-guard"), TestMutation::kFillGuard);
+  EXPECT_EQ(TestMutationNamed("unknown-outcome"), TestMutation::kUnknownOutcome);
+  EXPECT_EQ(TestMutationNamed("lease-release"), TestMutation::kLeaseRelease);
+  EXPECT_EQ(TestMutationNamed("fill_guard"), std::nullopt);
+  EXPECT_EQ(ServiceOptions{}.test_mutation, TestMutation::kNone);
+}
+
+TEST_F(ServiceTest, AParsedRequestIsAnsweredAndCountedAsItsText) {
+  WriteRows(2);
+  for (const std::string& body : {std::string(R"({"REQUEST": "read", "SQLS": [1, 2, 99]})"),
+                                  std::string(R"({"REQUEST": "update", "SQLS": [{"id": 1, "xp": 5}]})"),
+                                  std::string(R"({"USE_CACHE": "False", "REQUEST": "read", "SQLS": [1]})"),
+                                  std::string(R"({"REQUEST": "delete", "SQLS": [2]})")}) {
+    auto req = ParseRequest(body, svc_->options());
+    ASSERT_TRUE(req.ok()) << body;
+    Response parsed = svc_->Handle(*req);
+    EXPECT_EQ(parsed.status, 200) << body << " -> " << parsed.body;
+  }
+  Response again = svc_->Handle(R"({"REQUEST": "read", "SQLS": [1, 2, 99]})");
+  auto req = ParseRequest(R"({"REQUEST": "read", "SQLS": [1, 2, 99]})", svc_->options());
+  EXPECT_EQ(svc_->Handle(*req).body, again.body);
+  EXPECT_EQ(metrics_->Get(RequestKind::kRead, Outcome::kOk), 4u);
+  EXPECT_EQ(metrics_->Get(RequestKind::kUpdate, Outcome::kOk), 1u);
+  EXPECT_EQ(metrics_->Get(RequestKind::kDelete, Outcome::kOk), 1u);
+}
+
 TEST_F(ServiceTest, FillFailureDoesNotFailTheRead) {
   auto ids = WriteRows(1, false);
   cache_->FailOn("guarded_set");
