@@ -552,7 +552,22 @@ struct HttpServer::Impl {
     res.prepare_payload();
     Count(static_cast<unsigned>(status));
     c.ExpiresAfter(std::chrono::seconds(5));
-    co_await http::async_write(c.stream, res, kTuple);
+    auto [wec, wn] = co_await http::async_write(c.stream, res, kTuple);
+    if (wec) co_return;
+    // A lingering close: the client may still be sending what was refused,
+    // and closing with unread bytes resets the connection -- which can
+    // discard the answer before the client reads it. So the sending side is
+    // shut and what still arrives is read and dropped: at most 64 KiB, for
+    // at most a second (the sweep closes it then).
+    beast::error_code ignored;
+    c.stream.shutdown(tcp::socket::shutdown_send, ignored);
+    c.ExpiresAfter(std::chrono::seconds(1));
+    std::array<char, 4096> sink;
+    for (size_t drained = 0; drained < 64 * 1024;) {
+      auto [rec, n] = co_await c.stream.async_read_some(asio::buffer(sink), kTuple);
+      if (rec) break;
+      drained += n;
+    }
   }
 
   asio::awaitable<void> Session(std::shared_ptr<Conn> c) {
