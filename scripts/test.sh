@@ -6,7 +6,8 @@
 #   and main end-to-end tests again against an ASan/UBSan build (which also carries the test-only
 #   consistency mutations the checker must catch), the concurrency and HTTP tests against a
 #   ThreadSanitizer build, and a short libFuzzer run of every fuzz target (UBSan fatal). First, the
-#   formatting check (scripts/format.sh --check: every C++ file as .clang-format says).
+#   formatting check (scripts/format.sh --check: every C++ file as .clang-format says) and clang-tidy
+#   (scripts/lint.sh, the checks of .clang-tidy).
 #
 # Environment: BUILD_DIR (build), ROWCACHE_SKIP_SANITIZE=1 to skip the sanitizer
 # pass, ROWCACHE_FUZZ_SECONDS (10 per target; 0 skips the fuzz run).
@@ -18,6 +19,8 @@ scripts/deps.sh
 scripts/format.sh --check
 
 BUILD_DIR=${BUILD_DIR:-build}
+echo "== clang-tidy (scripts/lint.sh with .clang-tidy): any finding fails"
+scripts/lint.sh >/tmp/rowcache-lint.log 2>&1 || { sed 's/\x1b\[[0-9;]*m//g' /tmp/rowcache-lint.log | grep -A3 'error: '; exit 1; }
 JOBS=$(nproc)
 cmake -S . -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build "$BUILD_DIR" -j"$JOBS"

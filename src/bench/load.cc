@@ -253,7 +253,7 @@ class HttpWorker {
     setsockopt(c.fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     int rc = connect(c.fd, reinterpret_cast<const sockaddr*>(&addr_), addrlen_);
     if (rc != 0 && errno != EINPROGRESS) {
-      Fail(i, now, /*connect=*/true);
+      Fail(i, now, /*connect_error=*/true);
       return;
     }
     epoll_event ev{};
@@ -474,7 +474,8 @@ RunResult RunHttp(const LoadOptions& o, const Workload& w) {
     int n = o.connections / threads + (t < o.connections % threads ? 1 : 0);
     workers.push_back(std::make_unique<HttpWorker>(o, w, keys, t, n, addr, addrlen, sh));
   }
-  auto [t0, measure_start, end] = RunWindow(o);
+  const Window window = RunWindow(o);
+  const int64_t t0 = window.t0, measure_start = window.measure_start, end = window.end;
   std::vector<RunResult> parts(static_cast<size_t>(threads));
   std::vector<std::thread> ts;
   for (int t = 0; t < threads; ++t) {
@@ -492,7 +493,8 @@ RunResult RunInproc(Service& service, const LoadOptions& o, const Workload& w) {
   int threads = std::max(1, o.connections);
   auto keys = MakeKeys(w);
   Shared sh(threads);
-  auto [t0, measure_start, end] = RunWindow(o);
+  const Window window = RunWindow(o);
+  const int64_t t0 = window.t0, measure_start = window.measure_start, end = window.end;
   std::vector<RunResult> parts(static_cast<size_t>(threads));
   std::vector<std::thread> ts;
   for (int t = 0; t < threads; ++t) {

@@ -195,9 +195,9 @@ Status WritePlots(const Report& r, const std::string& dir, std::vector<std::stri
   std::string dat = base + "-latency.dat";
   {
     std::ofstream f(dat);
-    for (size_t i = 0; i < r.runs.size(); ++i) {
-      f << "# " << r.runs[i].name << "\n";
-      for (auto [p, v] : r.runs[i].result.latency.Distribution()) {
+    for (const auto& run : r.runs) {
+      f << "# " << run.name << "\n";
+      for (auto [p, v] : run.result.latency.Distribution()) {
         if (p >= 100.0) continue;
         f << p << ' ' << 1.0 / (1.0 - p / 100.0) << ' ' << Us(v) << '\n';
       }

@@ -193,7 +193,8 @@ std::string Service::NewLeaseToken() {
   std::string t(32, '0');
   for (int half = 0; half < 2; ++half) {
     uint64_t r = rand_();
-    for (int i = 0; i < 16; ++i) t[static_cast<size_t>(half * 16 + i)] = kHex[(r >> (4 * i)) & 0xF];
+    for (int i = 0; i < 16; ++i)
+      t[static_cast<size_t>(half) * 16 + static_cast<size_t>(i)] = kHex[(r >> (4 * i)) & 0xF];
   }
   return t;
 }

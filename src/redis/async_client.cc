@@ -94,7 +94,7 @@ class AsyncClient::Conn {
     // Resolved on every connect: a failover may move a name to a new address.
     resolver_.async_resolve(
         addr_.host, std::to_string(addr_.port),
-        [this, g](const boost::system::error_code& ec, tcp::resolver::results_type results) {
+        [this, g](const boost::system::error_code& ec, const tcp::resolver::results_type& results) {
           if (g != generation_) return;
           if (ec || results.empty()) {
             Fail(ErrorClass::kConnection, "cannot resolve " + addr_.host);

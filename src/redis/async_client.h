@@ -64,7 +64,9 @@ class AsyncClient {
   template <class Token>
   auto MGet(std::vector<std::string> keys, bool with_ttl, Token&& token) {
     return boost::asio::async_initiate<Token, void(Result<Found>)>(
-        [this, with_ttl](auto handler, std::vector<std::string> k) {
+        [this, with_ttl](
+            auto handler,
+            std::vector<std::string> k) {  // NOLINT(performance-unnecessary-value-param): moved into Enqueue
           struct H final : Done {
             explicit H(decltype(handler)&& h) : h(std::move(h)) {}
             void operator()(Result<Found> r) override { h(std::move(r)); }

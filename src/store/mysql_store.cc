@@ -56,7 +56,7 @@ constexpr size_t kLoadDataMinRows = 64;  // batches from this size go through LO
 bool IsConnectionError(unsigned err) {
   return err == CR_SERVER_GONE_ERROR || err == CR_SERVER_LOST || err == CR_CONNECTION_ERROR ||
          err == CR_CONN_HOST_ERROR || err == CR_UNKNOWN_HOST || err == CR_COMMANDS_OUT_OF_SYNC ||
-         err == ER_CONNECTION_KILLED || err == 2026 /* SSL */ || err == 2013;
+         err == ER_CONNECTION_KILLED || err == 2026 /* SSL */;
 }
 
 // The file name our LOAD DATA LOCAL INFILE statement asks for; the only one
@@ -373,7 +373,7 @@ class MysqlStore final : public Store {
   MysqlStore(Url url, std::string table, StoreOptions opts, MysqlTls tls)
       : url_(std::move(url)),
         table_(std::move(table)),
-        opts_(opts),
+        opts_(std::move(opts)),
         tls_(std::move(tls)),
         auth_plugins_(AllowedAuthPlugins(tls_)) {
     if (!url_.port) url_.port = 3306;

@@ -1,8 +1,6 @@
 // The HTTP front door in process (src/http/server.h) over the embedded
 // backends: routing, authentication, /healthz and /metrics, the framing
 // bounds, and the command-line flags (src/exe/flags.h) the front doors read.
-#include "http/server.h"
-
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -13,6 +11,7 @@
 #include "cache/memory_cache.h"
 #include "exe/flags.h"
 #include "http/framing.h"
+#include "http/server.h"
 #include "rowcache/metrics.h"
 
 namespace rowcache {
@@ -98,7 +97,8 @@ class HttpServerTest : public ::testing::Test {
 
 TEST_F(HttpServerTest, RoutesAndAuthentication) {
   std::string w = Exchange(
-      port(), Post(R"({"REQUEST": "write", "SQLS": [{"hero":"a","power":"b","name":"c","xp":1,"color":"d"}]})"));
+      port(),
+      Post(R"({"REQUEST": "write", "SQLS": [{"hero":"a","power":"b","name":"c","xp":1,"color":"d"}]})"));
   EXPECT_EQ(StatusOf(w), 200) << w;
   EXPECT_NE(w.find(R"("write success")"), std::string::npos) << w;
   std::string r = Exchange(port(), Post(R"({"REQUEST": "read", "SQLS": [1]})"));
@@ -129,13 +129,15 @@ TEST_F(HttpServerTest, HealthzAnswersStatesOnly) {
 }
 
 TEST_F(HttpServerTest, FramingBoundsBeforeAuthentication) {
-  std::string big_header = "POST / HTTP/1.1\r\nHost: x\r\nX-Long: " + std::string(kMaxRequestHead, 'a') + "\r\n\r\n";
+  std::string big_header =
+      "POST / HTTP/1.1\r\nHost: x\r\nX-Long: " + std::string(kMaxRequestHead, 'a') + "\r\n\r\n";
   EXPECT_EQ(StatusOf(Exchange(port(), big_header)), 431);
   std::string endless_ext = "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5;e=" +
                             std::string(2 * kMaxRequestHead, 'a');
   EXPECT_EQ(StatusOf(Exchange(port(), endless_ext)), 400);
-  std::string trailer = "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n1\r\n{\r\n0\r\nX-T: " +
-                        std::string(2 * kMaxRequestHead, 'a');
+  std::string trailer =
+      "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n1\r\n{\r\n0\r\nX-T: " +
+      std::string(2 * kMaxRequestHead, 'a');
   EXPECT_EQ(StatusOf(Exchange(port(), trailer)), 431);
   std::string body = Post(std::string(5000, ' '));
   EXPECT_EQ(StatusOf(Exchange(port(), body)), 413);
