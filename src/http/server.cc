@@ -157,47 +157,30 @@ struct HttpServer::Impl {
   }
 
   // The fast path for a cached read (see ServerOptions::fast_read_redis):
-  // a response if every entry was in the cache, else nothing, and then the
-  // request in *parsed if it parsed, so that it is not parsed again.
-  asio::awaitable<std::optional<Response>> FastRead(size_t index, const std::string& body,
-                                                    std::optional<Request>* parsed) {
+  // a response if every entry was in the cache, else nothing (the caller
+  // then hands the same parsed request to the Service).
+  asio::awaitable<std::optional<Response>> FastRead(size_t index, const Request& req) {
     redis::AsyncClient* reader = readers[index].get();
     NearCache* near = opts.near_cache.get();
     bool near_on = near && near->serving();
     if (!near_on && (!reader || !reader->Usable())) co_return std::nullopt;
     int64_t start = svc.NowNanos();
-    auto req = ParseRequest(body, svc.options());
-    if (!req.ok()) co_return std::nullopt;  // Handle answers (and counts) the error
-    auto keys = svc.CacheOnlyKeys(*req);
-    if (!keys) {
-      *parsed = std::move(req.value());
-      co_return std::nullopt;
-    }
+    auto keys = svc.CacheOnlyKeys(req);
+    if (!keys) co_return std::nullopt;
     std::vector<NearCache::Ticket> tickets;
     if (near_on) {
       std::vector<std::optional<std::string>> values;
-      if (near->GetAll(*keys, &values)) {
-        auto answer = svc.AnswerFromTrustedEntries(*req, values, start);
-        if (!answer) *parsed = std::move(req.value());
-        co_return answer;
-      }
+      if (near->GetAll(*keys, &values)) co_return svc.AnswerFromTrustedEntries(req, values, start);
       // Taken before the Redis read: a value whose invalidation overtakes
       // the reply is not stored.
       tickets.reserve(keys->size());
       for (const auto& k : *keys) tickets.push_back(near->TicketFor(k));
     }
-    if (!reader || !reader->Usable()) {
-      *parsed = std::move(req.value());
-      co_return std::nullopt;
-    }
+    if (!reader || !reader->Usable()) co_return std::nullopt;
     std::vector<std::string> asked = *keys;
     Result<redis::Found> found = co_await reader->MGet(std::move(*keys), near_on, asio::use_awaitable);
-    if (!found.ok()) {
-      *parsed = std::move(req.value());
-      co_return std::nullopt;
-    }
-    auto answer = svc.AnswerFromEntries(*req, found->values, start);
-    if (!answer) *parsed = std::move(req.value());
+    if (!found.ok()) co_return std::nullopt;
+    auto answer = svc.AnswerFromEntries(req, found->values, start);
     if (answer && near_on) {
       // Every entry decoded as the row of its id; kept only if canonical, so
       // that near hits can be spliced without decoding.
@@ -394,7 +377,7 @@ struct HttpServer::Impl {
 
   // The response to req; for POST /, `answered` (from the fast read path) if
   // given, else the Service's answer. Not `authorized` (see Authorized): 401.
-  // `parsed`: the body as the fast path parsed it (not parsed again), or null.
+  // `parsed`: the body as the session parsed it (not parsed again), or null.
   http::response<http::string_body> Respond(const http::request<http::string_body>& req,
                                             std::optional<Response> answered = std::nullopt,
                                             bool authorized = true, const Request* parsed = nullptr) {
@@ -616,9 +599,15 @@ struct HttpServer::Impl {
       }
       bool authorized = Authorized(req);
       std::optional<Response> fast;
-      std::optional<Request> parsed_request;  // by the fast path, when it did not answer
+      // A POST / is parsed once, here: the fast path and the Service both
+      // take the parsed request (a body that does not parse goes to the
+      // Service as text, which answers the error).
+      std::optional<Request> parsed_request;
       if (authorized && req.method() == http::verb::post && req.target() == "/") {
-        fast = co_await FastRead(c->ioc_index, req.body(), &parsed_request);
+        if (auto parsed = ParseRequest(req.body(), svc.options()); parsed.ok()) {
+          parsed_request = std::move(parsed.value());
+          fast = co_await FastRead(c->ioc_index, *parsed_request);
+        }
       }
       http::response<http::string_body> res;
       // The workers' queue is bounded: past it, 503 with Retry-After at once.

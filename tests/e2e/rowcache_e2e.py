@@ -52,6 +52,18 @@ def args():
     return p.parse_args()
 
 
+def proc_status_kib(pid, field):
+    """A figure of /proc/PID/status in KiB (e.g. "VmRSS", "VmHWM"), or None once the process is gone."""
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith(field + ":"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return None
+
+
 def free_port():
     s = socket.socket()
     s.bind(("127.0.0.1", 0))
@@ -91,9 +103,9 @@ class Server:
         except ValueError:
             return r.status, raw.decode(errors="replace")
 
-    def get(self, path):
+    def get(self, path, token=None):
         c = self.conn()
-        c.request("GET", path)
+        c.request("GET", path, headers={"Authorization": "Bearer " + token} if token else {})
         r = c.getresponse()
         raw = r.read().decode()
         c.close()
@@ -109,8 +121,9 @@ class Server:
                 return code, text
             time.sleep(0.1)
 
-    def metric(self, name):
-        _, text = self.get("/metrics")
+    def metric(self, name, token=None):
+        """The value of metric `name` (with its labels, e.g. 'x_total{class="a"}'), or None."""
+        _, text = self.get("/metrics", token)
         for line in text.splitlines():
             if line.startswith(name + " "):
                 return float(line.split()[1])

@@ -39,11 +39,7 @@ def request(srv, method, path, body=None, token=None, auth=None):
 
 
 def metric(srv, name, token=TOKEN):
-    _, _, text = request(srv, "GET", "/metrics", token=token)
-    for line in text.splitlines():
-        if line.startswith(name + " "):
-            return float(line.split()[1])
-    return None
+    return srv.metric(name, token=token)
 
 
 def suite(c, srv, tag, outputs):

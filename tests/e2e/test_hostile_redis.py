@@ -15,7 +15,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from fake_redis_flood import FloodingRedis  # noqa: E402
-from rowcache_e2e import Checks, Server, args, mariadb, require_servers, unique  # noqa: E402
+from rowcache_e2e import Checks, Server, args, mariadb, proc_status_kib, require_servers, unique  # noqa: E402
 
 FLOOD_SECONDS = 10
 CLIENTS = 4
@@ -23,11 +23,8 @@ RSS_SLACK = 64 << 20
 
 
 def status_kb(pid, field):
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith(field + ":"):
-                return int(line.split()[1]) * 1024
-    return 0
+    """A figure of /proc/PID/status in bytes (0 once the process is gone)."""
+    return (proc_status_kib(pid, field) or 0) * 1024
 
 
 def suite(c, binary, mysql_url, tag, answer):

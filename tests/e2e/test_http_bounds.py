@@ -22,7 +22,7 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from rowcache_e2e import Checks, Server, args  # noqa: E402
+from rowcache_e2e import Checks, Server, args, proc_status_kib  # noqa: E402
 
 TOKEN = "bounds-test-token-0123456789"
 FLOOD_SECONDS = 10
@@ -39,12 +39,9 @@ SERVER_CASES = {
 }
 
 
-def rss_mb(pid, field="VmRSS"):
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith(field + ":"):
-                return int(line.split()[1]) / 1024
-    return -1
+def rss_mb(pid):
+    kib = proc_status_kib(pid, "VmRSS")
+    return -1 if kib is None else kib / 1024
 
 
 def flood_once(port, head, chunked_body=False, stop_at=None):
@@ -124,12 +121,7 @@ def server_checks(c, binary, tmp):
                     codes[name] == {want}, f"got {codes[name]}")
         status, body = srv.post({"REQUEST": "read", "SQLS": [1]})
         c.check("server: a request without the token after the flood: 401", status == 401, f"{status} {body}")
-        conn = srv.conn()
-        conn.request("GET", "/metrics", headers={"Authorization": "Bearer " + TOKEN})
-        metrics = dict(line.split(" ", 1) for line in conn.getresponse().read().decode().splitlines()
-                       if line and not line.startswith("#"))
-        conn.close()
-        heads, bad, large = (float(metrics.get(name, 0)) for name in (
+        heads, bad, large = (srv.metric(name, token=TOKEN) or 0 for name in (
             "rowcache_http_heads_too_large_total", "rowcache_http_bad_requests_total",
             "rowcache_http_bodies_too_large_total"))
         c.check("server: /metrics counts the 431s, 400s and 413s",

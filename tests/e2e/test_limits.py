@@ -33,18 +33,15 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "fault"))
 from faultproxy import FaultProxy  # noqa: E402
-from rowcache_e2e import Checks, Server, args, mariadb, require_servers, unique  # noqa: E402
+from rowcache_e2e import Checks, Server, args, mariadb, proc_status_kib, require_servers, unique  # noqa: E402
 
 IDLE, STALLED = 5000, 200
 READ = b'{"REQUEST": "read", "SQLS": [1]}'
 
 
 def rss_mb(pid):
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    return -1
+    kib = proc_status_kib(pid, "VmRSS")
+    return -1 if kib is None else kib / 1024
 
 
 def cpu_seconds(pid):

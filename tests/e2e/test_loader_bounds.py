@@ -12,7 +12,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(__file__))
-from rowcache_e2e import Checks, Server, args, mariadb, require_servers, unique  # noqa: E402
+from rowcache_e2e import Checks, Server, args, mariadb, proc_status_kib, require_servers, unique  # noqa: E402
 
 SAMPLE = os.path.join(os.path.dirname(__file__), "..", "..", "data", "mp6input.csv")
 HUGE = 64 * 1000 * 1000  # a 64 MB line
@@ -21,14 +21,7 @@ SLACK_KIB = 64 * 1024    # peak RSS allowed above a small load's
 
 def vm_hwm_kib(pid):
     """The process's peak RSS so far (VmHWM), or None once it has exited."""
-    try:
-        with open(f"/proc/{pid}/status") as f:
-            for line in f:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1])
-    except OSError:
-        pass
-    return None
+    return proc_status_kib(pid, "VmHWM")
 
 
 def load(binary, *flags):

@@ -38,9 +38,7 @@ def exercise(srv, n=20):
 
 
 def redirect_errors(srv):
-    _, text = srv.get("/metrics")
-    return sum(float(line.split()[-1]) for line in text.splitlines()
-               if line.startswith("rowcache_cache_errors_by_class_total{class=\"redirect\"}"))
+    return srv.metric('rowcache_cache_errors_by_class_total{class="redirect"}') or 0
 
 
 def foreign_checks(c, binary, tmp, cluster):
