@@ -84,16 +84,14 @@ struct Column {
 
 struct TableSchema {
   std::string name;
-  std::vector<Column> columns;     // in table order
-  std::vector<size_t> key;         // indexes into columns, in primary-key order
-  bool cascade_child = false;      // the child of an ON UPDATE/DELETE CASCADE foreign key
-  std::string cascade_parent;      // then the parent table ("" otherwise)
+  std::vector<Column> columns;  // in table order
+  std::vector<size_t> key;      // indexes into columns, in primary-key order
+  bool cascade_child = false;   // the child of an ON UPDATE/DELETE CASCADE foreign key
+  std::string cascade_parent;   // then the parent table ("" otherwise)
 
   // The one auto-increment key column, if the key is exactly that (heroes' id).
   // Such a table's rows may be written without their key.
-  bool HasAutoIncrementKey() const {
-    return key.size() == 1 && columns[key[0]].auto_increment;
-  }
+  bool HasAutoIncrementKey() const { return key.size() == 1 && columns[key[0]].auto_increment; }
   // Index of the column named name, or columns.size().
   size_t ColumnIndex(std::string_view name) const;
 };

@@ -27,6 +27,7 @@
 #include <vector>
 
 #include "rowcache/row.h"
+#include "rowcache/schema.h"
 #include "rowcache/status.h"
 
 namespace rowcache {
@@ -123,9 +124,5 @@ struct StoreOptions {
 // "sqlite:PATH" | "sqlite::memory:" | "mysql://user:pass@host:port/db[?table=T]".
 // Opens (and for mysql, connects lazily). InvalidArgument for a bad URL.
 Result<std::unique_ptr<Store>> OpenStore(const std::string& url, const StoreOptions& opts = {});
-
-// Table names are validated (letters, digits, underscore, at most 64) because
-// they cannot be bound as parameters.
-bool IsValidTableName(std::string_view name);
 
 }  // namespace rowcache

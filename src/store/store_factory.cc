@@ -5,15 +5,6 @@
 
 namespace rowcache {
 
-bool IsValidTableName(std::string_view name) {
-  if (name.empty() || name.size() > 64) return false;
-  for (char c : name) {
-    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
-    if (!ok) return false;
-  }
-  return true;
-}
-
 Result<std::unique_ptr<Store>> OpenStore(const std::string& url, const StoreOptions& opts) {
   if (url.rfind("sqlite:", 0) == 0) {
     // sqlite:PATH[?table=T]; sqlite::memory: for a private in-memory database.
