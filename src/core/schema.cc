@@ -90,9 +90,7 @@ Status Unsupported(std::string_view type_text) {
   return Status::InvalidArgument("type " + std::string(type_text) + " is not one rowcache can serve");
 }
 
-bool HasFlag(const std::string& flags, std::string_view f) {
-  return flags.find(f) != std::string::npos;
-}
+bool HasFlag(const std::string& flags, std::string_view f) { return flags.find(f) != std::string::npos; }
 
 }  // namespace
 
@@ -186,8 +184,11 @@ Status ParseColumnType(std::string_view type_text, Column& c, bool sqlite) {
     }
     return Status::OK();
   }
-  static const std::pair<const char*, uint64_t> kTexts[] = {
-      {"tinytext", 255}, {"text", 65535}, {"mediumtext", 16777215}, {"longtext", 4294967295ULL}, {"clob", 4294967295ULL}};
+  static const std::pair<const char*, uint64_t> kTexts[] = {{"tinytext", 255},
+                                                            {"text", 65535},
+                                                            {"mediumtext", 16777215},
+                                                            {"longtext", 4294967295ULL},
+                                                            {"clob", 4294967295ULL}};
   for (const auto& [name, bytes] : kTexts) {
     if (b == name) {
       c.kind = ColumnKind::kString;
@@ -226,7 +227,9 @@ Status ParseColumnType(std::string_view type_text, Column& c, bool sqlite) {
     return Status::OK();
   }
   if (b == "datetime" || b == "timestamp" || b == "time") {
-    c.kind = b == "datetime" ? ColumnKind::kDateTime : b == "timestamp" ? ColumnKind::kTimestamp : ColumnKind::kTime;
+    c.kind = b == "datetime"    ? ColumnKind::kDateTime
+             : b == "timestamp" ? ColumnKind::kTimestamp
+                                : ColumnKind::kTime;
     if (!fsp()) return Unsupported(type_text);
     return Status::OK();
   }
@@ -258,23 +261,29 @@ Status CheckServable(const TableSchema& t, bool allow_cascade_children) {
                                      ": a name rowcache cannot quote (letters, digits, _ and $, at most 64)");
     }
   }
-  if (t.key.empty()) return Status::InvalidArgument(head + "no primary key (rowcache serves rows by primary key)");
+  if (t.key.empty())
+    return Status::InvalidArgument(head + "no primary key (rowcache serves rows by primary key)");
   for (size_t k : t.key) {
     if (k >= t.columns.size()) return Status::InvalidArgument(head + "a key column out of range");
     const Column& c = t.columns[k];
     std::string col = head + "column " + c.name + ": ";
     if (c.prefix_indexed) {
-      return Status::InvalidArgument(col + "the primary key holds only a prefix of it (rows could not be told apart by "
-                                           "the key rowcache caches them under)");
+      return Status::InvalidArgument(
+          col +
+          "the primary key holds only a prefix of it (rows could not be told apart by "
+          "the key rowcache caches them under)");
     }
     if (c.kind == ColumnKind::kFloat || c.kind == ColumnKind::kDouble) {
       return Status::InvalidArgument(col + "a FLOAT or DOUBLE column cannot be part of the primary key");
     }
-    if (c.kind == ColumnKind::kJson) return Status::InvalidArgument(col + "a JSON column cannot be part of the primary key");
-    if (c.generated) return Status::InvalidArgument(col + "a generated column cannot be part of the primary key");
+    if (c.kind == ColumnKind::kJson)
+      return Status::InvalidArgument(col + "a JSON column cannot be part of the primary key");
+    if (c.generated)
+      return Status::InvalidArgument(col + "a generated column cannot be part of the primary key");
   }
   if (t.cascade_child && !allow_cascade_children) {
-    return Status::InvalidArgument(head + "its rows change by ON UPDATE/DELETE CASCADE from table " + t.cascade_parent +
+    return Status::InvalidArgument(head + "its rows change by ON UPDATE/DELETE CASCADE from table " +
+                                   t.cascade_parent +
                                    " without any statement naming them, so its cache would go stale; "
                                    "--allow-cascade-children serves it anyway (see docs/reliability.md)");
   }
@@ -347,18 +356,17 @@ TableSchema HeroesSchema(std::string_view name) {
   return t;
 }
 
-bool IsValidTableName(std::string_view name) {
+namespace {
+bool NameOf(std::string_view name, bool dollar) {
   if (name.empty() || name.size() > 64) return false;
-  return std::all_of(name.begin(), name.end(), [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
+  return std::all_of(name.begin(), name.end(), [dollar](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+           (dollar && c == '$');
   });
 }
+}  // namespace
 
-bool IsValidColumnName(std::string_view name) {
-  if (name.empty() || name.size() > 64) return false;
-  return std::all_of(name.begin(), name.end(), [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '$';
-  });
-}
+bool IsValidTableName(std::string_view name) { return NameOf(name, false); }
+bool IsValidColumnName(std::string_view name) { return NameOf(name, true); }
 
 }  // namespace rowcache

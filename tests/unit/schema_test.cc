@@ -87,8 +87,8 @@ TEST(Schema, TemporalBitEnumSetJson) {
 }
 
 TEST(Schema, UnknownTypesAreRefusedByName) {
-  for (const char* t : {"geometry", "point", "uuid", "inet6", "datetime(7)", "decimal(70,2)", "enum()", "varchar",
-                        "bit(65)", ""}) {
+  for (const char* t : {"geometry", "point", "uuid", "inet6", "datetime(7)", "decimal(70,2)", "enum()",
+                        "varchar", "bit(65)", ""}) {
     Column c;
     Status s = ParseColumnType(t, c);
     EXPECT_FALSE(s.ok()) << t;
