@@ -35,6 +35,7 @@
 #include <boost/json/value.hpp>
 #include <cstddef>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -53,6 +54,9 @@ class ColumnCodec {
 
   Status FromJson(const boost::json::value& v, std::optional<std::string>& out) const;
   void AppendJson(std::string& out, const std::optional<std::string>& value) const;
+  // The length of the value AppendJson could have written at the start of
+  // text (null only for a nullable column), or 0 if there is none there.
+  size_t MatchJson(std::string_view text) const;
   // The most bytes AppendJson can write for one value of this column (for
   // the read limit); SIZE_MAX when only the answer-size check bounds it.
   size_t MaxJsonBytes() const;
@@ -61,9 +65,11 @@ class ColumnCodec {
  private:
   using FromFn = Status (*)(const Column&, const boost::json::value&, std::string&);
   using AppendFn = void (*)(const Column&, std::string&, std::string_view);
+  using MatchFn = size_t (*)(const Column&, std::string_view);
   const Column* col_;
   FromFn from_;
   AppendFn append_;
+  MatchFn match_;
 };
 
 class RowCodec {
@@ -77,6 +83,15 @@ class RowCodec {
 
   void AppendRowJson(std::string& out, const RowValues& row) const;
   std::string RowJson(const RowValues& row) const;
+  // Whether text is exactly what AppendRowJson writes for some row of this
+  // table whose key columns are written as key_json (one JSON text per key
+  // column, as ColumnCodec::AppendJson writes them; empty: any key). A check
+  // of shape, not of every bound: each value has its column's JSON form
+  // (integers in range, DECIMAL at its scale, strings in the escapes
+  // AppendJsonString uses and valid UTF-8, base64, ...). It allocates nothing
+  // (a JSON column's value is parsed), so a cache entry that passes is
+  // spliced into an answer as it is: a cached row costs about a copy.
+  bool MatchesRowJson(std::string_view text, std::span<const std::string_view> key_json = {}) const;
   // The most bytes one row's JSON can take; SIZE_MAX if a column is unbounded
   // in practice (TEXT beyond 64 KiB, BLOB, JSON).
   size_t MaxRowJsonBytes() const;

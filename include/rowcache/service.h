@@ -237,6 +237,13 @@ class Service {
   class FlightTable;
   class PendingSet;
 
+  // A read's rows: each distinct id's row as canonical JSON (nullopt: no
+  // row), and for each asked id the index of its distinct id.
+  struct ReadRows {
+    std::vector<std::optional<std::string>> rows;
+    std::vector<size_t> slot;
+  };
+  Result<ReadRows> ReadJson(std::span<const int64_t> ids, bool use_cache);
   int TtlWithJitter();
   std::string NewLeaseToken();
   std::vector<KeyAndGuard> KeysOf(std::span<const int64_t> ids) const;

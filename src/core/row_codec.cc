@@ -80,7 +80,8 @@ Status FromInteger(const Column& c, const json::value& v, std::string& out) {
     }
     if (!AllDigits(s) || s.size() > 20) return Status::InvalidArgument("not an integer: " + Describe(v));
     auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), mag);
-    if (ec != std::errc()) return Status::InvalidArgument("out of range (" + RangeText(r) + "): " + Describe(v));
+    if (ec != std::errc())
+      return Status::InvalidArgument("out of range (" + RangeText(r) + "): " + Describe(v));
   } else {
     return Status::InvalidArgument("not an integer: " + Describe(v));
   }
@@ -89,8 +90,9 @@ Status FromInteger(const Column& c, const json::value& v, std::string& out) {
                 : mag <= r.hi && (r.lo <= 0 || mag >= static_cast<uint64_t>(r.lo));
   if (c.kind == ColumnKind::kYear && ok && mag != 0 && mag < 1901) ok = false;
   if (!ok) {
-    return Status::InvalidArgument(c.kind == ColumnKind::kYear ? "not a YEAR (1901 to 2155, or 0): " + Describe(v)
-                                                                : "out of range (" + RangeText(r) + "): " + Describe(v));
+    return Status::InvalidArgument(c.kind == ColumnKind::kYear
+                                       ? "not a YEAR (1901 to 2155, or 0): " + Describe(v)
+                                       : "out of range (" + RangeText(r) + "): " + Describe(v));
   }
   out.clear();
   if (neg) out.push_back('-');
@@ -148,8 +150,8 @@ Status FromDecimal(const Column& c, const json::value& v, std::string& out) {
                                    c.sql_type + ": " + Describe(v));
   }
   if (!(ip == "0") && static_cast<int>(ip.size()) > int_digits) {
-    return Status::InvalidArgument("more than " + std::to_string(int_digits) + " digits before the point for " +
-                                   c.sql_type + ": " + Describe(v));
+    return Status::InvalidArgument("more than " + std::to_string(int_digits) +
+                                   " digits before the point for " + c.sql_type + ": " + Describe(v));
   }
   bool zero = ip == "0" && fp.find_first_not_of('0') == std::string_view::npos;
   out.clear();
@@ -256,13 +258,14 @@ Status FromString(const Column& c, const json::value& v, std::string& out) {
   int64_t chars = Utf8Length(s);
   if (chars < 0) return Status::InvalidArgument("not valid UTF-8");
   if (c.length_in_chars ? static_cast<uint64_t>(chars) > c.length : s.size() > c.length) {
-    return Status::InvalidArgument(std::to_string(c.length_in_chars ? static_cast<uint64_t>(chars) : s.size()) +
-                                   (c.length_in_chars ? " characters, more than " : " bytes, more than ") +
-                                   std::to_string(c.length));
+    return Status::InvalidArgument(
+        std::to_string(c.length_in_chars ? static_cast<uint64_t>(chars) : s.size()) +
+        (c.length_in_chars ? " characters, more than " : " bytes, more than ") + std::to_string(c.length));
   }
   std::string bad;
   if (!FitsCharset(c.charset, s, &bad)) {
-    return Status::InvalidArgument("the character " + bad + " cannot be stored in a " + c.charset + " column");
+    return Status::InvalidArgument("the character " + bad + " cannot be stored in a " + c.charset +
+                                   " column");
   }
   out.assign(s);
   if (c.fixed_length) {
@@ -281,7 +284,8 @@ Status FromBinary(const Column& c, const json::value& v, std::string& out) {
   auto bytes = DecodeBase64(v.get_string());
   if (!bytes) return Status::InvalidArgument("not base64 (RFC 4648, standard alphabet): " + Describe(v));
   if (bytes->size() > c.length) {
-    return Status::InvalidArgument(std::to_string(bytes->size()) + " bytes, more than " + std::to_string(c.length));
+    return Status::InvalidArgument(std::to_string(bytes->size()) + " bytes, more than " +
+                                   std::to_string(c.length));
   }
   out = std::move(*bytes);
   if (c.fixed_length) out.append(c.length - out.size(), '\0');
@@ -415,30 +419,31 @@ Status FromDateTime(const Column& c, const json::value& v, std::string& out) {
                         : "not a date and time (YYYY-MM-DDThh:mm:ss[.fraction]): ";
   DateTime t;
   size_t n = 0;
-  if (!v.is_string() || !ParseDateTime(v.get_string(), true, t, n)) return Status::InvalidArgument(what + Describe(v));
+  if (!v.is_string() || !ParseDateTime(v.get_string(), true, t, n))
+    return Status::InvalidArgument(what + Describe(v));
   std::string_view rest = std::string_view(v.get_string()).substr(n);
   int64_t offset_min = 0;
   if (ts && !rest.empty()) {
     int hh = 0, mm = 0;
     if (rest == "Z") {
       rest = {};
-    } else if (rest.size() == 6 && (rest[0] == '+' || rest[0] == '-') && Digits(rest, 1, 2, hh) && rest[3] == ':' &&
-               Digits(rest, 4, 2, mm) && hh <= 14 && mm <= 59) {
+    } else if (rest.size() == 6 && (rest[0] == '+' || rest[0] == '-') && Digits(rest, 1, 2, hh) &&
+               rest[3] == ':' && Digits(rest, 4, 2, mm) && hh <= 14 && mm <= 59) {
       offset_min = (rest[0] == '-' ? -1 : 1) * (hh * 60 + mm);
       rest = {};
     }
   }
   if (!rest.empty()) return Status::InvalidArgument(what + Describe(v));
   if (!FixFraction(t.frac, c.fsp)) {
-    return Status::InvalidArgument("more than " + std::to_string(c.fsp) + " fraction digits for " + c.sql_type + ": " +
-                                   Describe(v));
+    return Status::InvalidArgument("more than " + std::to_string(c.fsp) + " fraction digits for " +
+                                   c.sql_type + ": " + Describe(v));
   }
   if (ts) {
     int64_t secs = DaysFromCivil(t.y, t.mo, t.d) * 86400 + t.h * 3600 + t.mi * 60 + t.s - offset_min * 60;
     // TIMESTAMP holds 1970-01-01 00:00:01 to 2038-01-19 03:14:07 UTC.
     if (secs < 1 || secs > 2147483647) {
-      return Status::InvalidArgument("outside TIMESTAMP's range (1970-01-01T00:00:01Z to 2038-01-19T03:14:07Z): " +
-                                     Describe(v));
+      return Status::InvalidArgument(
+          "outside TIMESTAMP's range (1970-01-01T00:00:01Z to 2038-01-19T03:14:07Z): " + Describe(v));
     }
     int64_t days = secs / 86400;
     int64_t rem = secs % 86400;
@@ -475,22 +480,24 @@ Status FromTime(const Column& c, const json::value& v, std::string& out) {
   size_t colon = s.find(':');
   int h = 0, m = 0, sec = 0;
   if (colon == std::string_view::npos || colon < 1 || colon > 3 || !Digits(s, 0, colon, h) ||
-      s.size() < colon + 6 || !Digits(s, colon + 1, 2, m) || s[colon + 3] != ':' || !Digits(s, colon + 4, 2, sec) ||
-      m > 59 || sec > 59) {
+      s.size() < colon + 6 || !Digits(s, colon + 1, 2, m) || s[colon + 3] != ':' ||
+      !Digits(s, colon + 4, 2, sec) || m > 59 || sec > 59) {
     return Status::InvalidArgument(what + Describe(v));
   }
   std::string frac;
   size_t n = colon + 6;
   if (n < s.size()) {
-    if (s[n] != '.' || n + 1 == s.size() || !AllDigits(s.substr(n + 1))) return Status::InvalidArgument(what + Describe(v));
+    if (s[n] != '.' || n + 1 == s.size() || !AllDigits(s.substr(n + 1)))
+      return Status::InvalidArgument(what + Describe(v));
     frac = std::string(s.substr(n + 1));
   }
   if (!FixFraction(frac, c.fsp)) {
-    return Status::InvalidArgument("more than " + std::to_string(c.fsp) + " fraction digits for " + c.sql_type + ": " +
-                                   Describe(v));
+    return Status::InvalidArgument("more than " + std::to_string(c.fsp) + " fraction digits for " +
+                                   c.sql_type + ": " + Describe(v));
   }
   bool nonzero_frac = frac.find_first_not_of('0') != std::string::npos;
-  if (h > 838 || (h == 838 && (m > 59 || sec > 59 || nonzero_frac))) return Status::InvalidArgument(what + Describe(v));
+  if (h > 838 || (h == 838 && (m > 59 || sec > 59 || nonzero_frac)))
+    return Status::InvalidArgument(what + Describe(v));
   bool zero = h == 0 && m == 0 && sec == 0 && !nonzero_frac;
   out.clear();
   if (neg && !zero) out.push_back('-');
@@ -519,8 +526,8 @@ Status FromBit(const Column& c, const json::value& v, std::string& out) {
   } else if (v.is_uint64()) {
     x = v.get_uint64();
   } else {
-    return Status::InvalidArgument((c.length == 1 ? "not true, false, 0 or 1: " : "not a non-negative integer: ") +
-                                   Describe(v));
+    return Status::InvalidArgument(
+        (c.length == 1 ? "not true, false, 0 or 1: " : "not a non-negative integer: ") + Describe(v));
   }
   if (c.length < 64 && x >> c.length) {
     return Status::InvalidArgument("more than " + std::to_string(c.length) + " bits: " + Describe(v));
@@ -559,7 +566,8 @@ Status FromSet(const Column& c, const json::value& v, std::string& out) {
     size_t i = 0;
     while (i < c.members.size() && c.members[i] != m) ++i;
     if (i == c.members.size()) {
-      return Status::InvalidArgument("\"" + std::string(m.substr(0, 40)) + "\" is not a member of " + c.sql_type);
+      return Status::InvalidArgument("\"" + std::string(m.substr(0, 40)) + "\" is not a member of " +
+                                     c.sql_type);
     }
     has[i] = true;
     if (comma == std::string_view::npos) break;
@@ -580,27 +588,162 @@ Status FromJsonColumn(const Column&, const json::value& v, std::string& out) {
   return Status::OK();
 }
 
+// ---- matching what AppendJson writes (cache entries read back) -----------------
+
+size_t MatchDigits(std::string_view s, size_t i) {
+  size_t j = i;
+  while (j < s.size() && s[j] >= '0' && s[j] <= '9') ++j;
+  return j - i;
+}
+
+size_t MatchInteger(const Column& c, std::string_view s) {
+  size_t neg = !s.empty() && s[0] == '-' ? 1 : 0;
+  size_t n = MatchDigits(s, neg);
+  if (n == 0 || (n > 1 && s[neg] == '0') || (neg && s[1] == '0')) return 0;
+  IntRange r = RangeOf(c);
+  uint64_t mag = 0;
+  auto [p, ec] = std::from_chars(s.data() + neg, s.data() + neg + n, mag);
+  if (ec != std::errc()) return 0;
+  bool ok = neg ? r.lo < 0 && mag <= static_cast<uint64_t>(0) - static_cast<uint64_t>(r.lo)
+                : mag <= r.hi && (r.lo <= 0 || mag >= static_cast<uint64_t>(r.lo));
+  if (c.kind == ColumnKind::kYear && mag != 0 && mag < 1901) ok = false;
+  return ok ? neg + n : 0;
+}
+
+// A JSON number (RFC 8259 grammar).
+size_t MatchNumber(const Column&, std::string_view s) {
+  size_t i = !s.empty() && s[0] == '-' ? 1 : 0;
+  size_t n = MatchDigits(s, i);
+  if (n == 0 || (n > 1 && s[i] == '0')) return 0;
+  i += n;
+  if (i < s.size() && s[i] == '.') {
+    n = MatchDigits(s, i + 1);
+    if (n == 0) return 0;
+    i += 1 + n;
+  }
+  if (i < s.size() && (s[i] == 'e' || s[i] == 'E')) {
+    ++i;
+    if (i < s.size() && (s[i] == '+' || s[i] == '-')) ++i;
+    n = MatchDigits(s, i);
+    if (n == 0) return 0;
+    i += n;
+  }
+  return i;
+}
+
+// A JSON string exactly as AppendJsonString writes it: raw valid UTF-8 but
+// for '"', '\\' and control characters, escaped its way.
+size_t MatchJsonString(std::string_view s) {
+  if (s.empty() || s[0] != '"') return 0;
+  size_t i = 1;
+  size_t run = 1;
+  auto run_ok = [&](size_t end) { return Utf8Length(s.substr(run, end - run)) >= 0; };
+  while (i < s.size()) {
+    unsigned char c = static_cast<unsigned char>(s[i]);
+    if (c == '"') return run_ok(i) ? i + 1 : 0;
+    if (c < 0x20) return 0;
+    if (c != '\\') {
+      ++i;
+      continue;
+    }
+    if (!run_ok(i) || i + 1 >= s.size()) return 0;
+    char e = s[i + 1];
+    if (e == '"' || e == '\\' || e == 'n' || e == 'r' || e == 't' || e == 'b' || e == 'f') {
+      i += 2;
+    } else if (e == 'u' && s.substr(i + 2, 2) == "00" && i + 6 <= s.size()) {
+      auto hex = [](char h) { return (h >= '0' && h <= '9') || (h >= 'a' && h <= 'f'); };
+      if (!hex(s[i + 4]) || !hex(s[i + 5]) || s[i + 4] > '1') return 0;
+      // The control characters with a short escape are written that way.
+      std::string_view code = s.substr(i + 4, 2);
+      if (code == "08" || code == "09" || code == "0a" || code == "0c" || code == "0d") return 0;
+      i += 6;
+    } else {
+      return 0;
+    }
+    run = i;
+  }
+  return 0;
+}
+
+size_t MatchString(const Column&, std::string_view s) { return MatchJsonString(s); }
+
+size_t MatchDecimal(const Column& c, std::string_view s) {
+  if (s.empty() || s[0] != '"') return 0;
+  size_t i = 1 + (s.size() > 1 && s[1] == '-' ? 1 : 0);
+  size_t n = MatchDigits(s, i);
+  if (n == 0 || (n > 1 && s[i] == '0')) return 0;
+  i += n;
+  if (c.scale > 0) {
+    if (i >= s.size() || s[i] != '.' || MatchDigits(s, i + 1) != static_cast<size_t>(c.scale)) return 0;
+    i += 1 + static_cast<size_t>(c.scale);
+  }
+  return i < s.size() && s[i] == '"' ? i + 1 : 0;
+}
+
+size_t MatchBase64(const Column&, std::string_view s) {
+  if (s.empty() || s[0] != '"') return 0;
+  size_t i = 1;
+  while (i < s.size() && s[i] != '"') {
+    char ch = s[i];
+    bool ok = (ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '+' ||
+              ch == '/' || ch == '=';
+    if (!ok) return 0;
+    ++i;
+  }
+  return i < s.size() && (i - 1) % 4 == 0 ? i + 1 : 0;
+}
+
+size_t MatchBit(const Column& c, std::string_view s) {
+  if (c.length == 1) {
+    if (s.substr(0, 4) == "true") return 4;
+    if (s.substr(0, 5) == "false") return 5;
+    return 0;
+  }
+  size_t n = MatchDigits(s, 0);
+  return n > 0 && (n == 1 || s[0] != '0') && n <= 20 ? n : 0;
+}
+
+// Any JSON value: parsed (JSON columns are rare, and their values nested).
+size_t MatchAnyJson(const Column&, std::string_view s) {
+  boost::json::stream_parser p;
+  boost::system::error_code ec;
+  size_t n = p.write_some(s.data(), s.size(), ec);
+  if (ec) return 0;
+  // write_some stops at the end of the first complete value only for arrays,
+  // objects and strings; a number or literal needs to see what follows it.
+  if (!p.done()) {
+    p.finish(ec);
+    if (ec) return 0;
+  }
+  return n;
+}
+
 }  // namespace
 
 // ---- the codec ------------------------------------------------------------------------
 
-ColumnCodec::ColumnCodec(const Column& c) : col_(&c), from_(nullptr), append_(&AppendRaw) {
+ColumnCodec::ColumnCodec(const Column& c)
+    : col_(&c), from_(nullptr), append_(&AppendRaw), match_(&MatchString) {
   switch (c.kind) {
     case ColumnKind::kInteger:
       from_ = &FromInteger;
+      match_ = &MatchInteger;
       break;
     case ColumnKind::kYear:
       from_ = &FromInteger;
       append_ = &AppendYear;
+      match_ = &MatchInteger;
       break;
     case ColumnKind::kDecimal:
       from_ = &FromDecimal;
       append_ = &AppendQuoted;
+      match_ = &MatchDecimal;
       break;
     case ColumnKind::kFloat:
     case ColumnKind::kDouble:
       from_ = &FromFloating;
       append_ = &AppendFloating;
+      match_ = &MatchNumber;
       break;
     case ColumnKind::kString:
       from_ = &FromString;
@@ -609,6 +752,7 @@ ColumnCodec::ColumnCodec(const Column& c) : col_(&c), from_(nullptr), append_(&A
     case ColumnKind::kBinary:
       from_ = &FromBinary;
       append_ = &AppendBinary;
+      match_ = &MatchBase64;
       break;
     case ColumnKind::kDate:
       from_ = &FromDate;
@@ -626,6 +770,7 @@ ColumnCodec::ColumnCodec(const Column& c) : col_(&c), from_(nullptr), append_(&A
     case ColumnKind::kBit:
       from_ = &FromBit;
       append_ = &AppendBit;
+      match_ = &MatchBit;
       break;
     case ColumnKind::kEnum:
       from_ = &FromEnum;
@@ -637,8 +782,14 @@ ColumnCodec::ColumnCodec(const Column& c) : col_(&c), from_(nullptr), append_(&A
       break;
     case ColumnKind::kJson:
       from_ = &FromJsonColumn;
+      match_ = &MatchAnyJson;
       break;
   }
+}
+
+size_t ColumnCodec::MatchJson(std::string_view text) const {
+  if (text.substr(0, 4) == "null") return col_->nullable ? 4 : 0;
+  return match_(*col_, text);
 }
 
 Status ColumnCodec::FromJson(const json::value& v, std::optional<std::string>& out) const {
@@ -729,6 +880,29 @@ std::string RowCodec::RowJson(const RowValues& row) const {
   s.reserve(128);
   AppendRowJson(s, row);
   return s;
+}
+
+bool RowCodec::MatchesRowJson(std::string_view text, std::span<const std::string_view> key_json) const {
+  const std::vector<size_t>& key = schema_->key;
+  if (text.size() < 2 || text[0] != '{') return false;
+  size_t i = 1;
+  for (size_t c = 0; c < columns_.size(); ++c) {
+    if (c) {
+      if (text.compare(i, 2, ", ") != 0) return false;
+      i += 2;
+    }
+    if (text.compare(i, names_[c].size(), names_[c]) != 0) return false;
+    i += names_[c].size();
+    size_t n = columns_[c].MatchJson(text.substr(i));
+    if (n == 0) return false;
+    if (!key_json.empty()) {
+      for (size_t k = 0; k < key.size() && k < key_json.size(); ++k) {
+        if (key[k] == c && text.substr(i, n) != key_json[k]) return false;
+      }
+    }
+    i += n;
+  }
+  return i + 1 == text.size() && text[i] == '}';
 }
 
 size_t RowCodec::MaxRowJsonBytes() const {

@@ -34,7 +34,8 @@ Result<KeyValues> KeyCodec::FromJson(const json::value& v) const {
   if (v.is_array()) {
     const json::array& a = v.get_array();
     if (a.size() != key_.size()) {
-      return Status::InvalidArgument("a key of " + std::to_string(a.size()) + " values; the key is (" + names + ")");
+      return Status::InvalidArgument("a key of " + std::to_string(a.size()) + " values; the key is (" +
+                                     names + ")");
     }
     for (size_t k = 0; k < key_.size(); ++k) {
       Status s = one(k, a[k]);
@@ -55,7 +56,9 @@ Result<KeyValues> KeyCodec::FromJson(const json::value& v) const {
     }
     for (size_t k = 0; k < key_.size(); ++k) {
       const json::value* x = o.if_contains(t.columns[key_[k]].name);
-      if (!x) return Status::InvalidArgument("key column " + t.columns[key_[k]].name + " missing; the key is (" + names + ")");
+      if (!x)
+        return Status::InvalidArgument("key column " + t.columns[key_[k]].name + " missing; the key is (" +
+                                       names + ")");
       Status s = one(k, *x);
       if (!s.ok()) return s;
     }

@@ -15,6 +15,7 @@
 #include <unordered_set>
 
 #include "core/request_internal.h"
+#include "rowcache/row_codec.h"
 
 namespace rowcache {
 
@@ -169,9 +170,40 @@ std::string CacheKeyFor(std::string_view prefix, int64_t id) {
   return k;
 }
 
+namespace {
+
+// The codec of the one table the service serves today (heroes).
+const RowCodec& HeroesCodec() {
+  static const TableSchema* schema = new TableSchema(HeroesSchema());
+  static const RowCodec* codec = new RowCodec(*schema);
+  return *codec;
+}
+
+// Whether value is the canonical row JSON of the row whose key JSON is id_text.
+bool IsRowOf(std::string_view id_text, std::string_view value) {
+  std::string_view key_json[] = {id_text};
+  return HeroesCodec().MatchesRowJson(value, key_json);
+}
+
+struct IdText {
+  char buf[24];
+  size_t n;
+  explicit IdText(int64_t id) {
+    auto r = std::to_chars(buf, buf + sizeof buf, id);
+    n = static_cast<size_t>(r.ptr - buf);
+  }
+  std::string_view view() const { return {buf, n}; }
+};
+
+}  // namespace
+
 bool IsCanonicalEntry(std::string_view prefix, std::string_view key, std::string_view value) {
-  auto row = RowFromJson(value);
-  return row && CacheKeyFor(prefix, row->id) == key && RowToJson(*row) == value;
+  // key is prefix + "{" + id + "}": the row's id is between the braces.
+  if (key.size() < prefix.size() + 3 || key.substr(0, prefix.size()) != prefix || key[prefix.size()] != '{' ||
+      key.back() != '}') {
+    return false;
+  }
+  return IsRowOf(key.substr(prefix.size() + 1, key.size() - prefix.size() - 2), value);
 }
 
 std::string Service::CacheKey(int64_t id) const { return CacheKeyFor(opts_.key_prefix, id); }
@@ -345,13 +377,32 @@ Distinct DistinctIds(std::span<const int64_t> ids) {
   return d;
 }
 
+// The read answer, {"statusCode": 200, "body": [row, null, ...]}: each asked
+// id's row (rows[slot[i]], canonical row JSON) spliced in as it is.
+std::string ReadAnswer(std::span<const std::optional<std::string>> rows, std::span<const size_t> slot) {
+  size_t bytes = kReadEnvelopeBytes;
+  for (size_t k : slot) bytes += (rows[k] ? rows[k]->size() : 4) + 2;
+  std::string out;
+  out.reserve(bytes);
+  out = "{\"statusCode\": 200, \"body\": [";
+  for (size_t i = 0; i < slot.size(); ++i) {
+    if (i) out += ", ";
+    const auto& r = rows[slot[i]];
+    out += r ? std::string_view(*r) : std::string_view("null");
+  }
+  out += "]}";
+  return out;
+}
+
 }  // namespace
 
-Result<std::vector<std::optional<Row>>> Service::Read(std::span<const int64_t> ids, bool use_cache) {
+Result<Service::ReadRows> Service::ReadJson(std::span<const int64_t> ids, bool use_cache) {
   const int64_t read_started = now_nanos_();
   auto [distinct, slot] = DistinctIds(ids);
 
-  std::vector<std::optional<Row>> found(distinct.size());
+  // Each distinct id's row as its canonical JSON: what the cache holds and
+  // the answer splices.
+  std::vector<std::optional<std::string>> found(distinct.size());
   std::vector<int64_t> misses;   // distinct ids not answered by the cache
   std::vector<size_t> miss_pos;  // their index in distinct
   std::vector<char> fillable;    // whether this read may fill the miss
@@ -382,11 +433,10 @@ Result<std::vector<std::optional<Row>>> Service::Read(std::span<const int64_t> i
       bool ignore_leases = opts_.test_mutation == TestMutation::kFillGuard;
       for (size_t i = 0; i < distinct.size(); ++i) {
         bool bypass = pending_before[i] || pending_->Contains(distinct[i], now);
-        const LeasedLookup& v = got.value()[i];
+        LeasedLookup& v = got.value()[i];
         if (v.value && !bypass) {
-          auto row = RowFromJson(*v.value);
-          if (row && row->id == distinct[i]) {
-            found[i] = std::move(*row);
+          if (IsRowOf(IdText(distinct[i]).view(), *v.value)) {
+            found[i] = std::move(v.value);
             ++hits;
             continue;
           }
@@ -420,13 +470,15 @@ Result<std::vector<std::optional<Row>>> Service::Read(std::span<const int64_t> i
       // Only a query this read led began after its lease was taken; a shared
       // one may have begun before, so its rows are answered, not filled.
       // Unknown ids are never cached (no negative entries).
-      if (s.ok() && rows[k] && looked_up && fillable[k] && led[k] && !pending_->Contains(misses[k], now)) {
-        entries.push_back(LeasedEntry{CacheKey(misses[k]), RowToJson(*rows[k]), TtlWithJitter(),
-                                      GuardKey(misses[k]), token});
+      std::optional<std::string> json;
+      if (s.ok() && rows[k]) json = RowToJson(*rows[k]);
+      if (json && looked_up && fillable[k] && led[k] && !pending_->Contains(misses[k], now)) {
+        entries.push_back(
+            LeasedEntry{CacheKey(misses[k]), *json, TtlWithJitter(), GuardKey(misses[k]), token});
       } else if (looked_up && leased[k]) {
         unused.push_back(GuardKey(misses[k]));
       }
-      if (s.ok()) found[miss_pos[k]] = std::move(rows[k]);
+      if (s.ok()) found[miss_pos[k]] = std::move(json);
     }
     if (!unused.empty()) ReleaseLeases(unused, token);
     if (!s.ok()) return s;
@@ -449,10 +501,19 @@ Result<std::vector<std::optional<Row>>> Service::Read(std::span<const int64_t> i
     }
   }
 
+  metrics_->rows_read.fetch_add(ids.size(), std::memory_order_relaxed);
+  return ReadRows{std::move(found), std::move(slot)};
+}
+
+Result<std::vector<std::optional<Row>>> Service::Read(std::span<const int64_t> ids, bool use_cache) {
+  auto rows = ReadJson(ids, use_cache);
+  if (!rows.ok()) return rows.status();
   std::vector<std::optional<Row>> out;
   out.reserve(ids.size());
-  for (size_t i = 0; i < ids.size(); ++i) out.push_back(found[slot[i]]);
-  metrics_->rows_read.fetch_add(ids.size(), std::memory_order_relaxed);
+  for (size_t i = 0; i < ids.size(); ++i) {
+    const auto& json = rows->rows[rows->slot[i]];
+    out.push_back(json ? RowFromJson(*json) : std::nullopt);
+  }
   return out;
 }
 
@@ -659,21 +720,9 @@ Result<std::vector<int64_t>> Service::Delete(std::span<const int64_t> ids) {
 Response Service::Execute(const Request& req, std::string_view request_id) {
   Response resp;
   if (req.kind == Request::Kind::kRead) {
-    auto rows = Read(req.ids, req.use_cache);
+    auto rows = ReadJson(req.ids, req.use_cache);
     if (!rows.ok()) return ErrorResponse(rows.status(), request_id);
-    resp.body.reserve(32 + rows->size() * 100);
-    resp.body = "{\"statusCode\": 200, \"body\": [";
-    bool first = true;
-    for (const auto& r : rows.value()) {
-      if (!first) resp.body += ", ";
-      first = false;
-      if (r) {
-        AppendRowJson(resp.body, *r);
-      } else {
-        resp.body += "null";
-      }
-    }
-    resp.body += "]}";
+    resp.body = ReadAnswer(rows->rows, rows->slot);
   } else {
     Result<std::vector<int64_t>> ids = std::vector<int64_t>{};
     const char* body = "write success";
@@ -726,22 +775,12 @@ std::optional<Response> Service::AnswerFromEntries(const Request& req,
                                                    int64_t start_nanos) {
   auto [distinct, slot] = DistinctIds(req.ids);
   if (entries.size() != distinct.size() || CacheBypassActive()) return std::nullopt;
-  std::vector<Row> rows;
-  rows.reserve(distinct.size());
   for (size_t i = 0; i < distinct.size(); ++i) {
-    if (!entries[i]) return std::nullopt;
-    auto row = RowFromJson(*entries[i]);
-    if (!row || row->id != distinct[i]) return std::nullopt;  // the normal path counts and handles it
-    rows.push_back(std::move(*row));
+    // The normal path counts and handles a missing or foreign entry.
+    if (!entries[i] || !IsRowOf(IdText(distinct[i]).view(), *entries[i])) return std::nullopt;
   }
   Response resp;
-  resp.body.reserve(32 + req.ids.size() * 100);
-  resp.body = "{\"statusCode\": 200, \"body\": [";
-  for (size_t i = 0; i < req.ids.size(); ++i) {
-    if (i) resp.body += ", ";
-    AppendRowJson(resp.body, rows[slot[i]]);
-  }
-  resp.body += "]}";
+  resp.body = ReadAnswer(entries, slot);
   CountCacheAnswer(distinct.size(), req.ids.size(), start_nanos);
   return resp;
 }
@@ -751,19 +790,11 @@ std::optional<Response> Service::AnswerFromTrustedEntries(const Request& req,
                                                           int64_t start_nanos) {
   auto [distinct, slot] = DistinctIds(req.ids);
   if (entries.size() != distinct.size() || CacheBypassActive()) return std::nullopt;
-  size_t bytes = 32;
   for (const auto& e : entries) {
     if (!e) return std::nullopt;
-    bytes += e->size() + 2;
   }
   Response resp;
-  resp.body.reserve(bytes + (req.ids.size() - distinct.size()) * 200);
-  resp.body = "{\"statusCode\": 200, \"body\": [";
-  for (size_t i = 0; i < req.ids.size(); ++i) {
-    if (i) resp.body += ", ";
-    resp.body += *entries[slot[i]];
-  }
-  resp.body += "]}";
+  resp.body = ReadAnswer(entries, slot);
   CountCacheAnswer(distinct.size(), req.ids.size(), start_nanos);
   return resp;
 }

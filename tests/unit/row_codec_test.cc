@@ -59,7 +59,8 @@ TEST(RowCodec, IntegersAtBothEndsOfEveryType) {
       {"mediumint", "-8388608", "8388607", "-8388609", "8388608"},
       {"int", "-2147483648", "2147483647", "-2147483649", "2147483648"},
       {"int unsigned", "0", "4294967295", "-1", "4294967296"},
-      {"bigint", "-9223372036854775808", "9223372036854775807", "-9223372036854775809", "9223372036854775808"},
+      {"bigint", "-9223372036854775808", "9223372036854775807", "-9223372036854775809",
+       "9223372036854775808"},
       {"bigint unsigned", "0", "18446744073709551615", "-1", "18446744073709551616"},
   };
   for (const Case& k : cases) {
@@ -67,7 +68,7 @@ TEST(RowCodec, IntegersAtBothEndsOfEveryType) {
     EXPECT_EQ(In(c, k.lo), k.lo) << k.type;
     EXPECT_EQ(In(c, k.hi), k.hi) << k.type;
     EXPECT_EQ(In(c, std::string("\"") + k.hi + "\""), k.hi) << k.type;  // a decimal string
-    EXPECT_EQ(Out(c, std::string(k.hi)), k.hi);                        // every digit exact
+    EXPECT_EQ(Out(c, std::string(k.hi)), k.hi);                         // every digit exact
     Refused(c, std::string("\"") + k.below + "\"", "out of range");
     Refused(c, std::string("\"") + k.above + "\"", "out of range");
   }
@@ -247,6 +248,96 @@ TEST(RowCodec, HeroesRowsAreByteForByteTheOldAnswer) {
   EXPECT_EQ(codec.MaxRowJsonBytes(), kMaxRowJsonBytes);
 }
 
+TEST(RowCodec, MatchesExactlyWhatItWrites) {
+  TableSchema t = HeroesSchema();
+  RowCodec codec(t);
+  std::string good =
+      R"({"id": 7, "hero": "yes", "power": "fly", "name": "bat\"man\u001f\n", "xp": -100, "color": "Ã©"})";
+  std::string_view seven[] = {"7"}, eight[] = {"8"};
+  EXPECT_TRUE(codec.MatchesRowJson(good));
+  EXPECT_TRUE(codec.MatchesRowJson(good, seven));
+  EXPECT_FALSE(codec.MatchesRowJson(good, eight));  // the entry of another row
+  RowValues r = {"2147483647", std::string("a\"\\\x01\x7f", 5), "", "ð", "-2147483648", "\t"};
+  EXPECT_TRUE(codec.MatchesRowJson(codec.RowJson(r)));
+  for (const char* bad :
+       {R"({"id": 7, "hero": "yes", "power": "fly", "name": "b", "xp": 1, "color": "c"} )",  // trailing space
+        R"({"id":7, "hero": "yes", "power": "fly", "name": "b", "xp": 1, "color": "c"})",    // separator
+        R"({"hero": "yes", "id": 7, "power": "fly", "name": "b", "xp": 1, "color": "c"})",   // order
+        R"({"id": 07, "hero": "yes", "power": "fly", "name": "b", "xp": 1, "color": "c"})",  // leading zero
+        R"({"id": 0, "hero": "yes", "power": "fly", "name": "b", "xp": 1, "color": "c"})",   // not an id
+        R"({"id": 2147483648, "hero": "y", "power": "f", "name": "b", "xp": 1, "color": "c"})",
+        R"({"id": 7, "hero": "yes", "power": "fly", "name": "b", "xp": 2147483648, "color": "c"})",
+        R"({"id": 7, "hero": "\u0041", "power": "fly", "name": "b", "xp": 1, "color": "c"})",  // not our
+                                                                                               // escape
+        R"({"id": 7, "hero": "\/", "power": "fly", "name": "b", "xp": 1, "color": "c"})",
+        R"({"id": 7, "hero": "\u000a", "power": "fly", "name": "b", "xp": 1, "color": "c"})",  // is \n
+        R"({"id": 7, "hero": null, "power": "fly", "name": "b", "xp": 1, "color": "c"})",      // NOT NULL
+        R"({"id": 7, "hero": 5, "power": "fly", "name": "b", "xp": 1, "color": "c"})",
+        R"({"id": 7, "hero": "yes", "power": "fly", "name": "b", "xp": 1, "color": "c", "x": 1})",
+        R"({"id": 7, "hero": "yes", "power": "fly", "name": "b", "xp": 1, "color": "c")",
+        R"({"id": 7, "hero": "yes", "power": "fly", "name": "b", "xp": 1, "color": "c})",
+        "{\"id\": 7, \"hero\": \"\xC3\", \"power\": \"fly\", \"name\": \"b\", \"xp\": 1, \"color\": \"c\"}",
+        "{\"id\": 7, \"hero\": \"\t\", \"power\": \"fly\", \"name\": \"b\", \"xp\": 1, \"color\": \"c\"}",
+        "",
+        "{}",
+        "null"}) {
+    EXPECT_FALSE(codec.MatchesRowJson(bad)) << bad;
+  }
+}
+
+TEST(RowCodec, MatchesEveryTypeItWrites) {
+  TableSchema t;
+  t.name = "mixed";
+  const char* types[] = {"bigint unsigned", "decimal(12,2)", "float",  "double",
+                         "varchar(10)",     "varbinary(8)",  "date",   "datetime(3)",
+                         "timestamp(6)",    "time",          "bit(1)", "bit(12)",
+                         "enum('a','b')",   "set('x','y')",  "json",   "year"};
+  for (size_t i = 0; i < std::size(types); ++i) {
+    Column c;
+    c.name = "c" + std::to_string(i);
+    c.nullable = i > 0;
+    ASSERT_TRUE(ParseColumnType(types[i], c).ok()) << types[i];
+    t.columns.push_back(c);
+  }
+  t.key = {0};
+  RowCodec codec(t);
+  RowValues full = {"18446744073709551615",
+                    "-12.50",
+                    "0.1",
+                    "1e+20",
+                    "x\"y",
+                    std::string("\0\xff", 2),
+                    "2026-12-06",
+                    "2026-12-06 20:43:05.123",
+                    "2026-12-06 20:43:05.123456",
+                    "-838:59:59",
+                    "1",
+                    "4095",
+                    "b",
+                    "x,y",
+                    R"({"a": [1, {"b": null}], "c": "}"})",
+                    "2155"};
+  std::string j = codec.RowJson(full);
+  EXPECT_TRUE(codec.MatchesRowJson(j)) << j;
+  boost::system::error_code ec;
+  json::value parsed = json::parse(j, ec);  // and it is JSON
+  EXPECT_FALSE(ec) << j;
+  for (const char* v : {"5", "-1.5e3", "\"text\"", "true", "null", "[]"}) {
+    RowValues other = full;
+    other[14] = v;
+    EXPECT_TRUE(codec.MatchesRowJson(codec.RowJson(other))) << v;
+  }
+  RowValues nulls(full.size());
+  nulls[0] = "0";
+  EXPECT_TRUE(codec.MatchesRowJson(codec.RowJson(nulls))) << codec.RowJson(nulls);
+  std::string broken = j;
+  broken.replace(broken.find("\"-12.50\""), 8, "\"-12.5\"");  // not at the scale
+  EXPECT_FALSE(codec.MatchesRowJson(broken));
+  broken = j;
+  broken.replace(broken.find("{\"a\""), 4, "{\"a ");  // the JSON column broken
+  EXPECT_FALSE(codec.MatchesRowJson(broken));
+}
+
 TEST(RowKey, HeroesKeysAreByteIdentical) {
   TableSchema t = HeroesSchema();
   RowCodec codec(t);
@@ -305,7 +396,8 @@ TEST(RowKey, CompositeKeysOneEncodingPerKey) {
   EXPECT_NE(enc(R"(["1", ","])"), enc(R"(["1", "%2C"])"));
   EXPECT_NE(enc(R"([1, "x"])").find("ERROR"), 0u);
   EXPECT_EQ(enc(R"({"tenant": 1})").rfind("ERROR: key column code missing", 0), 0u);
-  EXPECT_EQ(enc(R"({"tenant": 1, "code": "x", "total": 5})").rfind("ERROR: \"total\" is not a key column", 0), 0u);
+  EXPECT_EQ(enc(R"({"tenant": 1, "code": "x", "total": 5})").rfind("ERROR: \"total\" is not a key column", 0),
+            0u);
   EXPECT_EQ(enc(R"([1])").rfind("ERROR: a key of 1 values", 0), 0u);
   EXPECT_EQ(enc(R"([1, null])").rfind("ERROR: null for key column code", 0), 0u);
   EXPECT_EQ(enc(R"([1, "12345678901234567"])").rfind("ERROR: code: 17 characters", 0), 0u);
