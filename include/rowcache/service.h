@@ -58,6 +58,9 @@
 
 namespace rowcache {
 
+class FlightTable;             // core/single_flight.h
+class PendingInvalidationSet;  // core/pending_invalidations.h
+
 // The cache key of row id: prefix + "{" + id + "}". The braces are a Redis
 // Cluster hash tag: the entry and its guard (key + guard suffix) share a
 // slot, so the scripts that touch both run on one node.
@@ -233,10 +236,6 @@ class Service {
   Cache* cache() { return cache_; }
 
  private:
-  struct Flight;
-  class FlightTable;
-  class PendingSet;
-
   // A read's rows: each distinct id's row as canonical JSON (nullopt: no
   // row), and for each asked id the index of its distinct id.
   struct ReadRows {
@@ -277,7 +276,7 @@ class Service {
   std::function<int64_t()> now_nanos_;
   std::function<uint64_t()> rand_;
   std::unique_ptr<FlightTable> flights_;
-  std::unique_ptr<PendingSet> pending_;
+  std::unique_ptr<PendingInvalidationSet> pending_;
 };
 
 }  // namespace rowcache

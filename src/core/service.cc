@@ -14,7 +14,10 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "core/lease_token.h"
+#include "core/pending_invalidations.h"
 #include "core/request_internal.h"
+#include "core/single_flight.h"
 #include "rowcache/row_codec.h"
 
 namespace rowcache {
@@ -35,102 +38,6 @@ void AppendInt(std::string& out, int64_t v) {
 
 }  // namespace
 
-// One in-flight database read of one id, shared by concurrent readers.
-struct Service::Flight {
-  std::mutex mu;
-  std::condition_variable cv;
-  bool done = false;
-  Status status;
-  std::optional<Row> row;
-  uint64_t seq = 0;     // write sequence of the id's stripe when the query began
-  int64_t started = 0;  // when the query began (now_nanos)
-};
-
-class Service::FlightTable {
- public:
-  static constexpr size_t kStripes = 64;
-  uint64_t Seq(int64_t id) const { return seq_[Stripe(id)].load(std::memory_order_acquire); }
-  void Bump(int64_t id) { seq_[Stripe(id)].fetch_add(1, std::memory_order_acq_rel); }
-
-  std::mutex mu;
-  std::unordered_map<int64_t, std::shared_ptr<Flight>> inflight;
-
- private:
-  static size_t Stripe(int64_t id) { return static_cast<size_t>(id) % kStripes; }
-  std::array<std::atomic<uint64_t>, kStripes> seq_{};
-};
-
-// Ids whose cache invalidation failed (retried), or whose write had an
-// unknown outcome (invalidated again once due); bypassed until done. Each
-// entry carries a generation, so a retry that succeeds removes only what it
-// sent: an id added again meanwhile (a newer write that also failed to
-// invalidate) stays until a later retry covers it.
-class Service::PendingSet {
- public:
-  bool Contains(int64_t id, int64_t now) {
-    if (!Active()) return false;
-    std::lock_guard l(mu_);
-    if (overflowed_ && now < bypass_all_until_) return true;
-    return ids_.count(id) > 0;
-  }
-  bool Active() const {
-    return size_.load(std::memory_order_acquire) != 0 || overflowed_.load(std::memory_order_acquire);
-  }
-  // Past max ids, no id can be tracked any more: the whole cache is bypassed
-  // until every entry that could be stale has expired (bypass_nanos).
-  void Add(std::span<const int64_t> ids, size_t max, int64_t now, int64_t bypass_nanos, int64_t due) {
-    std::lock_guard l(mu_);
-    for (int64_t id : ids) {
-      auto it = ids_.find(id);
-      if (it == ids_.end() && ids_.size() >= max) {
-        overflowed_ = true;
-        bypass_all_until_ = std::max(bypass_all_until_, std::max(now + bypass_nanos, due));
-        continue;
-      }
-      Item& item = ids_[id];
-      item.gen = ++next_gen_;
-      item.due = std::max(item.due, due);
-    }
-    size_.store(ids_.size(), std::memory_order_release);
-  }
-  // Up to max ids whose invalidation is due, with their generations.
-  std::vector<std::pair<int64_t, uint64_t>> Due(int64_t now, size_t max) {
-    std::lock_guard l(mu_);
-    std::vector<std::pair<int64_t, uint64_t>> out;
-    for (const auto& [id, item] : ids_) {
-      if (out.size() >= max) break;
-      if (item.due <= now) out.emplace_back(id, item.gen);
-    }
-    return out;
-  }
-  void Remove(std::span<const std::pair<int64_t, uint64_t>> done, int64_t now) {
-    std::lock_guard l(mu_);
-    for (const auto& [id, gen] : done) {
-      auto it = ids_.find(id);
-      if (it != ids_.end() && it->second.gen == gen) ids_.erase(it);
-    }
-    size_.store(ids_.size(), std::memory_order_release);
-    if (overflowed_ && now >= bypass_all_until_) overflowed_ = false;
-  }
-  size_t size() const { return size_.load(std::memory_order_acquire); }
-  bool overflowed() const { return overflowed_.load(std::memory_order_acquire); }
-
-  std::mutex retry_mu;     // one retrier at a time
-  int64_t next_retry = 0;  // guarded by retry_mu
-
- private:
-  struct Item {
-    uint64_t gen = 0;
-    int64_t due = 0;  // steady ns: invalidate at or after
-  };
-  std::mutex mu_;
-  std::unordered_map<int64_t, Item> ids_;
-  uint64_t next_gen_ = 0;
-  std::atomic<size_t> size_{0};
-  std::atomic<bool> overflowed_{false};
-  int64_t bypass_all_until_ = 0;
-};
-
 std::optional<TestMutation> TestMutationNamed(std::string_view name) {
   if (name.empty()) return TestMutation::kNone;
   if (name == "insert-guard") return TestMutation::kInsertGuard;
@@ -149,7 +56,7 @@ Service::Service(Store* store, Cache* cache, ServiceOptions opts, Metrics* metri
       now_nanos_(now_nanos ? std::move(now_nanos) : SteadyNanos),
       rand_(std::move(rand)),
       flights_(std::make_unique<FlightTable>()),
-      pending_(std::make_unique<PendingSet>()) {
+      pending_(std::make_unique<PendingInvalidationSet>()) {
   if (!rand_) {
     rand_ = [] {
       thread_local std::mt19937_64 gen{std::random_device{}()};
@@ -219,17 +126,7 @@ int Service::TtlWithJitter() {
   return std::max(1, static_cast<int>(std::lround(ttl)));
 }
 
-// 128 random bits in hex: unique among every reader and writer of the cache.
-std::string Service::NewLeaseToken() {
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string t(32, '0');
-  for (int half = 0; half < 2; ++half) {
-    uint64_t r = rand_();
-    for (int i = 0; i < 16; ++i)
-      t[static_cast<size_t>(half) * 16 + static_cast<size_t>(i)] = kHex[(r >> (4 * i)) & 0xF];
-  }
-  return t;
-}
+std::string Service::NewLeaseToken() { return LeaseToken(rand_); }
 
 std::vector<KeyAndGuard> Service::KeysOf(std::span<const int64_t> ids) const {
   std::vector<KeyAndGuard> kg;

@@ -277,10 +277,8 @@ TEST(RowCodec, MatchesExactlyWhatItWrites) {
         R"({"id": 7, "hero": "yes", "power": "fly", "name": "b", "xp": 1, "color": "c")",
         R"({"id": 7, "hero": "yes", "power": "fly", "name": "b", "xp": 1, "color": "c})",
         "{\"id\": 7, \"hero\": \"\xC3\", \"power\": \"fly\", \"name\": \"b\", \"xp\": 1, \"color\": \"c\"}",
-        "{\"id\": 7, \"hero\": \"\t\", \"power\": \"fly\", \"name\": \"b\", \"xp\": 1, \"color\": \"c\"}",
-        "",
-        "{}",
-        "null"}) {
+        "{\"id\": 7, \"hero\": \"\t\", \"power\": \"fly\", \"name\": \"b\", \"xp\": 1, \"color\": \"c\"}", "",
+        "{}", "null"}) {
     EXPECT_FALSE(codec.MatchesRowJson(bad)) << bad;
   }
 }
