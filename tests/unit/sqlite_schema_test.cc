@@ -184,6 +184,12 @@ TEST_F(SqliteSchemaTest, MissingInvalidAndUnservableTables) {
   EXPECT_TRUE(huge.status().IsInvalidArgument());
   EXPECT_EQ(huge.status().message().rfind("table huge: column n: type BIGINT UNSIGNED", 0), 0u)
       << huge.status().ToString();
+  // A column without a declared type (SQLite's BLOB affinity) is not one rowcache can serve.
+  Exec("CREATE TABLE untyped (id INTEGER PRIMARY KEY, v)");
+  auto untyped = DescribeSqliteTable(db_, "untyped");
+  EXPECT_TRUE(untyped.status().IsInvalidArgument());
+  EXPECT_EQ(untyped.status().message().rfind("table untyped: column v: ", 0), 0u)
+      << untyped.status().ToString();
 }
 
 // The store's DescribeTable reads its own database: the heroes table
