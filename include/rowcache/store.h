@@ -24,6 +24,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "rowcache/row.h"
@@ -92,6 +93,17 @@ class Store {
 
   // Bulk load with explicit ids (the CSV loader), in one transaction per call.
   virtual Result<LoadResult> Load(std::span<const Row> rows, LoadMode mode) = 0;
+
+  // The schema of table as the database describes it (information_schema on
+  // MySQL/MariaDB/Aurora, the table's pragmas on SQLite): columns in table
+  // order, the primary key (empty when there is none), the cascade flags;
+  // see store/mysql_schema.h and store/sqlite_schema.h for what each field
+  // is read from. Any table of the store's database, not only the one the
+  // store serves. Not fingerprinted (Fingerprint() is the caller's), not
+  // checked (CheckServable is the caller's). NotFound "table T does not
+  // exist"; InvalidArgument for an invalid name or a column type rowcache
+  // cannot represent, naming table and column; Unavailable as for any call.
+  virtual Result<TableSchema> DescribeTable(std::string_view table) = 0;
 
   // Cheap liveness check (SELECT 1 / reconnect).
   virtual Status Ping() = 0;

@@ -41,6 +41,7 @@
 #include <span>
 
 #include "net/transport.h"
+#include "store/mysql_schema.h"
 
 namespace rowcache {
 
@@ -621,6 +622,17 @@ class MysqlStore final : public Store {
     });
     if (!s.ok()) return s;
     return res;
+  }
+
+  Result<TableSchema> DescribeTable(std::string_view table) override {
+    Result<TableSchema> schema = Status::Internal("not described");
+    Status s = WithConn(/*retry=*/true, [&](Conn& c) -> Status {
+      schema = DescribeMysqlTable(c.m, table);
+      if (schema.status().IsUnavailable()) c.broken = true;
+      return schema.status();
+    });
+    if (!s.ok()) return s;
+    return schema;
   }
 
   Status Ping() override {

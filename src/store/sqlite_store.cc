@@ -5,6 +5,8 @@
 
 #include <mutex>
 
+#include "store/sqlite_schema.h"
+
 namespace rowcache {
 
 namespace {
@@ -229,6 +231,11 @@ class SqliteStore final : public Store {
       return s;
     }
     return res;
+  }
+
+  Result<TableSchema> DescribeTable(std::string_view table) override {
+    std::lock_guard lock(mu_);
+    return DescribeSqliteTable(db_, table);
   }
 
   Status Ping() override {

@@ -50,6 +50,11 @@ Result<LoadResult> FaultyStore::Load(std::span<const Row> rows, LoadMode mode) {
   return inner_->Load(rows, mode);
 }
 
+Result<TableSchema> FaultyStore::DescribeTable(std::string_view table) {
+  if (ShouldFail("describe")) return Status::Unavailable("injected: database down");
+  return HeroesSchema(table);
+}
+
 Status FaultyStore::Ping() {
   ping_calls.fetch_add(1);
   if (ShouldFail("ping")) return Status::Unavailable("injected: database down");

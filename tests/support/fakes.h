@@ -16,9 +16,9 @@
 namespace rowcache::testing {
 
 // Fails an operation when its name is in the failing set ("get", "insert",
-// "update", "delete", "load", "ping"). before_get runs inside Get, before the
+// "update", "delete", "load", "describe", "ping"). before_get runs inside Get, before the
 // inner store is asked (to block a query or interleave a write with it).
-// Ops: "get", "insert", "update", "delete", "load", "ping" fail before the
+// Ops: "get", "insert", "update", "delete", "load", "describe", "ping" fail before the
 // database is touched; "commit_unknown" makes insert/update/delete run and
 // then fail as if the connection was lost after COMMIT (outcome unknown).
 class FaultyStore : public Store {
@@ -32,6 +32,8 @@ class FaultyStore : public Store {
   Status Update(std::span<const RowUpdate> updates) override;
   Result<std::vector<int64_t>> Delete(std::span<const int64_t> ids) override;
   Result<LoadResult> Load(std::span<const Row> rows, LoadMode mode) override;
+  // HeroesSchema(table), whatever the inner store holds; fails on "describe".
+  Result<TableSchema> DescribeTable(std::string_view table) override;
   Status Ping() override;
   std::string Describe() const override { return "faulty(" + inner_->Describe() + ")"; }
   size_t MaxIdsPerQuery() const override {
