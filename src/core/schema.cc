@@ -280,6 +280,11 @@ Status CheckServable(const TableSchema& t, bool allow_cascade_children) {
       return Status::InvalidArgument(col + "a JSON column cannot be part of the primary key");
     if (c.generated)
       return Status::InvalidArgument(col + "a generated column cannot be part of the primary key");
+    if (c.nullable) {
+      return Status::InvalidArgument(col +
+                                     "a key column that may be NULL (a row with a NULL key has no key to be "
+                                     "read or cached by)");
+    }
   }
   if (t.cascade_child && !allow_cascade_children) {
     return Status::InvalidArgument(head + "its rows change by ON UPDATE/DELETE CASCADE from table " +
@@ -315,6 +320,7 @@ uint64_t Fingerprint(const TableSchema& t) {
     Mix(h, c.length_in_chars ? 1 : 0);
     Mix(h, c.fixed_length ? 1 : 0);
     Mix(h, c.charset);
+    Mix(h, c.collation);  // how string keys match
     Mix(h, static_cast<uint64_t>(c.precision));
     Mix(h, static_cast<uint64_t>(c.scale));
     Mix(h, static_cast<uint64_t>(c.fsp));
@@ -338,6 +344,7 @@ TableSchema HeroesSchema(std::string_view name) {
     c.length = 20;
     c.length_in_chars = true;
     c.charset = "utf8mb4";
+    c.collation = "utf8mb4_bin";  // as serve and load create it
     return c;
   };
   auto integer = [](const char* n) {

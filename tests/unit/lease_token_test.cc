@@ -13,7 +13,9 @@ TEST(LeaseToken, ThirtyTwoHexDigitsFromBothDraws) {
   int n = 0;
   std::string t = LeaseToken([&] { return draws[n++ % 2]; });
   EXPECT_EQ(n, 2);
-  EXPECT_EQ(t, "fedcba9876543210" "0123456789abcdef");  // low nibble first, per draw
+  EXPECT_EQ(t,
+            "fedcba9876543210"
+            "0123456789abcdef");  // low nibble first, per draw
   std::mt19937_64 gen(1);
   std::set<std::string> seen;
   for (int i = 0; i < 1000; ++i) seen.insert(LeaseToken([&] { return gen(); }));

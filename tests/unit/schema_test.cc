@@ -123,6 +123,9 @@ TEST(Schema, ServableTablesAndWhyNot) {
   t.columns[2].name = "bad`name";
   refused(t, "column bad`name");
   t = heroes;
+  t.columns[0].nullable = true;
+  refused(t, "column id: a key column that may be NULL");
+  t = heroes;
   t.cascade_child = true;
   t.cascade_parent = "teams";
   refused(t, "CASCADE from table teams");
@@ -144,6 +147,9 @@ TEST(Schema, FingerprintFollowsShapeOnly) {
   EXPECT_NE(Fingerprint(a), Fingerprint(b));
   b = a;
   b.columns[4].nullable = true;
+  EXPECT_NE(Fingerprint(a), Fingerprint(b));
+  b = a;
+  b.columns[1].collation = "utf8mb4_general_ci";
   EXPECT_NE(Fingerprint(a), Fingerprint(b));
   b = a;
   b.key = {0, 1};
