@@ -105,6 +105,9 @@ class Store {
   // cannot represent, naming table and column; Unavailable as for any call.
   virtual Result<TableSchema> DescribeTable(std::string_view table) = 0;
 
+  // The table this store serves (the URL's ?table=, default heroes).
+  virtual std::string TableName() const = 0;
+
   // Cheap liveness check (SELECT 1 / reconnect).
   virtual Status Ping() = 0;
 
@@ -132,6 +135,15 @@ struct StoreOptions {
   // no second try. May be called from any thread that opens a connection.
   std::function<std::optional<StoreCredentials>()> refresh_credentials;
 };
+
+// The schema of the table store serves, read from the database and checked
+// at start: InvalidArgument with one line naming table and column when
+// rowcache cannot serve it (CheckServable; allow_cascade_children lets the
+// child of an ON UPDATE/DELETE CASCADE foreign key through), or -- until
+// the service serves any table -- when its columns are not heroes' (id,
+// hero, power, name, xp, color: integers and strings in that order; on
+// SQLite any string type). NotFound if the table does not exist.
+Result<TableSchema> ServedTableSchema(Store& store, bool allow_cascade_children = false);
 
 // "sqlite:PATH" | "sqlite::memory:" | "mysql://user:pass@host:port/db[?table=T]".
 // Opens (and for mysql, connects lazily). InvalidArgument for a bad URL.

@@ -130,6 +130,9 @@ Result<ServiceConfig> ServiceConfigFromFlags(const Flags& f) {
   const char* near_env = std::getenv("ROWCACHE_NEAR_CACHE");
   std::string near_on = near_env ? near_env : "";
   c.near_cache = f.Bool("near-cache") || near_on == "1" || near_on == "true";
+  const char* cascade_env = std::getenv("ROWCACHE_ALLOW_CASCADE_CHILDREN");
+  std::string cascade_on = cascade_env ? cascade_env : "";
+  c.allow_cascade_children = f.Bool("allow-cascade-children") || cascade_on == "1" || cascade_on == "true";
   auto ne =
       ParseIntFlag("near-cache-entries", f.Get("near-cache-entries", "ROWCACHE_NEAR_CACHE_ENTRIES", "100000"),
                    1, 100'000'000);
@@ -176,6 +179,14 @@ Result<Backends> OpenBackends(const ServiceConfig& cfg, bool ensure_schema, Metr
   if (ensure_schema) {
     Status s = b.store->EnsureSchema();
     if (!s.ok()) return s;
+  }
+  // The table as the database describes it, checked before anything is
+  // served. Not when the caller does not contact the database at start (a
+  // Lambda with ROWCACHE_CREATE_TABLE=0: its first invocation does).
+  if (ensure_schema) {
+    auto schema = ServedTableSchema(*b.store, cfg.allow_cascade_children);
+    if (!schema.ok()) return schema.status();
+    b.schema = std::move(*schema);
   }
   auto cache = OpenCacheParts(cfg.cache_url, cfg.cache);
   if (!cache.ok()) return cache.status();

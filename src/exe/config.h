@@ -30,6 +30,9 @@ struct ServiceConfig {
   // in front of Redis, kept coherent by CLIENT TRACKING; sized by
   // --near-cache-entries and --near-cache-bytes.
   bool near_cache = false;
+  // --allow-cascade-children (env ROWCACHE_ALLOW_CASCADE_CHILDREN=1): serve a
+  // table whose rows an ON UPDATE/DELETE CASCADE changes (stale until the TTL).
+  bool allow_cascade_children = false;
   NearCacheOptions near;
 };
 
@@ -62,6 +65,9 @@ Result<ServiceConfig> ServiceConfigFromFlags(const Flags& flags);
 // only a warning (cache_warning), since the service works without it.
 struct Backends {
   std::unique_ptr<Store> store;
+  // The served table as the database describes it (ServedTableSchema), read
+  // and checked when OpenBackends ensures the schema; empty otherwise.
+  TableSchema schema;
   std::unique_ptr<Cache> cache;          // null for "none"
   std::shared_ptr<redis::Client> redis;  // the client under a redis:// or rediss:// cache, else null
   // A remote cache that could not be reached at start (the service runs and

@@ -101,6 +101,9 @@ int AuroraNativeLoad(const Flags& flags, const std::string& db, const std::strin
   if (!store.ok()) return fail(2, store.status().message());
   Status s = (*store)->EnsureSchema();
   if (!s.ok()) return fail(1, s.ToString());
+  if (auto schema = ServedTableSchema(**store); !schema.ok()) {
+    return fail(schema.status().IsInvalidArgument() ? 2 : 1, schema.status().message());
+  }
   StoreOptions long_running;
   long_running.timeout_seconds = 3600;  // the server reads the whole object before answering
   auto t0 = std::chrono::steady_clock::now();
@@ -172,6 +175,11 @@ int LoadMain(const std::vector<std::string>& args) {
   if (!s.ok()) {
     std::fprintf(stderr, "rowcache load: %s\n", s.ToString().c_str());
     return 1;
+  }
+  // The table the rows go to, checked as serve checks it (heroes' shape, a key).
+  if (auto schema = ServedTableSchema(**store); !schema.ok()) {
+    std::fprintf(stderr, "rowcache load: %s\n", schema.status().message().c_str());
+    return schema.status().IsInvalidArgument() ? 2 : 1;
   }
   std::unique_ptr<Cache> cache;
   if (flags->Has("cache")) {

@@ -42,6 +42,8 @@ constexpr const char* kHelp = R"(usage: rowcache serve [flags]
                             (env ROWCACHE_BUSY_POLL_US; default 100; 0: off)
   --busy-poll-redis-us N    ... and while it has waited less than N us for its own Redis replies
                             (env ROWCACHE_BUSY_POLL_REDIS_US; default 1000; 0: off)
+  --allow-cascade-children  serve a table whose rows an ON UPDATE/DELETE CASCADE foreign key changes (they
+                            stay cached until their TTL: see docs/reliability.md); env ROWCACHE_ALLOW_CASCADE_CHILDREN=1
   --near-cache              an in-process near cache in front of Redis (env ROWCACHE_NEAR_CACHE=1), kept
                             coherent by Redis's CLIENT TRACKING; served only while tracking is healthy
   --near-cache-entries N, --near-cache-bytes B   its size (default 100000 entries, 64 MiB)
@@ -108,7 +110,8 @@ int ServeMain(const std::vector<std::string>& args) {
   value_flags.insert({"listen", "threads", "max-body-bytes", "idle-timeout", "busy-poll-us",
                       "busy-poll-redis-us", "auth-token", "auth-token-file", "auth-token-min-length",
                       "max-connections", "max-queue"});
-  auto flags = Flags::Parse(args, value_flags, {"help", "no-fast-reads", "near-cache", "metrics-public"});
+  auto flags = Flags::Parse(
+      args, value_flags, {"help", "no-fast-reads", "near-cache", "metrics-public", "allow-cascade-children"});
   if (!flags.ok()) {
     std::fprintf(stderr, "rowcache serve: %s\n\n%s", flags.status().message().c_str(), kHelp);
     return 2;

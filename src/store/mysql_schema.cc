@@ -1,13 +1,12 @@
 // Schema discovery on MySQL / MariaDB: four information_schema queries
 // (COLUMNS, STATISTICS, on MariaDB CHECK_CONSTRAINTS, REFERENTIAL_CONSTRAINTS),
-// each a prepared statement with the table name bound to every placeholder.
+// each on the text protocol with the (validated, escaped) table name as a literal.
 #include "store/mysql_schema.h"
 
 #include <errmsg.h>
 #include <mysqld_error.h>
 
 #include <algorithm>
-#include <array>
 #include <cctype>
 #include <cstring>
 #include <optional>
@@ -37,71 +36,40 @@ Status QueryError(std::string_view table, unsigned err, const char* msg) {
   return Status::Internal(text);
 }
 
-struct StmtCloser {
-  MYSQL_STMT* st;
-  ~StmtCloser() { mysql_stmt_close(st); }
-};
-
-// Runs sql, every placeholder bound to table, and returns all its rows as text.
+// Runs sql with every '?' replaced by table as a quoted literal (table is a
+// validated name: letters, digits and '_'; escaped all the same), on the text
+// protocol, and returns all its rows as text.
 Result<std::vector<SqlRow>> QueryByTable(MYSQL* conn, const char* sql, std::string_view table) {
-  MYSQL_STMT* st = mysql_stmt_init(conn);
-  if (!st) return QueryError(table, mysql_errno(conn), mysql_error(conn));
-  StmtCloser closer{st};
-  auto fail = [&] { return QueryError(table, mysql_stmt_errno(st), mysql_stmt_error(st)); };
-  if (mysql_stmt_prepare(st, sql, std::strlen(sql)) != 0) return fail();
-  std::vector<MYSQL_BIND> params(mysql_stmt_param_count(st));
-  for (MYSQL_BIND& p : params) {
-    p = MYSQL_BIND{};
-    p.buffer_type = MYSQL_TYPE_STRING;
-    p.buffer = const_cast<char*>(table.data());
-    p.buffer_length = table.size();
+  std::string literal(table.size() * 2 + 1, '\0');
+  literal.resize(
+      mysql_real_escape_string(conn, literal.data(), table.data(), static_cast<unsigned long>(table.size())));
+  std::string query;
+  for (const char* p = sql; *p; ++p) {
+    if (*p == '?') {
+      query += "'" + literal + "'";
+    } else {
+      query.push_back(*p);
+    }
   }
-  if (!params.empty() && mysql_stmt_bind_param(st, params.data()) != 0) return fail();
-  if (mysql_stmt_execute(st) != 0) return fail();
-  MYSQL_RES* meta = mysql_stmt_result_metadata(st);
-  if (!meta) return fail();
-  unsigned ncols = mysql_num_fields(meta);
-  mysql_free_result(meta);
-
-  // Each column into a small buffer; a longer value (a long ENUM's
-  // COLUMN_TYPE) is fetched again whole with mysql_stmt_fetch_column.
-  constexpr size_t kBuf = 256;
-  std::vector<std::array<char, kBuf>> bufs(ncols);
-  std::vector<unsigned long> lengths(ncols);
-  std::vector<my_bool> nulls(ncols), errors(ncols);
-  std::vector<MYSQL_BIND> out(ncols);
-  for (unsigned i = 0; i < ncols; ++i) {
-    out[i] = MYSQL_BIND{};
-    out[i].buffer_type = MYSQL_TYPE_STRING;
-    out[i].buffer = bufs[i].data();
-    out[i].buffer_length = kBuf;
-    out[i].length = &lengths[i];
-    out[i].is_null = &nulls[i];
-    out[i].error = &errors[i];
+  if (mysql_real_query(conn, query.data(), static_cast<unsigned long>(query.size())) != 0) {
+    return QueryError(table, mysql_errno(conn), mysql_error(conn));
   }
-  if (mysql_stmt_bind_result(st, out.data()) != 0) return fail();
+  MYSQL_RES* res = mysql_store_result(conn);
+  if (!res) {
+    unsigned err = mysql_errno(conn);
+    return QueryError(table, err ? err : CR_UNKNOWN_ERROR, err ? mysql_error(conn) : "no result set");
+  }
+  unsigned ncols = mysql_num_fields(res);
   std::vector<SqlRow> rows;
-  for (;;) {
-    int rc = mysql_stmt_fetch(st);
-    if (rc == MYSQL_NO_DATA) break;
-    if (rc == 1) return fail();
+  while (MYSQL_ROW r = mysql_fetch_row(res)) {
+    unsigned long* lengths = mysql_fetch_lengths(res);
     SqlRow row(ncols);
     for (unsigned i = 0; i < ncols; ++i) {
-      if (nulls[i]) continue;
-      if (lengths[i] <= kBuf) {
-        row[i].emplace(bufs[i].data(), lengths[i]);
-        continue;
-      }
-      std::string whole(lengths[i], '\0');
-      MYSQL_BIND b{};
-      b.buffer_type = MYSQL_TYPE_STRING;
-      b.buffer = whole.data();
-      b.buffer_length = whole.size();
-      if (mysql_stmt_fetch_column(st, &b, i, 0) != 0) return fail();
-      row[i] = std::move(whole);
+      if (r[i]) row[i].emplace(r[i], lengths[i]);
     }
     rows.push_back(std::move(row));
   }
+  mysql_free_result(res);
   return rows;
 }
 

@@ -643,6 +643,7 @@ class MysqlStore final : public Store {
   }
 
   std::string Describe() const override { return describe_; }
+  std::string TableName() const override { return table_; }
 
   // One statement on a pooled connection; mysql_info() (or "") on success.
   Result<std::string> ExecuteRaw(const std::string& sql) {

@@ -244,6 +244,7 @@ class SqliteStore final : public Store {
   }
 
   std::string Describe() const override { return "sqlite:" + path_ + " table=" + table_; }
+  std::string TableName() const override { return table_; }
 
  private:
   Status Exec(const std::string& sql) {

@@ -58,6 +58,24 @@ def lenenc(n):
     return b"\xfe" + struct.pack("<Q", n)
 
 
+def heroes_schema_answer(query):
+    """(columns, rows) of information_schema for the heroes table, per query."""
+    table = "heroes"
+    if "information_schema.COLUMNS" in query:
+        cols = ["COLUMN_NAME", "COLUMN_TYPE", "IS_NULLABLE", "COLUMN_DEFAULT", "EXTRA", "CHARACTER_SET_NAME",
+                "COLLATION_NAME", "GENERATION_EXPRESSION", "TABLE_NAME"]
+        rows = [["id", "int", "NO", None, "auto_increment", None, None, "", table]]
+        for name in ("hero", "power", "name", "xp", "color"):
+            if name == "xp":
+                rows.append(["xp", "int", "NO", None, "", None, None, "", table])
+            else:
+                rows.append([name, "varchar(20)", "NO", None, "", "utf8mb4", "utf8mb4_bin", "", table])
+        return cols, rows
+    if "information_schema.STATISTICS" in query:
+        return ["COLUMN_NAME", "SUB_PART", "TABLE_NAME"], [["id", None, table]]
+    return ["A", "B", "C"], []  # no check constraints, no foreign keys
+
+
 def native_password_token(password, scramble):
     if not password:
         return b""
@@ -100,7 +118,10 @@ class FakeMysql:
         after the handshake response is kept in conn.auth_replies, and the
         connection ends.
         prepare: how COM_STMT_PREPARE is answered: "error" (not supported) or
-        "kill" (connection killed, so the client reconnects)."""
+        "kill" (connection killed, so the client reconnects).
+        Queries of information_schema are answered (before the policy is
+        asked) as MySQL would for a heroes table created by rowcache, so that
+        a client's schema discovery at start succeeds."""
         self.policy = policy or (lambda conn, query: None)
         self.password = password
         self.prepare = prepare
@@ -153,6 +174,25 @@ class FakeMysql:
     @staticmethod
     def _write(s, seq, payload):
         s.sendall(struct.pack("<I", len(payload))[:3] + bytes([seq & 0xFF]) + payload)
+
+    def _result_set(self, s, columns, rows):
+        """A text-protocol result set (no CLIENT_DEPRECATE_EOF: EOF packets)."""
+        seq = 1
+        self._write(s, seq, lenenc(len(columns)))
+        for name in columns:
+            seq += 1
+            col = b"".join(lenenc(len(x)) + x for x in (b"def", b"information_schema", b"T", b"T",
+                                                          name.encode(), name.encode()))
+            col += lenenc(0x0C) + struct.pack("<HIBHB", 33, 1024, 0xFD, 0, 0) + b"\x00\x00"
+            self._write(s, seq, col)
+        seq += 1
+        self._write(s, seq, b"\xfe\x00\x00\x02\x00")
+        for row in rows:
+            seq += 1
+            self._write(s, seq, b"".join(b"\xfb" if v is None else lenenc(len(v.encode())) + v.encode()
+                                         for v in row))
+        seq += 1
+        self._write(s, seq, b"\xfe\x00\x00\x02\x00")
 
     @staticmethod
     def _ok(affected=0, info=b""):
@@ -243,6 +283,9 @@ class FakeMysql:
                 continue
             query = arg.decode(errors="replace")
             conn.queries.append(query)
+            if "information_schema" in query:
+                self._result_set(s, *heroes_schema_answer(query))
+                continue
             action = self.policy(conn, query) or ("ok", b"")
             if action[0] == "ok":
                 self._write(s, 1, self._ok(info=action[1] if len(action) > 1 else b""))

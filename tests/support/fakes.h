@@ -36,6 +36,7 @@ class FaultyStore : public Store {
   Result<TableSchema> DescribeTable(std::string_view table) override;
   Status Ping() override;
   std::string Describe() const override { return "faulty(" + inner_->Describe() + ")"; }
+  std::string TableName() const override { return inner_->TableName(); }
   size_t MaxIdsPerQuery() const override {
     return max_ids_per_query ? max_ids_per_query : inner_->MaxIdsPerQuery();
   }
