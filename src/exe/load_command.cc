@@ -11,7 +11,7 @@
 #include "load/aurora.h"
 #include "load/loader.h"
 #include "rowcache/url.h"
-#include "store/mysql_store.h"
+#include "store/mysql/store.h"
 
 namespace rowcache {
 

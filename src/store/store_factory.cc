@@ -1,6 +1,6 @@
 #include "rowcache/store.h"
 #include "rowcache/url.h"
-#include "store/mysql_store.h"
+#include "store/mysql/store.h"
 #include "store/sqlite_store.h"
 
 namespace rowcache {

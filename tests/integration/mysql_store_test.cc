@@ -1,6 +1,4 @@
 // MysqlStore against a real MariaDB (ROWCACHE_TEST_MYSQL).
-#include "store/mysql_store.h"
-
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
@@ -20,6 +18,7 @@
 
 #include "rowcache/store.h"
 #include "rowcache/url.h"
+#include "store/mysql/store.h"
 #include "support/listen.h"
 #include "support/test_env.h"
 

@@ -1,4 +1,4 @@
-// Schema discovery (Store::DescribeTable, store/mysql_schema.cc) against a
+// Schema discovery (Store::DescribeTable, store/mysql/schema.cc) against a
 // real MariaDB (ROWCACHE_TEST_MYSQL): the any-table test schema
 // (tests/support/any_table_schema.sql) and the tables CheckServable refuses,
 // each test in a database of its own.

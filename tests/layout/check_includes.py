@@ -40,7 +40,10 @@ def violations(src):
             found.append(f"src/{module}: a folder the layering table does not know; add it to {__file__}")
             continue
         allowed = ALLOWED[module]
-        for name in sorted(os.listdir(path)):
+        # A module's subfolders (src/store/mysql/) belong to it.
+        files = sorted(os.path.relpath(os.path.join(d, n), path)
+                       for d, _, names in os.walk(path) for n in names)
+        for name in files:
             if not name.endswith((".h", ".cc")):
                 continue
             with open(os.path.join(path, name), encoding="utf-8") as f:
@@ -59,11 +62,14 @@ def main():
         os.makedirs(os.path.join(d, "lambda"))
         with open(os.path.join(d, "lambda", "runtime.cc"), "w") as f:
             f.write('#include "net/http_client.h"\n#include "cache/redis_cache.h"\n')
+        os.makedirs(os.path.join(d, "store", "mysql"))
+        with open(os.path.join(d, "store", "mysql", "store.cc"), "w") as f:
+            f.write('#include "net/transport.h"\n#include "http/server.h"\n')
         planted = violations(d)
-        if len(planted) != 1 or "cache/" not in planted[0]:
+        if len(planted) != 2 or "cache/" not in planted[0] or "store/mysql/store.cc includes http/" not in planted[1]:
             print(f"FAIL  the checker missed a planted forbidden include: {planted}")
             return 1
-        print("ok    a planted forbidden include (lambda/ -> cache/) is caught")
+        print("ok    planted forbidden includes (lambda/ -> cache/, store/mysql/ -> http/) are caught")
     found = violations(src)
     for v in found:
         print(f"FAIL  {v}")

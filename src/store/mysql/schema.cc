@@ -1,7 +1,7 @@
 // Schema discovery on MySQL / MariaDB: four information_schema queries
 // (COLUMNS, STATISTICS, on MariaDB CHECK_CONSTRAINTS, REFERENTIAL_CONSTRAINTS),
 // each on the text protocol with the (validated, escaped) table name as a literal.
-#include "store/mysql_schema.h"
+#include "store/mysql/schema.h"
 
 #include <errmsg.h>
 #include <mysqld_error.h>

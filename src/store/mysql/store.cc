@@ -21,7 +21,7 @@
 // while its own LOAD DATA statement runs, through a handler that serves the
 // batch from memory under the one name it asked for and refuses any other.
 // Every other connection has it off: a server asking for a file gets nothing.
-#include "store/mysql_store.h"
+#include "store/mysql/store.h"
 
 #include <errmsg.h>
 #include <mysql.h>
@@ -41,7 +41,10 @@
 #include <span>
 
 #include "net/transport.h"
-#include "store/mysql_schema.h"
+#include "store/mysql/errors.h"
+#include "store/mysql/local_infile.h"
+#include "store/mysql/schema.h"
+#include "store/mysql/tls.h"
 
 namespace rowcache {
 
@@ -53,24 +56,6 @@ namespace {
 constexpr size_t kMaxStatementIds = 4096;
 constexpr size_t kLoadChunk = 500;       // rows per multi-row statement in Load
 constexpr size_t kLoadDataMinRows = 64;  // batches from this size go through LOAD DATA LOCAL INFILE
-
-bool IsConnectionError(unsigned err) {
-  return err == CR_SERVER_GONE_ERROR || err == CR_SERVER_LOST || err == CR_CONNECTION_ERROR ||
-         err == CR_CONN_HOST_ERROR || err == CR_UNKNOWN_HOST || err == CR_COMMANDS_OUT_OF_SYNC ||
-         err == ER_CONNECTION_KILLED || err == 2026 /* SSL */;
-}
-
-// The file name our LOAD DATA LOCAL INFILE statement asks for; the only one
-// the client will answer a request for (from memory, never from disk).
-constexpr const char* kInfileName = "rowcache-batch";
-
-struct InfileBuffer;
-
-// A connection's LOAD DATA LOCAL state, the user data of its infile handler.
-struct InfileState {
-  InfileBuffer* active = nullptr;  // set only while our own LOAD DATA statement runs
-  std::string refused;             // the file name last refused
-};
 
 struct Conn {
   MYSQL* m = nullptr;
@@ -89,259 +74,6 @@ struct Conn {
     if (m) mysql_close(m);
   }
 };
-
-// LOAD DATA LOCAL INFILE fed from memory: the rows of one Load call as
-// tab-separated text (FIELDS ESCAPED BY '\\'), handed to the server by
-// Connector/C's local-infile callbacks instead of a file.
-struct InfileBuffer {
-  std::span<const Row> rows;
-  size_t next = 0;      // next row to serialize
-  std::string pending;  // serialized text not yet handed over
-  size_t pos = 0;       // read position in pending
-};
-
-void AppendEscaped(std::string& out, const std::string& s) {
-  for (char ch : s) {
-    switch (ch) {
-      case '\t':
-        out += "\\t";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\0':
-        out += "\\0";
-        break;
-      default:
-        out.push_back(ch);
-    }
-  }
-}
-
-// Connector/C calls this when the server asks for a local file. Only our own
-// statement's name, and only while that statement runs, is served (from
-// memory); anything else is refused without touching the file system.
-int InfileInit(void** ptr, const char* filename, void* userdata) {
-  auto* st = static_cast<InfileState*>(userdata);
-  *ptr = st;
-  if (!st->active || !filename || std::strcmp(filename, kInfileName) != 0) {
-    st->refused = filename ? filename : "";
-    return 1;
-  }
-  st->refused.clear();
-  return 0;
-}
-void AppendRowText(std::string& out, const Row& r);
-
-// Serializes rows as the server asks for bytes, so building the text
-// overlaps the server inserting what it already has.
-int InfileRead(void* ptr, char* buf, unsigned int len) {
-  auto* b = static_cast<InfileState*>(ptr)->active;
-  if (!b) return -1;
-  size_t filled = 0;
-  while (filled < len) {
-    if (b->pos == b->pending.size()) {
-      if (b->next == b->rows.size()) break;
-      b->pending.clear();
-      b->pos = 0;
-      for (int k = 0; k < 256 && b->next < b->rows.size(); ++k) AppendRowText(b->pending, b->rows[b->next++]);
-    }
-    size_t n = std::min<size_t>(len - filled, b->pending.size() - b->pos);
-    std::memcpy(buf + filled, b->pending.data() + b->pos, n);
-    b->pos += n;
-    filled += n;
-  }
-  return static_cast<int>(filled);
-}
-
-void AppendRowText(std::string& out, const Row& r) {
-  out += std::to_string(r.id);
-  out.push_back('\t');
-  AppendEscaped(out, r.hero);
-  out.push_back('\t');
-  AppendEscaped(out, r.power);
-  out.push_back('\t');
-  AppendEscaped(out, r.name);
-  out.push_back('\t');
-  out += std::to_string(r.xp);
-  out.push_back('\t');
-  AppendEscaped(out, r.color);
-  out.push_back('\n');
-}
-
-void InfileEnd(void*) {}
-int InfileError(void* ptr, char* msg, unsigned int len) {
-  auto* st = static_cast<InfileState*>(ptr);
-  if (st && !st->refused.empty()) {
-    std::snprintf(msg, len,
-                  "the server asked for local file '%.200s'; refused (only '%s', from memory, during "
-                  "rowcache's own LOAD DATA)",
-                  st->refused.c_str(), kInfileName);
-  } else {
-    std::snprintf(msg, len, "rowcache: local infile error");
-  }
-  return CR_UNKNOWN_ERROR;
-}
-
-// Lets the client answer the server's LOCAL INFILE requests (on) or not (off).
-// Connector/C checks the flag when a request arrives, not only at connect.
-void SetLocalInfile(MYSQL* m, bool on) {
-  unsigned v = on ? 1 : 0;
-  mysql_options(m, MYSQL_OPT_LOCAL_INFILE, &v);
-}
-
-bool Readable(const std::string& path) { return ::access(path.c_str(), R_OK) == 0; }
-
-// ssl-mode, as MySQL's clients spell it, and what MariaDB Connector/C 3.3
-// (checked against 3.3.20 and MariaDB 10.11) does with each:
-//   DISABLED         no TLS.
-//   REQUIRED         MYSQL_OPT_SSL_ENFORCE: TLS if the server offers it, the
-//                    certificate not checked. Connector/C 3.3 goes on in
-//                    plain text when the server does not offer TLS, so the
-//                    connection is checked after the handshake
-//                    (mysql_get_ssl_cipher) and refused if it is not
-//                    encrypted -- after authenticating, not before.
-//   VERIFY_CA        plus MYSQL_OPT_SSL_CA (or _CAPATH): the chain is
-//                    verified, not the host name. The same after-the-handshake
-//                    check catches a server without TLS.
-//   VERIFY_IDENTITY  plus MYSQL_OPT_SSL_VERIFY_SERVER_CERT: chain and host
-//                    name (DNS name or IP address in the certificate); a
-//                    server without TLS is refused before anything is sent.
-// The CA is ssl-ca=FILE, else the system store (SystemCaLocations(), which
-// also finds Amazon Linux 2023's bundle).
-enum class TlsMode { kDisabled, kRequired, kVerifyCa, kVerifyIdentity };
-
-// The connection's security: TLS, and what authentication may send.
-struct MysqlTls {
-  TlsMode mode = TlsMode::kDisabled;
-  std::string ca_file, ca_dir;
-  // ?server-public-key=FILE: caching_sha2_password's RSA key, pinned, so
-  // its full authentication need not ask the server (anyone) for it.
-  std::string server_public_key;
-  // ?enable-cleartext-plugin=1 (only with VERIFY_IDENTITY): permits
-  // mysql_clear_password (e.g. Aurora's IAM authentication).
-  bool cleartext = false;
-};
-
-// The authentication plugins a connection permits. TLS verified before
-// anything is sent is VERIFY_IDENTITY only (REQUIRED and VERIFY_CA fall back
-// to plain text with Connector/C 3.3 and are checked after the login).
-//   mysql_native_password, client_ed25519: a scramble; never the password.
-//   caching_sha2_password: its full authentication sends the password, over
-//     plain text RSA-encrypted with a key it asks the server for: permitted
-//     with verified TLS or a pinned key (server-public-key).
-//   mysql_clear_password: the password itself: only with verified TLS and
-//     enable-cleartext-plugin=1.
-std::string AllowedAuthPlugins(const MysqlTls& t) {
-  bool verified = t.mode == TlsMode::kVerifyIdentity;
-  std::string plugins = "mysql_native_password,client_ed25519";
-  if (verified || !t.server_public_key.empty()) plugins += ",caching_sha2_password";
-  if (verified && t.cleartext) plugins += ",mysql_clear_password";
-  return plugins;
-}
-
-const char* TlsModeName(TlsMode m) {
-  switch (m) {
-    case TlsMode::kDisabled:
-      return "DISABLED";
-    case TlsMode::kRequired:
-      return "REQUIRED";
-    case TlsMode::kVerifyCa:
-      return "VERIFY_CA";
-    case TlsMode::kVerifyIdentity:
-      return "VERIFY_IDENTITY";
-  }
-  return "?";
-}
-
-// The TLS settings of a mysql:// URL: ssl-mode (case-insensitive, '-' or
-// '_'), ssl-ca; and the older ssl=1 (REQUIRED) and ssl-ca alone
-// (VERIFY_IDENTITY). Without any of them: DISABLED, as before.
-Result<MysqlTls> ParseMysqlTls(const Url& url) {
-  auto q = [&](const char* k) {
-    auto it = url.query.find(k);
-    return it == url.query.end() ? std::optional<std::string>() : std::optional<std::string>(it->second);
-  };
-  MysqlTls t;
-  auto mode = q("ssl-mode");
-  if (!mode) mode = q("ssl_mode");
-  auto ca = q("ssl-ca");
-  if (!ca) ca = q("ssl_ca");
-  if (ca && ca->empty()) return Status::InvalidArgument("database URL: ssl-ca is empty");
-  if (mode) {
-    std::string m;
-    for (char ch : *mode)
-      m.push_back(ch == '-' ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(ch))));
-    if (m == "DISABLED") {
-      t.mode = TlsMode::kDisabled;
-    } else if (m == "REQUIRED") {
-      t.mode = TlsMode::kRequired;
-    } else if (m == "VERIFY_CA") {
-      t.mode = TlsMode::kVerifyCa;
-    } else if (m == "VERIFY_IDENTITY") {
-      t.mode = TlsMode::kVerifyIdentity;
-    } else {
-      return Status::InvalidArgument("database URL: ssl-mode '" + *mode +
-                                     "' (expected DISABLED, REQUIRED, VERIFY_CA or VERIFY_IDENTITY)");
-    }
-  } else if (ca) {
-    t.mode = TlsMode::kVerifyIdentity;
-  } else if (auto ssl = q("ssl"); ssl && (*ssl == "1" || *ssl == "true")) {
-    t.mode = TlsMode::kRequired;
-  }
-  auto key = q("server-public-key");
-  if (!key) key = q("server_public_key");
-  if (key) {
-    if (key->empty() || !Readable(*key)) {
-      return Status::InvalidArgument("database URL: server-public-key file '" + *key + "' cannot be read");
-    }
-    t.server_public_key = *key;
-  }
-  auto clear = q("enable-cleartext-plugin");
-  if (!clear) clear = q("enable_cleartext_plugin");
-  if (clear && (*clear == "1" || *clear == "true")) {
-    if (t.mode != TlsMode::kVerifyIdentity) {
-      return Status::InvalidArgument(
-          "database URL: enable-cleartext-plugin sends the password itself; it needs "
-          "ssl-mode=VERIFY_IDENTITY "
-          "(the only mode that verifies the server before the login)");
-    }
-    t.cleartext = true;
-  }
-  bool verify = t.mode == TlsMode::kVerifyCa || t.mode == TlsMode::kVerifyIdentity;
-  if (t.mode == TlsMode::kVerifyCa && !ca) {
-    return Status::InvalidArgument(
-        "database URL: ssl-mode=VERIFY_CA without ssl-ca would accept any certificate a public CA signed for "
-        "anyone; give ssl-ca=FILE (your server's CA) or use VERIFY_IDENTITY");
-  }
-  if (ca && !verify) {
-    return Status::InvalidArgument(
-        std::string("database URL: ssl-ca with ssl-mode=") + TlsModeName(t.mode) +
-        ", which does not check the certificate (use VERIFY_CA or VERIFY_IDENTITY)");
-  }
-  if (!verify) return t;
-  if (ca) {
-    if (!Readable(*ca))
-      return Status::InvalidArgument("database URL: ssl-ca file '" + *ca + "' cannot be read");
-    t.ca_file = *ca;
-    return t;
-  }
-  CaLocations sys = SystemCaLocations();
-  if (sys.file.empty() && sys.dir.empty()) {
-    return Status::InvalidArgument(std::string("database URL: ssl-mode=") + TlsModeName(t.mode) +
-                                   " without ssl-ca, and " + DescribeCaLocations(sys) +
-                                   "; give ssl-ca=FILE or set SSL_CERT_FILE");
-  }
-  t.ca_file = sys.file;
-  t.ca_dir = sys.dir;
-  return t;
-}
 
 // "Records: 3  Deleted: 1  Skipped: 0  Warnings: 0" -> the number after key.
 int64_t InfoField(const char* info, const char* key) {
@@ -868,46 +600,21 @@ class MysqlStore final : public Store {
     return Status::OK();
   }
 
-  // "field 'hero': ..." from a data error's message, which names the column
-  // as 'hero' or `db`.`table`.`hero`.
-  static std::string DataErrorMessage(unsigned err, const std::string& msg) {
-    // The last " column " (a value in the message comes before it), then the
-    // last quoted name in what follows.
-    std::string column;
-    size_t at = msg.rfind(" column "), skip = 8;
-    if (at == std::string::npos && msg.rfind("Column ", 0) == 0)
-      at = 0, skip = 7;  // "Column 'x' cannot be null"
-    if (at != std::string::npos) {
-      std::string rest = msg.substr(at + skip);
-      char q = rest.empty() ? 0 : rest[0];
-      auto close = (q == '\'' || q == '`') ? rest.rfind(q) : std::string::npos;
-      auto open = close != std::string::npos && close > 0 ? rest.rfind(q, close - 1) : std::string::npos;
-      if (open != std::string::npos && close > open + 1) column = rest.substr(open + 1, close - open - 1);
-    }
-    const char* what = err == ER_DATA_TOO_LONG            ? "too long for the column"
-                       : err == ER_WARN_DATA_OUT_OF_RANGE ? "out of range for the column"
-                       : err == 1048                      ? "must not be null"
-                                                          : "not a valid value for the column";
-    return (column.empty() ? std::string("a value") : "field '" + column + "'") + ": " + what;
-  }
-
   Status Classify(Conn& c, unsigned err, const std::string& msg) {
-    std::string full = where_ + ": " + msg;
-    if (IsConnectionError(err)) {
-      c.broken = true;
-      return Status::Unavailable(full);
+    switch (ClassOf(err)) {
+      case MysqlErrorClass::kConnection:
+        c.broken = true;
+        return Status::Unavailable(where_ + ": " + msg);
+      case MysqlErrorClass::kData:
+        // The client's data: an answer naming the field, without the server's
+        // address or the schema (the server's message may name both).
+        return Status::InvalidArgument(DataErrorMessage(err, msg));
+      case MysqlErrorClass::kTransient:
+        return Status::Unavailable(where_ + ": " + msg);
+      case MysqlErrorClass::kOther:
+        break;
     }
-    if (err == ER_DATA_TOO_LONG || err == ER_TRUNCATED_WRONG_VALUE || err == ER_WARN_DATA_OUT_OF_RANGE ||
-        err == 1048 /* column cannot be null */ || err == 1366 /* incorrect string value */) {
-      // The client's data: an answer naming the field, without the server's
-      // address or the schema (the server's message may name both).
-      return Status::InvalidArgument(DataErrorMessage(err, msg));
-    }
-    if (err == ER_LOCK_DEADLOCK || err == 1205 /* lock wait timeout */ || err == ER_QUERY_INTERRUPTED ||
-        err == 1290 /* read-only */ || err == 1836 /* read-only */) {
-      return Status::Unavailable(full);
-    }
-    return Status::Internal(full);
+    return Status::Internal(where_ + ": " + msg);
   }
 
   Status ConnError(Conn& c) { return Classify(c, mysql_errno(c.m), mysql_error(c.m)); }
