@@ -127,12 +127,22 @@ struct CacheCredentials {
   std::string password;
 };
 
+// See CacheOptions::lookups_need_ttl.
+inline constexpr size_t kMgetFirstKeys = 64;
+
 struct CacheOptions {
   // Connect and per-command timeout for remote caches. 0 means no timeout
   // (never used by rowcache itself). Default: 250 ms.
   std::chrono::milliseconds timeout{250};
   // Most connections a remote cache keeps open. Default: 32.
   int max_connections = 32;
+  // redis:// and rediss://: whether GetOrLease must give each entry's
+  // remaining TTL (a near cache in front keeps no entry longer than Redis
+  // does). When false, a lookup of more than kMgetFirstKeys keys is one MGET
+  // first and the get-or-lease script for the misses only (a script per key
+  // costs Redis about ten times an MGET's share), and hits have ttl_ms -1.
+  // Default: true.
+  bool lookups_need_ttl = true;
   // memory:// only: most entries kept before LRU eviction. Default: 100000.
   size_t memory_max_entries = 100000;
   // redis:// and rediss://: a rotated password. Called when the server

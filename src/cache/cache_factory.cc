@@ -39,7 +39,7 @@ Result<OpenedCache> OpenCacheParts(const std::string& url, const CacheOptions& o
       };
     }
     out.redis = std::make_shared<redis::Client>(std::move(o.value()));
-    out.cache = NewRedisCache(out.redis);
+    out.cache = NewRedisCache(out.redis, opts.lookups_need_ttl);
     return out;
   }
   return Status::InvalidArgument("cache URL '" + u->Redacted() +

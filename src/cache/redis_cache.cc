@@ -69,7 +69,8 @@ redis::Command EvalOverPairs(std::string_view script, std::span<const T> items, 
 
 class RedisCache final : public Cache {
  public:
-  explicit RedisCache(std::shared_ptr<redis::Client> client) : client_(std::move(client)) {}
+  RedisCache(std::shared_ptr<redis::Client> client, bool lookups_need_ttl)
+      : client_(std::move(client)), lookups_need_ttl_(lookups_need_ttl) {}
 
   Result<std::vector<std::optional<std::string>>> MGet(std::span<const std::string> keys) override {
     return client_->MGet(keys);
@@ -93,6 +94,40 @@ class RedisCache final : public Cache {
 
   Result<std::vector<LeasedLookup>> GetOrLease(std::span<const KeyAndGuard> keys, std::string_view token,
                                                int lease_ms) override {
+    if (!lookups_need_ttl_ && keys.size() > kMgetFirstKeys) {
+      // A large read: the entries by MGET (cheap per key), then the script for
+      // the misses only. An entry filled between the two is the script's hit;
+      // one invalidated between them was read before its invalidation, as the
+      // script alone could have. If the MGET fails, the script path decides.
+      std::vector<std::string> entry_keys;
+      entry_keys.reserve(keys.size());
+      for (const auto& k : keys) entry_keys.push_back(k.key);
+      auto got = client_->MGet(entry_keys);
+      if (got.ok() && got->size() == keys.size()) {
+        std::vector<LeasedLookup> out(keys.size());
+        std::vector<KeyAndGuard> rest;
+        std::vector<size_t> at;
+        for (size_t i = 0; i < keys.size(); ++i) {
+          if ((*got)[i]) {
+            out[i].value = std::move((*got)[i]);
+          } else {
+            rest.push_back(keys[i]);
+            at.push_back(i);
+          }
+        }
+        if (rest.empty()) return out;
+        auto more = ScriptGetOrLease(rest, token, lease_ms);
+        if (!more.ok()) return more.status();
+        for (size_t k = 0; k < rest.size(); ++k) out[at[k]] = std::move((*more)[k]);
+        return out;
+      }
+    }
+    return ScriptGetOrLease(keys, token, lease_ms);
+  }
+
+ private:
+  Result<std::vector<LeasedLookup>> ScriptGetOrLease(std::span<const KeyAndGuard> keys,
+                                                     std::string_view token, int lease_ms) {
     std::vector<LeasedLookup> out(keys.size());
     if (keys.empty()) return out;
     std::string ms = std::to_string(lease_ms);
@@ -142,6 +177,7 @@ class RedisCache final : public Cache {
     return out;
   }
 
+ public:
   Status Lease(std::span<const std::string> guard_keys, std::string_view token, int lease_ms) override {
     std::string ms = std::to_string(lease_ms);
     std::vector<redis::Command> cmds;
@@ -273,12 +309,13 @@ class RedisCache final : public Cache {
   }
 
   std::shared_ptr<redis::Client> client_;
+  bool lookups_need_ttl_;
 };
 
 }  // namespace
 
-std::unique_ptr<Cache> NewRedisCache(std::shared_ptr<redis::Client> client) {
-  return std::make_unique<RedisCache>(std::move(client));
+std::unique_ptr<Cache> NewRedisCache(std::shared_ptr<redis::Client> client, bool lookups_need_ttl) {
+  return std::make_unique<RedisCache>(std::move(client), lookups_need_ttl);
 }
 
 }  // namespace rowcache

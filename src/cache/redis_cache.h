@@ -14,6 +14,7 @@ namespace rowcache {
 // as the HTTP server's fast read path). Keys that must change together (an
 // entry and its guard) must share a hash tag; every operation is one call
 // of the client (one round trip per node involved).
-std::unique_ptr<Cache> NewRedisCache(std::shared_ptr<redis::Client> client);
+// lookups_need_ttl: see CacheOptions.
+std::unique_ptr<Cache> NewRedisCache(std::shared_ptr<redis::Client> client, bool lookups_need_ttl = true);
 
 }  // namespace rowcache

@@ -130,6 +130,9 @@ Result<ServiceConfig> ServiceConfigFromFlags(const Flags& f) {
   const char* near_env = std::getenv("ROWCACHE_NEAR_CACHE");
   std::string near_on = near_env ? near_env : "";
   c.near_cache = f.Bool("near-cache") || near_on == "1" || near_on == "true";
+  // Without a near cache nothing needs an entry's remaining TTL: large reads
+  // look entries up by MGET first.
+  c.cache.lookups_need_ttl = c.near_cache;
   const char* cascade_env = std::getenv("ROWCACHE_ALLOW_CASCADE_CHILDREN");
   std::string cascade_on = cascade_env ? cascade_env : "";
   c.allow_cascade_children = f.Bool("allow-cascade-children") || cascade_on == "1" || cascade_on == "true";

@@ -281,3 +281,60 @@ TEST_F(RedisCacheTest, ReleasingAReadersLeaseLeavesAWritersLease) {
 
 }  // namespace
 }  // namespace rowcache
+
+namespace rowcache {
+namespace {
+
+// Without lookups_need_ttl a large lookup is an MGET, then the script for the
+// misses only: the same answers (hits, leases taken, a guard already held
+// left alone), hits without a TTL; and the MGET round trip is really taken
+// (the server's MGET count grows).
+TEST_F(RedisCacheTest, LargeLookupsWithoutTtlAreAnMgetThenTheScriptForMisses) {
+  CacheOptions o;
+  o.lookups_need_ttl = false;
+  auto c = OpenCache(url_, o);
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  std::vector<KeyAndGuard> kg;
+  std::vector<CacheEntry> present;
+  for (int i = 0; i < 200; ++i) {
+    std::string k = p_ + "{" + std::to_string(i) + "}";
+    kg.push_back({k, k + ":gen"});
+    if (i % 2 == 0) present.push_back({k, "v" + std::to_string(i), 100});
+  }
+  ASSERT_TRUE((*c)->SetMany(present).ok());
+  ASSERT_TRUE((*c)->Lease(std::vector<std::string>{kg[1].guard_key}, "writer", 5000).ok());
+  auto mgets = [] {
+    std::string s = RedisCli("INFO commandstats");
+    size_t at = s.find("cmdstat_mget:calls=");
+    return at == std::string::npos ? 0L : std::stol(s.substr(at + 19));
+  };
+  long before = mgets();
+  auto got = (*c)->GetOrLease(kg, "reader", 5000);
+  ASSERT_TRUE(got.ok()) << got.status().ToString();
+  EXPECT_EQ(mgets(), before + 1);
+  for (int i = 0; i < 200; ++i) {
+    const LeasedLookup& l = (*got)[static_cast<size_t>(i)];
+    if (i % 2 == 0) {
+      EXPECT_EQ(l.value, "v" + std::to_string(i));
+      EXPECT_FALSE(l.leased);
+      EXPECT_EQ(l.ttl_ms, -1);
+    } else {
+      EXPECT_FALSE(l.value) << i;
+      EXPECT_EQ(l.leased, i != 1) << i;  // id 1's guard holds the writer's lease
+    }
+  }
+  EXPECT_EQ(RedisCli("GET " + kg[3].guard_key), "reader");
+  EXPECT_EQ(RedisCli("GET " + kg[1].guard_key), "writer");
+  // A small lookup, and any lookup with lookups_need_ttl (the default), stays one script with TTLs.
+  before = mgets();
+  auto small = (*c)->GetOrLease(std::span<const KeyAndGuard>(kg).first(3), "r2", 5000);
+  ASSERT_TRUE(small.ok());
+  EXPECT_GT((*small)[0].ttl_ms, 0);
+  auto with_ttl = cache_->GetOrLease(kg, "r3", 5000);
+  ASSERT_TRUE(with_ttl.ok());
+  EXPECT_GT((*with_ttl)[0].ttl_ms, 0);
+  EXPECT_EQ(mgets(), before);
+}
+
+}  // namespace
+}  // namespace rowcache

@@ -17,8 +17,8 @@ MysqlErrorClass ClassOf(unsigned err) {
       err == kErrBadNull || err == kErrTruncatedValue) {
     return MysqlErrorClass::kData;
   }
-  if (err == ER_LOCK_DEADLOCK || err == kErrLockWaitTimeout || err == ER_QUERY_INTERRUPTED || err == kErrReadOnly ||
-      err == kErrReadOnlyTransaction) {
+  if (err == ER_LOCK_DEADLOCK || err == kErrLockWaitTimeout || err == ER_QUERY_INTERRUPTED ||
+      err == kErrReadOnly || err == kErrReadOnlyTransaction) {
     return MysqlErrorClass::kTransient;
   }
   return MysqlErrorClass::kOther;
@@ -40,9 +40,9 @@ std::string DataErrorMessage(unsigned err, const std::string& msg) {
     auto open = close != std::string::npos && close > 0 ? rest.rfind(q, close - 1) : std::string::npos;
     if (open != std::string::npos && close > open + 1) column = rest.substr(open + 1, close - open - 1);
   }
-  const char* what = err == ER_DATA_TOO_LONG ? "too long for the column"
+  const char* what = err == ER_DATA_TOO_LONG            ? "too long for the column"
                      : err == ER_WARN_DATA_OUT_OF_RANGE ? "out of range for the column"
-                     : err == kErrBadNull ? "must not be null"
+                     : err == kErrBadNull               ? "must not be null"
                                                         : "not a valid value for the column";
   return (column.empty() ? std::string("a value") : "field '" + column + "'") + ": " + what;
 }

@@ -14,10 +14,11 @@ namespace rowcache {
 
 // Server error numbers the store names (mysqld_error.h has most; these are
 // spelled here so that a reader need not look them up).
-inline constexpr unsigned kErrBadNull = 1048;              // ER_BAD_NULL_ERROR: column cannot be null
-inline constexpr unsigned kErrLockWaitTimeout = 1205;      // ER_LOCK_WAIT_TIMEOUT
-inline constexpr unsigned kErrReadOnly = 1290;             // ER_OPTION_PREVENTS_STATEMENT (--read-only)
-inline constexpr unsigned kErrTruncatedValue = 1366;       // ER_TRUNCATED_WRONG_VALUE_FOR_FIELD: incorrect string value
+inline constexpr unsigned kErrBadNull = 1048;          // ER_BAD_NULL_ERROR: column cannot be null
+inline constexpr unsigned kErrLockWaitTimeout = 1205;  // ER_LOCK_WAIT_TIMEOUT
+inline constexpr unsigned kErrReadOnly = 1290;         // ER_OPTION_PREVENTS_STATEMENT (--read-only)
+inline constexpr unsigned kErrTruncatedValue =
+    1366;  // ER_TRUNCATED_WRONG_VALUE_FOR_FIELD: incorrect string value
 inline constexpr unsigned kErrReadOnlyTransaction = 1836;  // ER_READ_ONLY_MODE
 inline constexpr unsigned kErrSslConnection = 2026;        // CR_SSL_CONNECTION_ERROR
 
