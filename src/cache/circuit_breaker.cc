@@ -1,4 +1,4 @@
-#include "rowcache/circuit_breaker.h"
+#include "cache/circuit_breaker.h"
 
 #include <mutex>
 
