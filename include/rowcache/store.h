@@ -26,6 +26,7 @@
 #include <string>
 #include <vector>
 
+#include "rowcache/credentials.h"
 #include "rowcache/row.h"
 #include "rowcache/status.h"
 
@@ -99,11 +100,10 @@ class Store {
   virtual std::string Describe() const = 0;
 };
 
-// Credentials handed to a store by StoreOptions::refresh_credentials.
-struct StoreCredentials {
-  std::string user;  // empty: keep the user the store has
-  std::string password;
-};
+// Credentials handed to a store by StoreOptions::refresh_credentials (an
+// empty user: keep the user the store has). The one credentials type under
+// the name src/store uses.
+using StoreCredentials = Credentials;
 
 struct StoreOptions {
   // Seconds for connect/read/write on network stores. Default: 5.
@@ -117,7 +117,7 @@ struct StoreOptions {
   // keeps them and tries that connection once more with them; otherwise the
   // connection fails as before (and the next one calls this again). Unset:
   // no second try. May be called from any thread that opens a connection.
-  std::function<std::optional<StoreCredentials>()> refresh_credentials;
+  std::function<std::optional<Credentials>()> refresh_credentials;
 };
 
 // "sqlite:PATH" | "sqlite::memory:" | "mysql://user:pass@host:port/db[?table=T]".

@@ -39,18 +39,13 @@
 #include "redis/health.h"
 #include "redis/resp.h"
 #include "redis/slots.h"
+#include "rowcache/credentials.h"
 #include "rowcache/status.h"
 #include "rowcache/url.h"
 
 struct redisReader;
 
 namespace rowcache::redis {
-
-// What AUTH sends: AUTH password, or AUTH user password.
-struct Credentials {
-  std::string user;
-  std::string password;
-};
 
 struct Options {
   NodeAddress seed;      // the address given; port default 6379

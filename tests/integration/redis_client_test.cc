@@ -665,9 +665,9 @@ TEST_P(RedisClientTlsTest, ARefusedPasswordIsRefreshedOnceAndUsedFromThenOn) {
   ASSERT_TRUE(o.ok());
   o->timeout = 3000ms;
   std::atomic<int> calls{0};
-  o->refresh_credentials = [&]() -> std::optional<redis::Credentials> {
+  o->refresh_credentials = [&]() -> std::optional<Credentials> {
     ++calls;
-    return redis::Credentials{"", current};
+    return Credentials{"", current};
   };
   auto c = std::make_shared<Client>(std::move(o.value()));
   Status s = c->Start();
@@ -692,9 +692,9 @@ TEST_P(RedisClientTlsTest, ARefreshWithNothingNewFailsAndIsRateLimited) {
   o->timeout = 3000ms;
   std::atomic<int> calls{0};
   std::string stale = u.password;
-  o->refresh_credentials = [&]() -> std::optional<redis::Credentials> {
+  o->refresh_credentials = [&]() -> std::optional<Credentials> {
     ++calls;
-    return calls == 1 ? std::nullopt : std::optional<redis::Credentials>(redis::Credentials{"", stale});
+    return calls == 1 ? std::nullopt : std::optional<Credentials>(Credentials{"", stale});
   };
   auto c = std::make_shared<Client>(std::move(o.value()));
   EXPECT_FALSE(c->Start().ok());
