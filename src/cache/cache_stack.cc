@@ -39,7 +39,7 @@ Result<CacheStack> OpenCacheStack(const CacheStackOptions& opts, Metrics* metric
     Status s = b.redis->Start();
     if (!s.ok()) {
       if (s.IsInvalidArgument()) return s;
-      std::string cls = b.redis->health().Get(redis::SteadyNanos()).last_error_class;
+      std::string cls = b.redis->health().Get(SteadyNanos()).last_error_class;
       if (cls == "auth" || cls == "tls" || cls == "crossslot" || cls == "protocol" || cls == "other") {
         return Status::InvalidArgument("cache " + b.redis->Describe() + " cannot be used: " + s.message());
       }

@@ -24,6 +24,7 @@
 #include "http/metrics_page.h"
 #include "http/router.h"
 #include "redis/async_client.h"
+#include "rowcache/clock.h"
 
 namespace rowcache {
 
@@ -34,12 +35,6 @@ using tcp = asio::ip::tcp;
 constexpr auto kTuple = asio::experimental::as_tuple(asio::use_awaitable);
 
 namespace {
-
-int64_t NowNanos() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
 
 // A connection lives on one io_context (its thread). Timeouts are not timers
 // per operation (each would cost timer syscalls per request): the connection
@@ -53,7 +48,7 @@ struct Conn {
   bool on_worker = false;            // ... by a worker, which may write to the socket (ditto)
   std::atomic<int64_t> deadline{0};  // steady-clock ns; 0 = none
   void ExpiresAfter(std::chrono::nanoseconds d) {
-    deadline.store(NowNanos() + d.count(), std::memory_order_relaxed);
+    deadline.store(SteadyNanos() + d.count(), std::memory_order_relaxed);
   }
 };
 
@@ -181,7 +176,7 @@ struct HttpServer::Impl {
   // handler as run() would.
   void RunIoThread(size_t index) {
     asio::io_context& ioc = *iocs[index];
-    BusyPollRule rule(opts.busy_poll, opts.busy_poll_redis, NowNanos());
+    BusyPollRule rule(opts.busy_poll, opts.busy_poll_redis, SteadyNanos());
     if (!rule.enabled()) {
       ioc.run();
       return;
@@ -190,10 +185,10 @@ struct HttpServer::Impl {
     bool slot = false;  // this thread holds one of the max_pollers slots
     while (!ioc.stopped()) {
       if (ioc.poll() > 0) {
-        rule.Activity(NowNanos());
+        rule.Activity(SteadyNanos());
         continue;
       }
-      int64_t now = NowNanos();
+      int64_t now = SteadyNanos();
       int64_t waiting_since = reader ? reader->OldestLookupNanos() : 0;
       if (rule.ShouldPoll(now, waiting_since, ioc_conns[index].load(std::memory_order_relaxed),
                           on_workers[index].load(std::memory_order_relaxed))) {
@@ -213,7 +208,7 @@ struct HttpServer::Impl {
         slot = false;
       }
       if (ioc.run_one() == 0) break;
-      rule.Activity(NowNanos());
+      rule.Activity(SteadyNanos());
     }
     if (slot) pollers.fetch_sub(1, std::memory_order_relaxed);
   }
@@ -229,7 +224,7 @@ struct HttpServer::Impl {
       timer.expires_after(interval);
       auto [ec] = co_await timer.async_wait(kTuple);
       if (ec) co_return;
-      int64_t now = NowNanos();
+      int64_t now = SteadyNanos();
       std::vector<std::shared_ptr<Conn>> expired;
       {
         std::lock_guard l(mu);
@@ -280,7 +275,7 @@ struct HttpServer::Impl {
   // Logs "<what>" at most once per 10 s per kind, with the count since.
   void LogRefusal(std::atomic<int64_t>& last, std::atomic<uint64_t>& since, const std::string& what) {
     since.fetch_add(1, std::memory_order_relaxed);
-    int64_t now = NowNanos(), prev = last.load(std::memory_order_relaxed);
+    int64_t now = SteadyNanos(), prev = last.load(std::memory_order_relaxed);
     if (prev != 0 && now - prev < 10'000'000'000LL) return;
     if (!last.compare_exchange_strong(prev, now, std::memory_order_relaxed)) return;
     LogLine("rowcache: " + what + " (" + std::to_string(since.exchange(0, std::memory_order_relaxed)) +

@@ -10,12 +10,6 @@
 
 namespace rowcache::redis {
 
-int64_t SteadyNanos() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
-
 std::string Options::Describe() const {
   return std::string(tls.enabled ? "rediss://" : "redis://") + seed.host + ":" + std::to_string(seed.port) +
          "/" + std::to_string(db);

@@ -39,6 +39,7 @@
 #include "redis/health.h"
 #include "redis/resp.h"
 #include "redis/slots.h"
+#include "rowcache/clock.h"
 #include "rowcache/credentials.h"
 #include "rowcache/status.h"
 #include "rowcache/url.h"
@@ -212,8 +213,5 @@ class Client {
   mutable std::mutex pools_mu_;
   std::vector<std::shared_ptr<Pool>> pools_;
 };
-
-// Steady-clock nanoseconds (the clock Health is fed with).
-int64_t SteadyNanos();
 
 }  // namespace rowcache::redis
