@@ -23,6 +23,7 @@
 #include <utility>
 #include <vector>
 
+#include "rowcache/credentials.h"
 #include "rowcache/status.h"
 
 namespace rowcache {
@@ -121,12 +122,6 @@ class Cache {
   virtual CacheHealth Health() const { return {}; }
 };
 
-// Credentials handed to a remote cache by CacheOptions::refresh_credentials.
-struct CacheCredentials {
-  std::string user;  // empty: keep the user the cache has
-  std::string password;
-};
-
 // See CacheOptions::lookups_need_ttl.
 inline constexpr size_t kMgetFirstKeys = 64;
 
@@ -146,9 +141,10 @@ struct CacheOptions {
   // memory:// only: most entries kept before LRU eviction. Default: 100000.
   size_t memory_max_entries = 100000;
   // redis:// and rediss://: a rotated password. Called when the server
-  // refuses AUTH on a new connection; fresh credentials or nullopt (see
+  // refuses AUTH on a new connection; fresh credentials (an empty user keeps
+  // the user the cache has) or nullopt (see
   // redis::Options::refresh_credentials: one retry, at most one call a second).
-  std::function<std::optional<CacheCredentials>()> refresh_credentials;
+  std::function<std::optional<Credentials>()> refresh_credentials;
 };
 
 // "memory://" | "memory://?max_entries=N" | "redis://..." | "rediss://..." | "none".

@@ -1,4 +1,5 @@
-// Metrics: counters and latency histograms, rendered as Prometheus text.
+// Metrics: counters and latency histograms, rendered as Prometheus text
+// (through rowcache/prometheus.h).
 //
 // Declared once here (a fixed list, no registry lookups on the hot path);
 // updated with relaxed atomics from any thread. No I/O: the HTTP front door
@@ -9,6 +10,8 @@
 #include <atomic>
 #include <cstdint>
 #include <string>
+
+#include "rowcache/prometheus.h"
 
 namespace rowcache {
 
@@ -22,7 +25,7 @@ class Histogram {
                                                      0.005,   0.01,   0.025,   0.05,   0.1,   0.25,
                                                      0.5,     1.0,    2.5,     10.0};
   void Observe(int64_t nanos);
-  void Render(std::string& out, const std::string& name, const std::string& labels) const;
+  void Render(PrometheusText& out, const std::string& name, const std::string& labels) const;
   uint64_t count() const { return count_.load(std::memory_order_relaxed); }
 
  private:
@@ -66,6 +69,7 @@ struct Metrics {
   uint64_t Get(RequestKind k, Outcome o) const;
   // Prometheus text exposition format, version 0.0.4.
   std::string Render() const;
+  void Render(PrometheusText& out) const;
 };
 
 }  // namespace rowcache

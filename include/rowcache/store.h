@@ -27,6 +27,7 @@
 #include <string_view>
 #include <vector>
 
+#include "rowcache/credentials.h"
 #include "rowcache/row.h"
 #include "rowcache/schema.h"
 #include "rowcache/status.h"
@@ -115,12 +116,6 @@ class Store {
   virtual std::string Describe() const = 0;
 };
 
-// Credentials handed to a store by StoreOptions::refresh_credentials.
-struct StoreCredentials {
-  std::string user;  // empty: keep the user the store has
-  std::string password;
-};
-
 struct StoreOptions {
   // Seconds for connect/read/write on network stores. Default: 5.
   int timeout_seconds = 5;
@@ -133,7 +128,7 @@ struct StoreOptions {
   // keeps them and tries that connection once more with them; otherwise the
   // connection fails as before (and the next one calls this again). Unset:
   // no second try. May be called from any thread that opens a connection.
-  std::function<std::optional<StoreCredentials>()> refresh_credentials;
+  std::function<std::optional<Credentials>()> refresh_credentials;
 };
 
 // The schema of the table store serves, read from the database and checked

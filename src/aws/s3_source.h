@@ -8,7 +8,7 @@
 #include <string>
 
 #include "aws/sigv4.h"
-#include "load/source.h"
+#include "rowcache/byte_source.h"
 
 namespace rowcache {
 

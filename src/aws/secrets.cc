@@ -68,8 +68,8 @@ namespace {
 
 // A secret string as a password: a JSON object with "password" (and optionally
 // "username"), or the plain string itself. `what` names the secret in errors.
-Result<SecretCredentials> ParseSecret(const std::string& secret_string, const std::string& what) {
-  SecretCredentials c;
+Result<Credentials> ParseSecret(const std::string& secret_string, const std::string& what) {
+  Credentials c;
   c.password = secret_string;
   if (secret_string.empty() || secret_string.front() != '{') return c;
   json::value doc;
@@ -88,11 +88,11 @@ Result<SecretCredentials> ParseSecret(const std::string& secret_string, const st
 
 }  // namespace
 
-Result<SecretCredentials> ParseDbSecret(const std::string& secret_string) {
+Result<Credentials> ParseDbSecret(const std::string& secret_string) {
   return ParseSecret(secret_string, "database secret");
 }
 
-Result<SecretCredentials> ParseCacheSecret(const std::string& secret_string) {
+Result<Credentials> ParseCacheSecret(const std::string& secret_string) {
   auto creds = ParseSecret(secret_string, "cache secret");
   if (creds.ok() && creds->password.empty())
     return Status::InvalidArgument("cache secret: the password is empty");

@@ -9,6 +9,7 @@
 #include <string>
 
 #include "aws/sigv4.h"
+#include "rowcache/credentials.h"
 #include "rowcache/status.h"
 
 namespace rowcache {
@@ -30,20 +31,17 @@ std::string RegionOfArn(const std::string& arn);
 // PermissionDenied-like failures as Unavailable with AWS's message.
 Result<std::string> GetSecretString(const std::string& secret_id, const SecretsOptions& opts);
 
-// The credentials in a secret string: a JSON object with "password" (and
-// optionally "username") or a plain string that is the password.
-struct SecretCredentials {
-  std::string user;  // empty: the secret names none
-  std::string password;
-};
-
+// The credentials in a secret string (user empty if the secret names none):
+// a JSON object with "password" (and optionally "username") or a plain string
+// that is the password.
+//
 // A database secret's credentials (ROWCACHE_DB_SECRET_ARN), in the shapes
 // ApplyDbSecret takes; read again after the database refused the password.
-Result<SecretCredentials> ParseDbSecret(const std::string& secret_string);
+Result<Credentials> ParseDbSecret(const std::string& secret_string);
 // A cache secret's credentials (ROWCACHE_CACHE_SECRET_ARN), in the shapes
 // ApplyCacheSecret takes; read again after the cache refused the password.
 // InvalidArgument for an empty password too.
-Result<SecretCredentials> ParseCacheSecret(const std::string& secret_string);
+Result<Credentials> ParseCacheSecret(const std::string& secret_string);
 
 // db_url with the password (and, if present, the user name) taken from a
 // secret: a JSON object with "password" (and optionally "username"), as RDS

@@ -20,14 +20,9 @@
 #include <thread>
 
 #include "bench/http_parse.h"
+#include "rowcache/clock.h"
 
 namespace rowcache::bench {
-
-int64_t NowNanos() {
-  timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return static_cast<int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
-}
 
 void Errors::Add(const Errors& o) {
   connect += o.connect;
@@ -112,7 +107,7 @@ void Coordinate(const LoadOptions& o, Shared& sh, int64_t t0, int64_t measure_st
   int64_t last_print = t0;
   uint64_t last_done = 0;
   while (true) {
-    int64_t now = NowNanos();
+    int64_t now = SteadyNanos();
     if (!started && now >= measure_start) {
       started = true;
       if (o.on_measure_start) o.on_measure_start();
@@ -121,7 +116,7 @@ void Coordinate(const LoadOptions& o, Shared& sh, int64_t t0, int64_t measure_st
     int64_t next = std::min({end, started ? end : measure_start, last_print + step});
     if (next > now)
       std::this_thread::sleep_for(std::chrono::nanoseconds(std::min<int64_t>(next - now, 100'000'000)));
-    now = NowNanos();
+    now = SteadyNanos();
     if (o.progress && now - last_print >= step) {
       uint64_t done = 0, errs = 0;
       for (auto& d : sh.done) done += d.load(std::memory_order_relaxed);
@@ -200,7 +195,7 @@ class HttpWorker {
     epoll_event events[256];
     int64_t last_sweep = t0;
     while (true) {
-      int64_t now = NowNanos();
+      int64_t now = SteadyNanos();
       if (now >= end) break;
       if (open_loop) {
         while (next_due <= now) {
@@ -341,7 +336,7 @@ class HttpWorker {
   void Event(uint64_t i, uint32_t ev) {
     Conn& c = conns_[i];
     if (c.fd < 0) return;
-    int64_t now = NowNanos();
+    int64_t now = SteadyNanos();
     if (ev & EPOLLOUT) {
       if (!c.connected) {
         int err = 0;
@@ -452,7 +447,7 @@ struct Window {
   int64_t t0, measure_start, end;
 };
 Window RunWindow(const LoadOptions& o) {
-  int64_t t0 = NowNanos() + 1'000'000;
+  int64_t t0 = SteadyNanos() + 1'000'000;
   int64_t measure_start = t0 + static_cast<int64_t>(o.warmup_s * 1e9);
   return Window{t0, measure_start, measure_start + static_cast<int64_t>(o.duration_s * 1e9)};
 }
@@ -506,13 +501,13 @@ RunResult RunInproc(Service& service, const LoadOptions& o, const Workload& w) {
       double offset = open_loop ? 1e9 * t / o.rate : 0;
       uint64_t slot = 0;
       while (true) {
-        int64_t now = NowNanos();
+        int64_t now = SteadyNanos();
         if (now >= end) break;
         int64_t start = now;
         if (open_loop) {
           start = t0 + static_cast<int64_t>(offset + interval * static_cast<double>(slot++));
           if (start >= end) break;
-          while ((now = NowNanos()) < start) {
+          while ((now = SteadyNanos()) < start) {
             int64_t wait = start - now;
             if (wait > 200'000) std::this_thread::sleep_for(std::chrono::nanoseconds(wait - 100'000));
           }
@@ -520,7 +515,7 @@ RunResult RunInproc(Service& service, const LoadOptions& o, const Workload& w) {
         bool is_write = false;
         std::string body = gen.Next(&is_write);
         Response resp = service.Handle(body);
-        int64_t done = NowNanos();
+        int64_t done = SteadyNanos();
         sh.done[static_cast<size_t>(t)].fetch_add(1, std::memory_order_relaxed);
         if (done >= measure_start && done < end) {
           r.latency.Record(done - start);

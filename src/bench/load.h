@@ -115,6 +115,4 @@ class SimpleHttp {
   int fd_ = -1;
 };
 
-int64_t NowNanos();
-
 }  // namespace rowcache::bench

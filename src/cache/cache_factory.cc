@@ -31,13 +31,7 @@ Result<OpenedCache> OpenCacheParts(const std::string& url, const CacheOptions& o
     if (!o.ok()) return o.status();
     o->timeout = opts.timeout;
     o->max_connections = opts.max_connections;
-    if (opts.refresh_credentials) {
-      o->refresh_credentials = [refresh = opts.refresh_credentials]() -> std::optional<redis::Credentials> {
-        auto c = refresh();
-        if (!c) return std::nullopt;
-        return redis::Credentials{c->user, c->password};
-      };
-    }
+    o->refresh_credentials = opts.refresh_credentials;
     out.redis = std::make_shared<redis::Client>(std::move(o.value()));
     out.cache = NewRedisCache(out.redis, opts.lookups_need_ttl);
     return out;

@@ -3,17 +3,12 @@
 #include <chrono>
 #include <limits>
 
+#include "rowcache/clock.h"
 #include "rowcache/service.h"
 
 namespace rowcache {
 
 namespace {
-int64_t SteadyNow() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
-
 // t + ms milliseconds in ns, saturating at the ends of int64: a TTL from
 // Redis (or a lag from the configuration) too large for nanoseconds means
 // "as late as can be", never a wrap into the past (or undefined behaviour).
@@ -30,7 +25,7 @@ int64_t PlusMillis(int64_t t, int64_t ms) {
 }  // namespace
 
 NearCache::NearCache(NearCacheOptions opts, std::function<int64_t()> now_nanos)
-    : opts_(opts), now_(now_nanos ? std::move(now_nanos) : SteadyNow), shards_(new Shard[kShards]) {}
+    : opts_(opts), now_(now_nanos ? std::move(now_nanos) : SteadyNanos), shards_(new Shard[kShards]) {}
 
 bool NearCache::serving() const {
   return serving_.load(std::memory_order_acquire) &&

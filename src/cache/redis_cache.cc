@@ -266,7 +266,7 @@ class RedisCache final : public Cache {
   }
 
   CacheHealth Health() const override {
-    auto s = client_->health().Get(redis::SteadyNanos());
+    auto s = client_->health().Get(SteadyNanos());
     CacheHealth h;
     h.degraded = s.degraded;
     h.last_error_class = s.last_error_class;
@@ -282,7 +282,7 @@ class RedisCache final : public Cache {
   Status Bad(const char* cmd, const redisReply* r) {
     std::string_view err = ReplyError(r);
     client_->health().Failure(err.empty() ? redis::ErrorClass::kProtocol : redis::ClassifyReplyError(err),
-                              redis::SteadyNanos());
+                              SteadyNanos());
     return Status::Unavailable(client_->Describe() + ": " + cmd + ": " +
                                (err.empty() ? std::string("unexpected reply") : std::string(err)));
   }
@@ -294,12 +294,12 @@ class RedisCache final : public Cache {
     for (auto& r : *replies) {
       std::string_view err = ReplyError(r.get());
       if (!err.empty()) {
-        client_->health().Failure(redis::ClassifyReplyError(err), redis::SteadyNanos());
+        client_->health().Failure(redis::ClassifyReplyError(err), SteadyNanos());
         return Status::Unavailable(client_->Describe() + ": " + cmd + ": " + std::string(err));
       }
       if (stored) {
         if (r->type != REDIS_REPLY_INTEGER) {
-          client_->health().Failure(redis::ErrorClass::kProtocol, redis::SteadyNanos());
+          client_->health().Failure(redis::ErrorClass::kProtocol, SteadyNanos());
           return Status::Unavailable(client_->Describe() + ": " + cmd + ": unexpected reply type");
         }
         *stored += r->integer > 0 ? static_cast<size_t>(r->integer) : 0;  // a script's count

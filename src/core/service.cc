@@ -18,17 +18,12 @@
 #include "core/pending_invalidations.h"
 #include "core/request_internal.h"
 #include "core/single_flight.h"
+#include "rowcache/clock.h"
 #include "rowcache/row_codec.h"
 
 namespace rowcache {
 
 namespace {
-
-int64_t SteadyNanos() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
 
 void AppendInt(std::string& out, int64_t v) {
   char buf[24];

@@ -14,6 +14,7 @@
 #include "exe/commands.h"
 #include "exe/config.h"
 #include "net/address.h"
+#include "rowcache/clock.h"
 
 namespace rowcache {
 
@@ -198,9 +199,9 @@ Status Autograder(Target& t, const bench::Workload& w, int64_t rows, int passes,
   for (int64_t left = rows; left > 0; left -= w.batch) {
     int n = static_cast<int>(std::min<int64_t>(left, w.batch));
     std::string err;
-    int64_t t0 = bench::NowNanos();
+    int64_t t0 = SteadyNanos();
     auto r = t.Post(gen.WriteEvent(n, true), &err);
-    write_ns += bench::NowNanos() - t0;
+    write_ns += SteadyNanos() - t0;
     if (!r) return Status::Unavailable("autograder write: " + err);
     if (r->first != 200) return Status::Unavailable("autograder write: " + r->second.substr(0, 200));
     auto ids_at = r->second.find("\"ids\"");
@@ -223,16 +224,16 @@ Status Autograder(Target& t, const bench::Workload& w, int64_t rows, int passes,
   for (int pass = 0; pass < passes; ++pass) {
     for (int cached = 0; cached < 2; ++cached) {
       auto before = t.Scrape();
-      int64_t start = bench::NowNanos();
+      int64_t start = SteadyNanos();
       size_t k = 0;
       for (size_t i = 0; i < ids.size(); i += static_cast<size_t>(w.batch), ++k) {
         std::vector<int64_t> chunk(
             ids.begin() + static_cast<long>(i),
             ids.begin() + static_cast<long>(std::min(ids.size(), i + static_cast<size_t>(w.batch))));
         std::string err;
-        int64_t t0 = bench::NowNanos();
+        int64_t t0 = SteadyNanos();
         auto r = t.Post(gen.ReadEvent(chunk, cached == 1), &err);
-        int64_t t1 = bench::NowNanos();
+        int64_t t1 = SteadyNanos();
         runs[cached].result.latency.Record(t1 - t0);
         ++runs[cached].result.requests;
         ++runs[cached].result.reads;
@@ -252,7 +253,7 @@ Status Autograder(Target& t, const bench::Workload& w, int64_t rows, int passes,
             ++mismatches;
         }
       }
-      int64_t elapsed = bench::NowNanos() - start;
+      int64_t elapsed = SteadyNanos() - start;
       pass_ms[cached][pass] = static_cast<double>(elapsed) / 1e6;
       runs[cached].result.seconds += static_cast<double>(elapsed) / 1e9;
       auto after = t.Scrape();

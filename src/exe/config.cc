@@ -10,7 +10,7 @@
 #include <cstdlib>
 #include <cstring>
 
-#include "cache/cache_factory.h"
+#include "cache/cache_stack.h"
 #include "rowcache/url.h"
 
 namespace rowcache {
@@ -191,50 +191,20 @@ Result<Backends> OpenBackends(const ServiceConfig& cfg, bool ensure_schema, Metr
     if (!schema.ok()) return schema.status();
     b.schema = std::move(*schema);
   }
-  auto cache = OpenCacheParts(cfg.cache_url, cfg.cache);
-  if (!cache.ok()) return cache.status();
-  b.cache = std::move(cache->cache);
-  b.redis = std::move(cache->redis);
-  if (b.redis) {
-    Status s = b.redis->Start();
-    if (!s.ok()) {
-      if (s.IsInvalidArgument()) return s;
-      std::string cls = b.redis->health().Get(redis::SteadyNanos()).last_error_class;
-      if (cls == "auth" || cls == "tls" || cls == "crossslot" || cls == "protocol" || cls == "other") {
-        return Status::InvalidArgument("cache " + b.redis->Describe() + " cannot be used: " + s.message());
-      }
-      b.cache_warning = "cache " + b.redis->Describe() +
-                        " unreachable at start (serving from the database until it answers): " + s.message();
-    }
-  }
-  bool remote = cfg.cache_url.rfind("redis", 0) == 0;
-  if (b.cache && remote && cfg.breaker.failures_to_open > 0) {
-    b.cache = NewCircuitBreakerCache(std::move(b.cache), cfg.breaker, metrics);
-  }
-  if (cfg.near_cache && b.redis) {
-    // Outermost, so that this instance's own writes drop near entries even
-    // when the breaker refuses the Redis call.
-    b.near = std::make_shared<NearCache>(cfg.near);
-    std::weak_ptr<NearCache> near = b.near;
-    redis::Tracker::Callbacks cb;
-    cb.invalidate = [near](std::string_view key) {
-      if (auto n = near.lock()) n->Invalidate(key);
-    };
-    cb.reset = [near] {
-      if (auto n = near.lock()) n->SetServing(false);
-    };
-    cb.ready = [near] {
-      if (auto n = near.lock()) n->SetServing(true);
-    };
-    cb.coherent_as_of = [near](int64_t t) {
-      if (auto n = near.lock()) n->SetCoherentAsOf(t);
-    };
-    cb.malformed = [metrics] {
-      if (metrics) metrics->tracking_malformed.fetch_add(1, std::memory_order_relaxed);
-    };
-    b.tracker = std::make_unique<redis::Tracker>(b.redis, cfg.service.key_prefix, std::move(cb));
-    b.cache = NewNearCachedCache(b.near, std::move(b.cache), cfg.service.key_prefix);
-  }
+  CacheStackOptions stack_opts;
+  stack_opts.url = cfg.cache_url;
+  stack_opts.cache = cfg.cache;
+  stack_opts.breaker = cfg.breaker;
+  stack_opts.near_cache = cfg.near_cache;
+  stack_opts.near = cfg.near;
+  stack_opts.key_prefix = cfg.service.key_prefix;
+  auto stack = OpenCacheStack(stack_opts, metrics);
+  if (!stack.ok()) return stack.status();
+  b.cache = std::move(stack->cache);
+  b.redis = std::move(stack->redis);
+  b.cache_warning = std::move(stack->warning);
+  b.near = std::move(stack->near);
+  b.tracker = std::move(stack->tracker);
   return b;
 }
 

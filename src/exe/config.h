@@ -6,12 +6,12 @@
 #include <set>
 #include <string>
 
+#include "cache/circuit_breaker.h"
 #include "cache/near_cache.h"
 #include "exe/flags.h"
 #include "redis/client.h"
 #include "redis/tracking.h"
 #include "rowcache/cache.h"
-#include "rowcache/circuit_breaker.h"
 #include "rowcache/service.h"
 #include "rowcache/store.h"
 

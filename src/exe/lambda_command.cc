@@ -103,11 +103,11 @@ int LambdaMain(const std::vector<std::string>& args) {
   };
   // A rotated password: the secret `env` names read again (2 s at most) after
   // `what` refused the credentials; logged either way, never the password.
-  auto read_again = [read_secret](const std::string& arn, const char* what, const char* env,
-                                  Result<SecretCredentials> (*parse)(
-                                      const std::string&)) -> std::optional<SecretCredentials> {
+  auto read_again = [read_secret](
+                        const std::string& arn, const char* what, const char* env,
+                        Result<Credentials> (*parse)(const std::string&)) -> std::optional<Credentials> {
     auto fresh = read_secret(arn, 2000);
-    auto creds = fresh.ok() ? parse(*fresh) : Result<SecretCredentials>(fresh.status());
+    auto creds = fresh.ok() ? parse(*fresh) : Result<Credentials>(fresh.status());
     if (!creds.ok()) {
       std::fprintf(stderr, "rowcache lambda: the %s refused the password; %s: %s\n", what, env,
                    creds.status().message().c_str());
@@ -129,10 +129,8 @@ int LambdaMain(const std::vector<std::string>& args) {
     // request's 3 s database timeout budget) and retries once with what it
     // finds. Only that request waits; none fails if the secret already holds
     // the new password, and the request after it uses the new one.
-    cfg->store.refresh_credentials = [arn, read_again]() -> std::optional<StoreCredentials> {
-      auto c = read_again(arn, "database", "ROWCACHE_DB_SECRET_ARN", ParseDbSecret);
-      if (!c) return std::nullopt;
-      return StoreCredentials{c->user, c->password};
+    cfg->store.refresh_credentials = [arn, read_again] {
+      return read_again(arn, "database", "ROWCACHE_DB_SECRET_ARN", ParseDbSecret);
     };
   }
   if (std::string arn = Env("ROWCACHE_CACHE_SECRET_ARN"); !arn.empty()) {
@@ -148,10 +146,8 @@ int LambdaMain(const std::vector<std::string>& args) {
     // connection the server refuses reads the secret again (2 s at most) and
     // retries once; meanwhile reads fall back to the database as on any cache
     // failure.
-    cfg->cache.refresh_credentials = [arn, read_again]() -> std::optional<CacheCredentials> {
-      auto c = read_again(arn, "cache", "ROWCACHE_CACHE_SECRET_ARN", ParseCacheSecret);
-      if (!c) return std::nullopt;
-      return CacheCredentials{c->user, c->password};
+    cfg->cache.refresh_credentials = [arn, read_again] {
+      return read_again(arn, "cache", "ROWCACHE_CACHE_SECRET_ARN", ParseCacheSecret);
     };
   }
 

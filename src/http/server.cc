@@ -1,7 +1,5 @@
 #include "http/server.h"
 
-#include <openssl/crypto.h>
-#include <openssl/sha.h>
 #include <sched.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -10,20 +8,23 @@
 #include <algorithm>
 #include <array>
 #include <atomic>
-#include <bit>
 #include <boost/asio.hpp>
 #include <boost/asio/experimental/as_tuple.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
-#include <cctype>
 #include <condition_variable>
 #include <mutex>
 #include <thread>
 #include <unordered_set>
 
+#include "http/auth.h"
+#include "http/busy_poll.h"
 #include "http/framing.h"
 #include "http/health_probe.h"
+#include "http/metrics_page.h"
+#include "http/router.h"
 #include "redis/async_client.h"
+#include "rowcache/clock.h"
 
 namespace rowcache {
 
@@ -34,12 +35,6 @@ using tcp = asio::ip::tcp;
 constexpr auto kTuple = asio::experimental::as_tuple(asio::use_awaitable);
 
 namespace {
-
-int64_t NowNanos() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
 
 // A connection lives on one io_context (its thread). Timeouts are not timers
 // per operation (each would cost timer syscalls per request): the connection
@@ -53,7 +48,7 @@ struct Conn {
   bool on_worker = false;            // ... by a worker, which may write to the socket (ditto)
   std::atomic<int64_t> deadline{0};  // steady-clock ns; 0 = none
   void ExpiresAfter(std::chrono::nanoseconds d) {
-    deadline.store(NowNanos() + d.count(), std::memory_order_relaxed);
+    deadline.store(SteadyNanos() + d.count(), std::memory_order_relaxed);
   }
 };
 
@@ -75,13 +70,6 @@ std::string Serialize(http::response<http::string_body>& res) {
   return out;
 }
 
-std::string ErrorJson(int status, std::string_view msg) {
-  std::string body = "{\"statusCode\": " + std::to_string(status) + ", \"body\": {\"error\": ";
-  AppendJsonString(body, msg);
-  body += "}}";
-  return body;
-}
-
 // A 5xx answer of the server's own: a generic message and a request id.
 std::string ServerErrorJson(int status, std::string_view msg, std::string_view request_id) {
   std::string body = "{\"statusCode\": " + std::to_string(status) + ", \"body\": {\"error\": ";
@@ -97,19 +85,6 @@ void LogLine(const std::string& line) {
   if (line.empty()) return;
   ssize_t n = ::write(STDERR_FILENO, line.data(), line.size());
   (void)n;
-}
-
-using Sha256Digest = std::array<unsigned char, SHA256_DIGEST_LENGTH>;
-Sha256Digest Sha256Of(std::string_view s) {
-  Sha256Digest d{};
-  SHA256(reinterpret_cast<const unsigned char*>(s.data()), s.size(), d.data());
-  return d;
-}
-
-std::string_view PathOf(beast::string_view target) {
-  std::string_view t(target.data(), target.size());
-  if (auto q = t.find('?'); q != std::string_view::npos) t = t.substr(0, q);
-  return t;
 }
 
 bool IsOutOfDescriptors(const beast::error_code& ec) {
@@ -196,60 +171,27 @@ struct HttpServer::Impl {
 
   // An I/O thread's loop. Without busy polling: ioc.run(). With it, the
   // thread polls (epoll_wait with a zero timeout) instead of sleeping while
-  //   - polling has paid lately (below);
-  //   - a handler ran less than opts.busy_poll ago, or it waits for its own
-  //     Redis replies and the oldest lookup is younger than
-  //     opts.busy_poll_redis (a short wait whose end is near);
-  //   - it has at most kMaxPollConnections connections (with more it rarely
-  //     sleeps anyway, and polling would take the CPU from Redis and the
-  //     clients), and none of its requests is on a worker (which needs the
-  //     CPU more than this thread does);
-  //   - and a polling slot is free (max_pollers: half the cores).
-  // Otherwise it blocks for the next handler as run() would.
-  //
-  // "Paid lately": of the last 16 idle gaps that began with no Redis lookup
-  // outstanding (measured whether the thread polled or slept through them),
-  // at least 12 ended within opts.busy_poll. A client that sends its next
-  // request as soon as it has an answer keeps that true; requests spaced
-  // wider than the window (light, open-loop traffic) make it false, and the
-  // thread then sleeps as without polling (it cost 2.4x the CPU per request
-  // there, for no better median and a worse p99: docs/benchmarks.md).
-  static constexpr int kMaxPollConnections = 4;
-  static constexpr int kPaidGaps = 12;  // of the last 16
+  // the adaptive rule says so (src/http/busy_poll.h) and a polling slot is
+  // free (max_pollers: half the cores); otherwise it blocks for the next
+  // handler as run() would.
   void RunIoThread(size_t index) {
     asio::io_context& ioc = *iocs[index];
-    auto ns = [](auto d) { return std::chrono::duration_cast<std::chrono::nanoseconds>(d).count(); };
-    const int64_t window = ns(opts.busy_poll), redis_window = ns(opts.busy_poll_redis);
-    if (window <= 0 && redis_window <= 0) {
+    BusyPollRule rule(opts.busy_poll, opts.busy_poll_redis, SteadyNanos());
+    if (!rule.enabled()) {
       ioc.run();
       return;
     }
     redis::AsyncClient* reader = readers[index].get();
     bool slot = false;  // this thread holds one of the max_pollers slots
-    int64_t last = NowNanos();
-    uint32_t short_gaps = 0xFFFF;  // bit i: the i-th last classified gap ended within the window
-    bool in_gap = false, classify = false;
-    auto activity = [&](int64_t now) {
-      if (in_gap && classify) short_gaps = ((short_gaps << 1) | (now - last < window ? 1u : 0u)) & 0xFFFF;
-      in_gap = false;
-      last = now;
-    };
     while (!ioc.stopped()) {
       if (ioc.poll() > 0) {
-        activity(NowNanos());
+        rule.Activity(SteadyNanos());
         continue;
       }
-      int64_t now = NowNanos();
+      int64_t now = SteadyNanos();
       int64_t waiting_since = reader ? reader->OldestLookupNanos() : 0;
-      if (!in_gap) {
-        in_gap = true;
-        classify = waiting_since == 0;
-      }
-      bool paid = std::popcount(short_gaps) >= kPaidGaps;
-      bool recent =
-          paid && (now - last < window || (waiting_since != 0 && now - waiting_since < redis_window));
-      if (recent && ioc_conns[index].load(std::memory_order_relaxed) <= kMaxPollConnections &&
-          on_workers[index].load(std::memory_order_relaxed) == 0) {
+      if (rule.ShouldPoll(now, waiting_since, ioc_conns[index].load(std::memory_order_relaxed),
+                          on_workers[index].load(std::memory_order_relaxed))) {
         if (!slot) {
           int n = pollers.load(std::memory_order_relaxed);
           slot = n < max_pollers && pollers.compare_exchange_strong(n, n + 1, std::memory_order_relaxed);
@@ -266,7 +208,7 @@ struct HttpServer::Impl {
         slot = false;
       }
       if (ioc.run_one() == 0) break;
-      activity(NowNanos());
+      rule.Activity(SteadyNanos());
     }
     if (slot) pollers.fetch_sub(1, std::memory_order_relaxed);
   }
@@ -282,7 +224,7 @@ struct HttpServer::Impl {
       timer.expires_after(interval);
       auto [ec] = co_await timer.async_wait(kTuple);
       if (ec) co_return;
-      int64_t now = NowNanos();
+      int64_t now = SteadyNanos();
       std::vector<std::shared_ptr<Conn>> expired;
       {
         std::lock_guard l(mu);
@@ -315,40 +257,25 @@ struct HttpServer::Impl {
   int max_pollers = std::max(1, static_cast<int>(std::thread::hardware_concurrency()) / 2);
   uint16_t bound_port = 0;
   std::atomic<bool> stopping{false};
-  // Authentication (ServerOptions::auth_token): the token's SHA-256, set by Start().
-  bool auth = false;
-  Sha256Digest auth_digest{};
+  BearerAuth auth;                            // ServerOptions::auth_token, set by Start()
   size_t max_connections = 0;                 // in force, set by Start()
   std::unique_ptr<asio::signal_set> signals;  // made by Start(); SIGINT/SIGTERM added by Wait(true)
   std::atomic<int64_t> last_limit_log{0}, last_queue_log{0};  // steady ns: the last "refused" log line
   std::atomic<uint64_t> limit_refused_since_log{0}, queue_refused_since_log{0};
 
-  // Whether req may be answered: with a token, POST / (any method on /) and
-  // /metrics (unless public) need "Authorization: Bearer <token>". The
-  // digests are compared, so the time taken says nothing about the token.
+  // Whether req may be answered (src/http/auth.h).
   bool Authorized(const http::request<http::string_body>& req) const {
-    if (!auth) return true;
-    std::string_view path = PathOf(req.target());
-    if (path != "/" && !(path == "/metrics" && !opts.metrics_public)) return true;
+    if (!auth.enabled()) return true;
     auto it = req.find(http::field::authorization);
-    if (it == req.end()) return false;
-    std::string_view v(it->value().data(), it->value().size());
-    constexpr std::string_view kScheme = "bearer ";
-    if (v.size() <= kScheme.size()) return false;
-    for (size_t i = 0; i < kScheme.size(); ++i) {
-      if (std::tolower(static_cast<unsigned char>(v[i])) != kScheme[i]) return false;
-    }
-    v.remove_prefix(kScheme.size());
-    while (!v.empty() && v.front() == ' ') v.remove_prefix(1);
-    while (!v.empty() && (v.back() == ' ' || v.back() == '\t')) v.remove_suffix(1);
-    Sha256Digest got = Sha256Of(v);
-    return CRYPTO_memcmp(got.data(), auth_digest.data(), got.size()) == 0;
+    std::optional<std::string_view> header;
+    if (it != req.end()) header = std::string_view(it->value().data(), it->value().size());
+    return auth.Allows(PathOf(std::string_view(req.target().data(), req.target().size())), header);
   }
 
   // Logs "<what>" at most once per 10 s per kind, with the count since.
   void LogRefusal(std::atomic<int64_t>& last, std::atomic<uint64_t>& since, const std::string& what) {
     since.fetch_add(1, std::memory_order_relaxed);
-    int64_t now = NowNanos(), prev = last.load(std::memory_order_relaxed);
+    int64_t now = SteadyNanos(), prev = last.load(std::memory_order_relaxed);
     if (prev != 0 && now - prev < 10'000'000'000LL) return;
     if (!last.compare_exchange_strong(prev, now, std::memory_order_relaxed)) return;
     LogLine("rowcache: " + what + " (" + std::to_string(since.exchange(0, std::memory_order_relaxed)) +
@@ -375,137 +302,26 @@ struct HttpServer::Impl {
   bool stop_requested = false;
   std::unordered_set<std::shared_ptr<Conn>> conns;
 
+  // The routes (src/http/router.h) over the Service, the health probe and
+  // the metrics page.
+  Router router{Router::Backend{[this](std::string_view body, const Request* parsed) {
+                                  return parsed ? svc.Handle(*parsed) : svc.Handle(body);
+                                },
+                                [this] { return health->Report(); },
+                                [this] {
+                                  return RenderMetricsPage(svc.metrics(), stats, max_connections, svc.cache(),
+                                                           opts.near_cache.get());
+                                },
+                                LogLine}};
+
   // The response to req; for POST /, `answered` (from the fast read path) if
   // given, else the Service's answer. Not `authorized` (see Authorized): 401.
   // `parsed`: the body as the session parsed it (not parsed again), or null.
   http::response<http::string_body> Respond(const http::request<http::string_body>& req,
                                             std::optional<Response> answered = std::nullopt,
                                             bool authorized = true, const Request* parsed = nullptr) {
-    http::response<http::string_body> res;
-    res.version(req.version());
-    res.set(http::field::server, "rowcache");
-    res.set(http::field::content_type, "application/json");
-    std::string_view target = PathOf(req.target());
-    if (!authorized) {
-      stats.unauthorized.fetch_add(1, std::memory_order_relaxed);
-      res.result(http::status::unauthorized);
-      res.set(http::field::www_authenticate, "Bearer");
-      res.body() = ErrorJson(401, req.find(http::field::authorization) == req.end()
-                                      ? "authentication required: send Authorization: Bearer <token>"
-                                      : "the bearer token is not valid");
-      return res;
-    }
-
-    auto method_not_allowed = [&](const char* allow) {
-      res.result(http::status::method_not_allowed);
-      res.set(http::field::allow, allow);
-      res.body() = ErrorJson(405, std::string(req.method_string()) + " is not allowed on " +
-                                      std::string(target) + " (allowed: " + allow + ")");
-    };
-    if (target == "/") {
-      if (req.method() != http::verb::post) {
-        method_not_allowed("POST");
-      } else {
-        Response r = answered ? std::move(*answered) : parsed ? svc.Handle(*parsed) : svc.Handle(req.body());
-        LogLine(ErrorLogLine(r));
-        res.result(static_cast<http::status>(r.status));
-        res.body() = std::move(r.body);
-      }
-    } else if (target == "/healthz") {
-      if (req.method() != http::verb::get) {
-        method_not_allowed("GET");
-      } else {
-        // From the background probe: no backend call per request.
-        HealthAnswer h = health->Report();
-        res.result(static_cast<http::status>(h.http_status));
-        res.body() = std::move(h.body);
-      }
-    } else if (target == "/metrics") {
-      if (req.method() != http::verb::get) {
-        method_not_allowed("GET");
-      } else {
-        res.set(http::field::content_type, "text/plain; version=0.0.4");
-        res.body() = svc.metrics().Render() + RenderServerMetrics();
-      }
-    } else {
-      res.result(http::status::not_found);
-      res.body() = ErrorJson(404, "no such path: " + std::string(target).substr(0, 100) +
-                                      " (POST / for requests, GET /healthz, GET /metrics)");
-    }
-    return res;
-  }
-
-  std::string RenderServerMetrics() const {
-    auto line = [](std::string& out, const char* name, const char* type, const char* help, auto v) {
-      out += std::string("# HELP ") + name + " " + help + "\n# TYPE " + name + " " + type + "\n" + name +
-             " " + std::to_string(v) + "\n";
-    };
-    std::string out;
-    line(out, "rowcache_http_connections_accepted_total", "counter", "TCP connections accepted.",
-         stats.connections_accepted.load());
-    line(out, "rowcache_http_connections_open", "gauge", "TCP connections open.",
-         stats.connections_open.load());
-    out +=
-        "# HELP rowcache_http_responses_total HTTP responses by status class.\n"
-        "# TYPE rowcache_http_responses_total counter\n";
-    out +=
-        "rowcache_http_responses_total{class=\"2xx\"} " + std::to_string(stats.responses_2xx.load()) + "\n";
-    out +=
-        "rowcache_http_responses_total{class=\"4xx\"} " + std::to_string(stats.responses_4xx.load()) + "\n";
-    out +=
-        "rowcache_http_responses_total{class=\"5xx\"} " + std::to_string(stats.responses_5xx.load()) + "\n";
-    line(out, "rowcache_http_bodies_too_large_total", "counter",
-         "Requests refused for their body size (413).", stats.bodies_too_large.load());
-    line(out, "rowcache_http_bad_requests_total", "counter", "Malformed HTTP requests (400).",
-         stats.bad_requests.load());
-    line(out, "rowcache_http_heads_too_large_total", "counter",
-         "Requests refused for a request line, header or trailer over the limit (431).",
-         stats.heads_too_large.load());
-    line(out, "rowcache_http_unauthorized_total", "counter",
-         "Requests refused for a missing or wrong bearer token (401).", stats.unauthorized.load());
-    line(out, "rowcache_http_connections_rejected_total", "counter",
-         "Connections closed at once: max connections were open.", stats.connections_rejected.load());
-    line(out, "rowcache_http_max_connections", "gauge", "The connection limit.", max_connections);
-    line(out, "rowcache_http_accept_errors_total", "counter", "Failed accepts (e.g. out of descriptors).",
-         stats.accept_errors.load());
-    line(out, "rowcache_http_queue_full_total", "counter",
-         "Requests answered 503 at once: the worker queue was full.", stats.queue_full.load());
-    line(out, "rowcache_http_worker_requests", "gauge", "Requests handed to workers, waiting or running.",
-         stats.worker_requests.load());
-    if (svc.cache()) {
-      CacheHealth h = svc.cache()->Health();
-      if (!h.errors_by_class.empty()) {
-        out +=
-            "# HELP rowcache_cache_errors_by_class_total Failed cache calls by error class.\n"
-            "# TYPE rowcache_cache_errors_by_class_total counter\n";
-        for (const auto& [cls, n] : h.errors_by_class) {
-          out += "rowcache_cache_errors_by_class_total{class=\"" + cls + "\"} " + std::to_string(n) + "\n";
-        }
-      }
-      line(out, "rowcache_cache_degraded", "gauge", "1 if a cache call failed in the last 10 s.",
-           h.degraded ? 1 : 0);
-    }
-    if (opts.near_cache) {
-      auto n = opts.near_cache->stats();
-      line(out, "rowcache_near_cache_serving", "gauge", "1 while the near cache is coherent and serving.",
-           opts.near_cache->serving() ? 1 : 0);
-      line(out, "rowcache_near_cache_hits_total", "counter", "Keys answered by the near cache.", n.hits);
-      line(out, "rowcache_near_cache_misses_total", "counter",
-           "Keys looked up in the near cache and not found.", n.misses);
-      line(out, "rowcache_near_cache_stored_total", "counter", "Entries stored in the near cache.", n.stored);
-      line(out, "rowcache_near_cache_refused_total", "counter",
-           "Near-cache fills refused: an invalidation or flush came after their Redis read began.",
-           n.refused);
-      line(out, "rowcache_near_cache_invalidated_total", "counter", "Near entries dropped by invalidation.",
-           n.invalidated);
-      line(out, "rowcache_near_cache_flushes_total", "counter",
-           "Near-cache flushes (tracking lost or re-established, FLUSHALL).", n.flushes);
-      line(out, "rowcache_near_cache_evicted_total", "counter", "Near entries evicted (LRU by bytes).",
-           n.evicted);
-      line(out, "rowcache_near_cache_entries", "gauge", "Entries in the near cache.", n.entries);
-      line(out, "rowcache_near_cache_bytes", "gauge", "Bytes held by the near cache.", n.bytes);
-    }
-    return out;
+    if (!authorized) stats.unauthorized.fetch_add(1, std::memory_order_relaxed);
+    return router.Respond(req, std::move(answered), authorized, parsed);
   }
 
   void Count(unsigned status) {
@@ -739,12 +555,7 @@ Status HttpServer::Start() {
   }
   I.bound_port = I.acceptor->local_endpoint().port();
   I.max_connections = I.opts.max_connections > 0 ? I.opts.max_connections : DefaultMaxConnections(64);
-  if (!I.opts.auth_token.empty()) {
-    I.auth = true;
-    I.auth_digest = Sha256Of(I.opts.auth_token);
-    OPENSSL_cleanse(I.opts.auth_token.data(), I.opts.auth_token.size());
-    I.opts.auth_token.clear();
-  }
+  I.auth = BearerAuth(&I.opts.auth_token, I.opts.metrics_public);
   I.health = std::make_unique<HealthProbe>(I.svc, I.opts.near_cache, HealthProbe::Options{}, LogLine);
   I.health->Start();
   I.signals = std::make_unique<asio::signal_set>(*I.iocs[0]);

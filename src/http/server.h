@@ -1,4 +1,7 @@
-// HttpServer: the HTTP/1.1 front door (Boost.Beast).
+// HttpServer: the HTTP/1.1 front door (Boost.Beast): connections, I/O
+// threads and workers, the fast read path. The routes are src/http/router.h,
+// the token check src/http/auth.h, the /metrics page src/http/metrics_page.h,
+// the busy-polling rule src/http/busy_poll.h.
 //
 //   POST /          the event is the body; the answer is Service::Handle's
 //                   document with its statusCode as the HTTP status

@@ -1,26 +1,15 @@
-// ByteSource: where a CSV comes from: a local file (here) or an S3 object
-// (src/aws/s3_source.h); OpenSource picks one by the --from text.
+// Where a CSV comes from (the ByteSource interface, rowcache/byte_source.h): a
+// local file (here) or an S3 object (src/aws/s3_source.h); OpenSource picks
+// one by the --from text.
 #pragma once
 
-#include <cstdint>
 #include <memory>
-#include <optional>
 #include <string>
 
+#include "rowcache/byte_source.h"
 #include "rowcache/status.h"
 
 namespace rowcache {
-
-class ByteSource {
- public:
-  virtual ~ByteSource() = default;
-  // Up to cap bytes; 0 at the end. Unavailable/NotFound on errors.
-  virtual Result<size_t> Read(char* buf, size_t cap) = 0;
-  // Starts again from the first byte (a second pass, e.g. --strict validation).
-  virtual Status Rewind() = 0;
-  virtual std::optional<uint64_t> Size() const { return std::nullopt; }
-  virtual std::string Describe() const = 0;
-};
 
 struct S3Options;
 

@@ -1,7 +1,8 @@
 // The Redis client: every path that talks to Redis goes through this module.
 //
-//   Options        one URL's settings: TCP or TLS (verified), AUTH (password,
-//                  or user + password), SELECT, timeouts, pool size
+//   Options        (options.h) one URL's settings: TCP or TLS (verified), AUTH
+//                  (password, or user + password), SELECT, timeouts, pool size
+//   Command        (command.h) a command with its slot; MGET split by slot
 //   Client         blocking calls (the cache backend); pools of connections
 //                  per node; detects Redis Cluster from the one address given
 //   AsyncClient    (async_client.h) non-blocking lookups on an io_context (the
@@ -36,79 +37,19 @@
 #include <vector>
 
 #include "net/transport.h"
+#include "redis/command.h"
 #include "redis/health.h"
+#include "redis/options.h"
 #include "redis/resp.h"
 #include "redis/slots.h"
+#include "rowcache/clock.h"
+#include "rowcache/credentials.h"
 #include "rowcache/status.h"
 #include "rowcache/url.h"
 
 struct redisReader;
 
 namespace rowcache::redis {
-
-// What AUTH sends: AUTH password, or AUTH user password.
-struct Credentials {
-  std::string user;
-  std::string password;
-};
-
-struct Options {
-  NodeAddress seed;      // the address given; port default 6379
-  TlsOptions tls;        // rediss://: enabled, verified against the system store or ?ca=FILE
-  std::string user;      // ACL user; empty: AUTH with the password only
-  std::string password;  // empty: no AUTH
-  int db = 0;            // SELECT; cluster mode allows only 0
-  // Connect and per-call timeout. Default: 250 ms.
-  std::chrono::milliseconds timeout{250};
-  // Most connections kept open per node. Default: 32.
-  int max_connections = 32;
-  // A rotated password: called when a server refuses AUTH on a new
-  // connection of the blocking client (WRONGPASS; also NOAUTH/auth errors).
-  // Returns fresh credentials (an empty user keeps the current one) or
-  // nullopt. The connection being opened retries AUTH once with them and
-  // every later connection uses them; at most one call per second per
-  // client (a refused AUTH meanwhile fails as before). Called without locks
-  // held, from whichever thread opened the connection. Unset: no retry.
-  // Connections already open stay as they are (Redis keeps a connection
-  // authenticated when the password changes).
-  std::function<std::optional<Credentials>()> refresh_credentials;
-
-  // "rediss://host:port/db" (never the password).
-  std::string Describe() const;
-};
-
-// What a new connection sends before anything else: AUTH (with a password)
-// and SELECT (db other than 0), appended to out; returns how many commands
-// (each answers one reply to check). Both clients' connections use it.
-size_t AppendConnectionSetup(std::string& out, const Credentials& creds, int db);
-
-// redis://[user:pass@]host[:port][/db][?ca=FILE&sni=NAME&insecure=1], rediss://...
-// InvalidArgument for anything else.
-Result<Options> OptionsFromUrl(const Url& url);
-
-// One command on the wire and the slot that routes it (-1: any node).
-struct Command {
-  std::string wire;
-  int slot = -1;
-};
-// Encodes args as a command routed by key's slot.
-Command MakeCommand(std::initializer_list<std::string_view> args, std::string_view key);
-
-// How a multi-key MGET is split so that no command spans two slots: in a
-// standalone server one MGET, in a cluster one MGET per slot. Shared by the
-// blocking and the asynchronous client.
-struct MGetPlan {
-  struct Part {
-    int slot = -1;
-    std::vector<uint32_t> positions;  // indices into the keys, in command order
-    std::string wire;
-  };
-  std::vector<Part> parts;
-};
-// with_ttl: each part is instead a script returning, per key, the value and
-// its PTTL (2 elements per key), for a near cache that must not outlive
-// Redis's entry.
-MGetPlan PlanMGet(std::span<const std::string> keys, bool cluster, bool with_ttl = false);
 
 // One connection of a Client, outside its pools, for a long-lived
 // conversation (the near cache's invalidation channel): connected,
@@ -187,6 +128,18 @@ class Client {
  private:
   struct Conn;
   struct Pool;
+  // Run's steps (client.cc) and their state (client_internal.h).
+  struct Route;
+  struct Group;
+  struct RunFailures;
+  struct Redirects;
+  Status RouteBySlot(std::span<const Command> cmds, const Topology& topo, RunFailures& failures,
+                     std::vector<Route>* todo);
+  std::vector<Group> GroupByNode(const std::vector<Route>& todo);
+  void WriteToNodes(std::vector<Group>& groups, std::span<const Command> cmds, Deadline deadline);
+  void ReadNodeReplies(Group& g, std::shared_ptr<const Topology>& topo, Deadline deadline,
+                       std::vector<Reply>& out, Redirects& redirects);
+  Status ReleaseNodes(std::vector<Group>& groups, const Topology& topo, RunFailures& failures);
   Result<std::shared_ptr<const Topology>> EnsureTopology(Deadline deadline);
   Status Discover(Deadline deadline);
   // The pool of addr's connections; a pool stays valid for its holder after
@@ -217,8 +170,5 @@ class Client {
   mutable std::mutex pools_mu_;
   std::vector<std::shared_ptr<Pool>> pools_;
 };
-
-// Steady-clock nanoseconds (the clock Health is fed with).
-int64_t SteadyNanos();
 
 }  // namespace rowcache::redis

@@ -219,7 +219,7 @@ class RedisClientModeTest : public ::testing::TestWithParam<Mode> {
   }
 
   static void ExpectNoFailures(Client& c) {
-    auto h = c.health().Get(redis::SteadyNanos());
+    auto h = c.health().Get(SteadyNanos());
     EXPECT_FALSE(h.degraded) << "last error class: " << h.last_error_class;
     EXPECT_EQ(h.window_failures, 0u);
     EXPECT_EQ(h.last_error_class, "");
@@ -307,7 +307,7 @@ TEST_P(RedisClientModeTest, RunThenMGetInOneCallAcrossNodes) {
   EXPECT_TRUE(c->Run(std::span<const Command>()).ok());
   // WRONGTYPE is not a failure of the client: no error class counted.
   ExpectNoFailures(*c);
-  EXPECT_GT(c->health().Get(redis::SteadyNanos()).window_calls, 0u);
+  EXPECT_GT(c->health().Get(SteadyNanos()).window_calls, 0u);
 }
 
 TEST_P(RedisClientModeTest, TheDatabaseFromTheUrlIsSelected) {
@@ -596,7 +596,7 @@ TEST_P(RedisClientModeTest, WrongPasswordIsAnAuthFailure) {
   EXPECT_EQ(s.code(), Code::kUnavailable) << s.ToString();
   EXPECT_NE(s.message().find("auth"), std::string::npos) << s.message();
   EXPECT_EQ(s.message().find(u.password), std::string::npos) << "the password leaked: " << s.message();
-  auto h = c->health().Get(redis::SteadyNanos());
+  auto h = c->health().Get(SteadyNanos());
   EXPECT_EQ(h.last_error_class, "auth") << s.message();
   EXPECT_TRUE(h.degraded);
   EXPECT_GE(h.totals[static_cast<size_t>(redis::ErrorClass::kAuth)], 1u);
@@ -618,7 +618,7 @@ TEST_P(RedisClientModeTest, AClosedPortIsAConnectionFailureQuickly) {
   EXPECT_EQ(s.code(), Code::kUnavailable);
   EXPECT_NE(s.message().find("127.0.0.1:" + std::to_string(u.port)), std::string::npos) << s.message();
   EXPECT_LT(took, 2s);
-  EXPECT_EQ(c->health().Get(redis::SteadyNanos()).last_error_class, "connection") << s.message();
+  EXPECT_EQ(c->health().Get(SteadyNanos()).last_error_class, "connection") << s.message();
   start = std::chrono::steady_clock::now();
   auto r = c->MGet(std::vector<std::string>{"k"});
   EXPECT_EQ(r.status().code(), Code::kUnavailable);
@@ -641,7 +641,7 @@ TEST_P(RedisClientTlsTest, WithoutTheCaTheCertificateIsRefused) {
   ASSERT_FALSE(s.ok());
   EXPECT_EQ(s.code(), Code::kUnavailable);
   EXPECT_NE(s.message().find("certificate verification"), std::string::npos) << s.message();
-  EXPECT_EQ(c->health().Get(redis::SteadyNanos()).last_error_class, "tls") << s.message();
+  EXPECT_EQ(c->health().Get(SteadyNanos()).last_error_class, "tls") << s.message();
 }
 
 TEST_P(RedisClientTlsTest, AWrongServerNameIsRefused) {
@@ -651,7 +651,7 @@ TEST_P(RedisClientTlsTest, AWrongServerNameIsRefused) {
   ASSERT_TRUE(c);
   Status s = c->Start();
   ASSERT_FALSE(s.ok());
-  EXPECT_EQ(c->health().Get(redis::SteadyNanos()).last_error_class, "tls") << s.message();
+  EXPECT_EQ(c->health().Get(SteadyNanos()).last_error_class, "tls") << s.message();
 }
 
 // (Every TLS mode here also has a password.) A rotated password: the client
@@ -665,9 +665,9 @@ TEST_P(RedisClientTlsTest, ARefusedPasswordIsRefreshedOnceAndUsedFromThenOn) {
   ASSERT_TRUE(o.ok());
   o->timeout = 3000ms;
   std::atomic<int> calls{0};
-  o->refresh_credentials = [&]() -> std::optional<redis::Credentials> {
+  o->refresh_credentials = [&]() -> std::optional<Credentials> {
     ++calls;
-    return redis::Credentials{"", current};
+    return Credentials{"", current};
   };
   auto c = std::make_shared<Client>(std::move(o.value()));
   Status s = c->Start();
@@ -692,15 +692,15 @@ TEST_P(RedisClientTlsTest, ARefreshWithNothingNewFailsAndIsRateLimited) {
   o->timeout = 3000ms;
   std::atomic<int> calls{0};
   std::string stale = u.password;
-  o->refresh_credentials = [&]() -> std::optional<redis::Credentials> {
+  o->refresh_credentials = [&]() -> std::optional<Credentials> {
     ++calls;
-    return calls == 1 ? std::nullopt : std::optional<redis::Credentials>(redis::Credentials{"", stale});
+    return calls == 1 ? std::nullopt : std::optional<Credentials>(Credentials{"", stale});
   };
   auto c = std::make_shared<Client>(std::move(o.value()));
   EXPECT_FALSE(c->Start().ok());
   for (int i = 0; i < 4; ++i) EXPECT_FALSE(c->MGet(std::vector<std::string>{p_ + "k"}).ok());
   EXPECT_EQ(calls.load(), 1) << "at most one refresh a second";
-  EXPECT_EQ(c->health().Get(redis::SteadyNanos()).last_error_class, "auth");
+  EXPECT_EQ(c->health().Get(SteadyNanos()).last_error_class, "auth");
   std::this_thread::sleep_for(1100ms);
   EXPECT_FALSE(c->MGet(std::vector<std::string>{p_ + "k"}).ok()) << "the same stale password again: refused";
   EXPECT_EQ(calls.load(), 2);
@@ -733,7 +733,7 @@ TEST_P(RedisClientClusterModeTest, ACrossSlotCommandIsReportedAsSuch) {
   // Either the node refuses it (CROSSSLOT) or redirects it; never a wrong answer.
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().code(), Code::kUnavailable);
-  auto h = c->health().Get(redis::SteadyNanos());
+  auto h = c->health().Get(SteadyNanos());
   EXPECT_TRUE(h.last_error_class == "crossslot" || h.last_error_class == "redirect") << h.last_error_class;
 }
 
@@ -1005,7 +1005,7 @@ TEST_F(RedisClusterRedirectTest, AskDuringAMigrationAndMovedAfterIt) {
   EXPECT_EQ((*got)[0], "before");
   // ASK does not change the slot map.
   EXPECT_EQ(*reader->topology()->NodeFor(slot_), Addr(src_));
-  auto h = reader->health().Get(redis::SteadyNanos());
+  auto h = reader->health().Get(SteadyNanos());
   EXPECT_EQ(h.window_failures, 0u) << h.last_error_class;
 
   // Finish the move: MIGRATE the key, then SETSLOT NODE on every master.
@@ -1052,9 +1052,9 @@ TEST_F(RedisClusterRedirectTest, AskDuringAMigrationAndMovedAfterIt) {
   ASSERT_TRUE(got.ok()) << got.status().ToString();
   EXPECT_EQ((*got)[0], "after");
   // Redirects that were followed are not failures of the blocking client.
-  h = reader->health().Get(redis::SteadyNanos());
+  h = reader->health().Get(SteadyNanos());
   EXPECT_EQ(h.window_failures, 0u) << h.last_error_class;
-  h = writer->health().Get(redis::SteadyNanos());
+  h = writer->health().Get(SteadyNanos());
   EXPECT_EQ(h.window_failures, 0u) << h.last_error_class;
 
   // An asynchronous lookup on the old map fails (MOVED: the fast path does
@@ -1071,7 +1071,7 @@ TEST_F(RedisClusterRedirectTest, AskDuringAMigrationAndMovedAfterIt) {
     ASSERT_TRUE(r.has_value());
     EXPECT_FALSE(r->ok());
     EXPECT_NE(r->status().message().find("MOVED"), std::string::npos) << r->status().ToString();
-    EXPECT_EQ(async_base->health().Get(redis::SteadyNanos()).last_error_class, "redirect");
+    EXPECT_EQ(async_base->health().Get(SteadyNanos()).last_error_class, "redirect");
   }
   std::this_thread::sleep_for(150ms);
   got = async_base->MGet(std::vector<std::string>{key_});

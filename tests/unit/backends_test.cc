@@ -3,6 +3,7 @@
 
 #include <filesystem>
 
+#include "cache/cache_stack.h"
 #include "cache/memory_cache.h"
 #include "rowcache/cache.h"
 #include "rowcache/store.h"
@@ -129,6 +130,63 @@ TEST(OpenCache, Urls) {
   EXPECT_EQ((*mem)->Describe(), "memory://?max_entries=5");
   EXPECT_EQ(OpenCache("memory://?max_entries=0").status().code(), Code::kInvalidArgument);
   EXPECT_EQ(OpenCache("memcached://x").status().code(), Code::kInvalidArgument);
+}
+
+TEST(OpenCacheStack, LocalCachesHaveNoRedisBreakerOrNearCache) {
+  CacheStackOptions o;
+  o.url = "none";
+  auto none = OpenCacheStack(o, nullptr);
+  ASSERT_TRUE(none.ok()) << none.status().ToString();
+  EXPECT_EQ(none->cache, nullptr);
+  EXPECT_EQ(none->redis, nullptr);
+  o.url = "memory://";
+  o.near_cache = true;  // needs Redis: ignored for a local cache
+  auto mem = OpenCacheStack(o, nullptr);
+  ASSERT_TRUE(mem.ok()) << mem.status().ToString();
+  ASSERT_NE(mem->cache, nullptr);
+  EXPECT_EQ(mem->cache->Describe(), "memory://?max_entries=100000");
+  EXPECT_EQ(mem->redis, nullptr);
+  EXPECT_EQ(mem->near, nullptr);
+  EXPECT_EQ(mem->tracker, nullptr);
+  EXPECT_TRUE(mem->warning.empty());
+  o.url = "memcached://x";
+  EXPECT_EQ(OpenCacheStack(o, nullptr).status().code(), Code::kInvalidArgument);
+}
+
+TEST(OpenCacheStack, UnreachableRedisIsAWarningBehindTheBreakerAndTheNearCache) {
+  CacheStackOptions o;
+  o.url = "redis://127.0.0.1:1/0";
+  o.cache.timeout = std::chrono::milliseconds(100);
+  o.breaker.failures_to_open = 1;
+  o.breaker.open_for = std::chrono::hours(1);
+  o.near_cache = true;
+  o.key_prefix = "p:";
+  Metrics metrics;
+  auto s = OpenCacheStack(o, &metrics);
+  ASSERT_TRUE(s.ok()) << s.status().ToString();
+  EXPECT_NE(s->warning.find("unreachable at start"), std::string::npos) << s->warning;
+  ASSERT_NE(s->redis, nullptr);
+  ASSERT_NE(s->near, nullptr);
+  ASSERT_NE(s->tracker, nullptr);
+  ASSERT_NE(s->cache, nullptr);
+  std::vector<std::string> keys{"p:1"};
+  EXPECT_FALSE(s->cache->MGet(keys).ok());
+  auto refused = s->cache->MGet(keys);  // the breaker opened after one failure
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.status().message().find("circuit open"), std::string::npos)
+      << refused.status().ToString();
+
+  o.breaker.failures_to_open = 0;  // no breaker: every call goes to Redis
+  o.near_cache = false;
+  auto bare = OpenCacheStack(o, nullptr);
+  ASSERT_TRUE(bare.ok()) << bare.status().ToString();
+  EXPECT_EQ(bare->near, nullptr);
+  EXPECT_EQ(bare->tracker, nullptr);
+  for (int i = 0; i < 2; ++i) {
+    auto r = bare->cache->MGet(keys);
+    ASSERT_FALSE(r.ok());
+    EXPECT_EQ(r.status().message().find("circuit open"), std::string::npos) << r.status().ToString();
+  }
 }
 
 }  // namespace

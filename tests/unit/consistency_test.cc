@@ -4,8 +4,8 @@
 
 #include <thread>
 
+#include "cache/circuit_breaker.h"
 #include "cache/memory_cache.h"
-#include "rowcache/circuit_breaker.h"
 #include "rowcache/service.h"
 #include "support/fakes.h"
 

@@ -1,6 +1,8 @@
 // The HTTP front door in process (src/http/server.h) over the embedded
 // backends: routing, authentication, /healthz and /metrics, the framing
 // bounds, and the command-line flags (src/exe/flags.h) the front doors read.
+// The router (src/http/router.h) and the bearer check (src/http/auth.h) also
+// as plain functions against a fake service, and the /metrics page.
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -10,7 +12,10 @@
 
 #include "cache/memory_cache.h"
 #include "exe/flags.h"
+#include "http/auth.h"
 #include "http/framing.h"
+#include "http/metrics_page.h"
+#include "http/router.h"
 #include "http/server.h"
 #include "rowcache/metrics.h"
 
@@ -146,6 +151,180 @@ TEST_F(HttpServerTest, FramingBoundsBeforeAuthentication) {
   EXPECT_EQ(server_->stats().heads_too_large.load(), 2u);
   EXPECT_EQ(server_->stats().bodies_too_large.load(), 1u);
   EXPECT_EQ(server_->stats().bad_requests.load(), 2u);
+}
+
+// A fake service behind the router: records what it was asked.
+struct FakeBackend {
+  int handled = 0;
+  std::string last_body;
+  const Request* last_parsed = nullptr;
+  std::vector<std::string> logged;
+  Response answer{200, R"({"statusCode": 200, "body": "fake"})", "", ""};
+  Router router{Router::Backend{[this](std::string_view body, const Request* parsed) {
+                                  ++handled;
+                                  last_body = std::string(body);
+                                  last_parsed = parsed;
+                                  return answer;
+                                },
+                                [] {
+                                  return HealthAnswer{503, R"({"status": "degraded"})"};
+                                },
+                                [] { return std::string("fake_metric 1\n"); },
+                                [this](const std::string& line) { logged.push_back(line); }}};
+};
+
+HttpRequest MakeRequest(boost::beast::http::verb method, const std::string& target, std::string body = "",
+                        const char* authorization = nullptr) {
+  HttpRequest req{method, target, 11};
+  req.body() = std::move(body);
+  if (authorization) req.set(boost::beast::http::field::authorization, authorization);
+  return req;
+}
+
+using Verb = boost::beast::http::verb;
+using Field = boost::beast::http::field;
+
+TEST(Router, PostGoesToTheServiceOrTakesTheFastAnswer) {
+  FakeBackend f;
+  HttpResponse r = f.router.Respond(MakeRequest(Verb::post, "/", R"({"REQUEST": "read"})"));
+  EXPECT_EQ(r.result_int(), 200u);
+  EXPECT_EQ(r.body(), R"({"statusCode": 200, "body": "fake"})");
+  EXPECT_EQ(r[Field::content_type], "application/json");
+  EXPECT_EQ(r[Field::server], "rowcache");
+  EXPECT_EQ(f.handled, 1);
+  EXPECT_EQ(f.last_body, R"({"REQUEST": "read"})");
+  EXPECT_EQ(f.last_parsed, nullptr);
+  // A parsed request is handed on as it is.
+  Request parsed;
+  f.router.Respond(MakeRequest(Verb::post, "/?x=1", "{}"), std::nullopt, true, &parsed);
+  EXPECT_EQ(f.handled, 2);
+  EXPECT_EQ(f.last_parsed, &parsed);
+  // The fast path's answer: the service is not called; its status is the HTTP status.
+  r = f.router.Respond(MakeRequest(Verb::post, "/", "{}"), Response{404, "fast", "", ""});
+  EXPECT_EQ(r.result_int(), 404u);
+  EXPECT_EQ(r.body(), "fast");
+  EXPECT_EQ(f.handled, 2);
+  EXPECT_TRUE(f.logged.empty());
+}
+
+TEST(Router, AFiveHundredsDetailsGoToTheLog) {
+  FakeBackend f;
+  f.answer = Response{503, R"({"statusCode": 503})", "abc123", "the database said no"};
+  HttpResponse r = f.router.Respond(MakeRequest(Verb::post, "/", "{}"));
+  EXPECT_EQ(r.result_int(), 503u);
+  ASSERT_EQ(f.logged.size(), 1u);
+  EXPECT_EQ(f.logged[0], ErrorLogLine(f.answer));
+  EXPECT_NE(f.logged[0].find("the database said no"), std::string::npos) << f.logged[0];
+  EXPECT_EQ(r.body().find("the database said no"), std::string::npos) << r.body();
+}
+
+TEST(Router, HealthzMetricsMethodsAndUnknownPaths) {
+  FakeBackend f;
+  HttpResponse h = f.router.Respond(MakeRequest(Verb::get, "/healthz"));
+  EXPECT_EQ(h.result_int(), 503u);
+  EXPECT_EQ(h.body(), R"({"status": "degraded"})");
+  HttpResponse m = f.router.Respond(MakeRequest(Verb::get, "/metrics?x=y"));
+  EXPECT_EQ(m.result_int(), 200u);
+  EXPECT_EQ(m.body(), "fake_metric 1\n");
+  EXPECT_EQ(m[Field::content_type], "text/plain; version=0.0.4");
+  HttpResponse get_root = f.router.Respond(MakeRequest(Verb::get, "/"));
+  EXPECT_EQ(get_root.result_int(), 405u);
+  EXPECT_EQ(get_root[Field::allow], "POST");
+  EXPECT_NE(get_root.body().find("GET is not allowed on / (allowed: POST)"), std::string::npos);
+  HttpResponse post_health = f.router.Respond(MakeRequest(Verb::post, "/healthz"));
+  EXPECT_EQ(post_health.result_int(), 405u);
+  EXPECT_EQ(post_health[Field::allow], "GET");
+  EXPECT_EQ(f.router.Respond(MakeRequest(Verb::put, "/metrics")).result_int(), 405u);
+  HttpResponse nope = f.router.Respond(MakeRequest(Verb::get, "/nope?q=1"));
+  EXPECT_EQ(nope.result_int(), 404u);
+  EXPECT_NE(nope.body().find("no such path: /nope (POST / for requests"), std::string::npos) << nope.body();
+  HttpResponse long_path = f.router.Respond(MakeRequest(Verb::get, "/" + std::string(300, 'a')));
+  EXPECT_EQ(long_path.body().find(std::string(101, 'a')), std::string::npos);  // at most 100 bytes of it
+  EXPECT_EQ(f.handled, 0);
+}
+
+TEST(Router, UnauthorizedIs401WithoutCallingTheService) {
+  FakeBackend f;
+  HttpResponse none = f.router.Respond(MakeRequest(Verb::post, "/", "{}"), std::nullopt, false);
+  EXPECT_EQ(none.result_int(), 401u);
+  EXPECT_EQ(none[Field::www_authenticate], "Bearer");
+  EXPECT_NE(none.body().find("authentication required"), std::string::npos) << none.body();
+  HttpResponse wrong = f.router.Respond(MakeRequest(Verb::post, "/", "{}", "Bearer nope"),
+                                        Response{200, "fast", "", ""}, false);
+  EXPECT_EQ(wrong.result_int(), 401u);
+  EXPECT_NE(wrong.body().find("the bearer token is not valid"), std::string::npos) << wrong.body();
+  EXPECT_EQ(f.handled, 0);
+}
+
+TEST(BearerAuth, TokenOnRootAndMetricsOnly) {
+  BearerAuth none;
+  EXPECT_FALSE(none.enabled());
+  EXPECT_TRUE(none.Allows("/", std::nullopt));
+  std::string token = kToken;
+  BearerAuth auth(&token, /*metrics_public=*/false);
+  EXPECT_TRUE(auth.enabled());
+  EXPECT_TRUE(token.empty());  // wiped once its digest is taken
+  std::string good = std::string("Bearer ") + kToken;
+  EXPECT_TRUE(auth.Allows("/", good));
+  EXPECT_TRUE(auth.Allows("/", std::string("bEaReR   ") + kToken + " \t"));
+  EXPECT_FALSE(auth.Allows("/", std::nullopt));
+  EXPECT_FALSE(auth.Allows("/", "Bearer "));
+  EXPECT_FALSE(auth.Allows("/", std::string("Basic ") + kToken));
+  EXPECT_FALSE(auth.Allows("/", std::string("Bearer ") + kToken + "x"));
+  EXPECT_FALSE(auth.Allows("/metrics", std::nullopt));
+  EXPECT_TRUE(auth.Allows("/metrics", good));
+  EXPECT_TRUE(auth.Allows("/healthz", std::nullopt));
+  EXPECT_TRUE(auth.Allows("/nope", std::nullopt));
+  std::string token2 = kToken;
+  BearerAuth public_metrics(&token2, /*metrics_public=*/true);
+  EXPECT_TRUE(public_metrics.Allows("/metrics", std::nullopt));
+  EXPECT_FALSE(public_metrics.Allows("/", std::nullopt));
+  std::string empty;
+  EXPECT_FALSE(BearerAuth(&empty, false).enabled());
+}
+
+TEST(MetricsPage, CoreServerCacheAndNearCacheInOnePage) {
+  Metrics core;
+  core.cache_hits = 7;
+  ServerStats stats;
+  stats.responses_4xx = 3;
+  stats.connections_open = 2;
+  std::string page = RenderMetricsPage(core, stats, 99, nullptr, nullptr);
+  EXPECT_EQ(page.rfind(core.Render(), 0), 0u);  // the core's metrics first, as they render alone
+  EXPECT_NE(page.find("rowcache_cache_hits_total 7\n"), std::string::npos);
+  EXPECT_NE(page.find("# HELP rowcache_http_responses_total HTTP responses by status class.\n"
+                      "# TYPE rowcache_http_responses_total counter\n"
+                      "rowcache_http_responses_total{class=\"2xx\"} 0\n"
+                      "rowcache_http_responses_total{class=\"4xx\"} 3\n"),
+            std::string::npos)
+      << page;
+  EXPECT_NE(page.find("# TYPE rowcache_http_connections_open gauge\nrowcache_http_connections_open 2\n"),
+            std::string::npos);
+  EXPECT_NE(page.find("rowcache_http_max_connections 99\n"), std::string::npos);
+  EXPECT_EQ(page.find("rowcache_cache_degraded"), std::string::npos);  // no cache
+  EXPECT_EQ(page.find("rowcache_near_cache_"), std::string::npos);     // no near cache
+  auto cache = NewMemoryCache(10);
+  NearCache near(NearCacheOptions{});
+  std::string full = RenderMetricsPage(core, stats, 99, cache.get(), &near);
+  EXPECT_NE(full.find("# TYPE rowcache_cache_degraded gauge\nrowcache_cache_degraded 0\n"),
+            std::string::npos);
+  EXPECT_NE(full.find("rowcache_near_cache_serving 0\n"), std::string::npos);
+  EXPECT_NE(full.find("rowcache_near_cache_bytes 0\n"), std::string::npos);
+}
+
+TEST(MetricsPage, HistogramText) {
+  Metrics core;
+  core.CountRequest(RequestKind::kRead, Outcome::kOk, 300'000);  // 0.3 ms
+  std::string text = core.Render();
+  EXPECT_NE(text.find("rowcache_request_duration_seconds_bucket{kind=\"read\",le=\"0.00025\"} 0\n"
+                      "rowcache_request_duration_seconds_bucket{kind=\"read\",le=\"0.0005\"} 1\n"),
+            std::string::npos)
+      << text.substr(0, 2000);
+  EXPECT_NE(text.find("rowcache_request_duration_seconds_bucket{kind=\"read\",le=\"+Inf\"} 1\n"
+                      "rowcache_request_duration_seconds_sum{kind=\"read\"} 0.0003\n"
+                      "rowcache_request_duration_seconds_count{kind=\"read\"} 1\n"),
+            std::string::npos);
+  EXPECT_NE(text.find("rowcache_requests_total{kind=\"read\",outcome=\"ok\"} 1\n"), std::string::npos);
 }
 
 TEST(Flags, ParseValuesBooleansAndEnvironment) {

@@ -458,11 +458,11 @@ class MysqlStore final : public Store {
   // ones (a rotated password): only the connection that saw the refusal waits
   // for them, and they are kept for the connections after it.
   Result<std::unique_ptr<Conn>> ConnectRefreshing(bool loader = false) {
-    StoreCredentials used;
+    Credentials used;
     bool denied = false;
     auto c = Connect(loader, &denied, &used);
     if (c.ok() || !denied || !opts_.refresh_credentials) return c;
-    std::optional<StoreCredentials> fresh = opts_.refresh_credentials();
+    std::optional<Credentials> fresh = opts_.refresh_credentials();
     if (!fresh) return c;
     if (fresh->user.empty()) fresh->user = used.user;
     if (fresh->user == used.user && fresh->password == used.password) return c;  // the refused ones again
@@ -477,7 +477,7 @@ class MysqlStore final : public Store {
   // access_denied (if set): whether the server refused the credentials; used
   // (if set): the credentials tried.
   Result<std::unique_ptr<Conn>> Connect(bool loader = false, bool* access_denied = nullptr,
-                                        StoreCredentials* used = nullptr) {
+                                        Credentials* used = nullptr) {
     auto c = std::make_unique<Conn>();
     c->m = mysql_init(nullptr);
     if (!c->m) return Status::Internal(where_ + ": out of memory");
@@ -512,7 +512,7 @@ class MysqlStore final : public Store {
       mysql_optionsv(c->m, MYSQL_OPT_SSL_VERIFY_SERVER_CERT, &verify);
     }
     std::string host = url_.host.empty() ? "127.0.0.1" : url_.host;
-    StoreCredentials creds;
+    Credentials creds;
     {
       std::lock_guard l(cred_mu_);
       creds = {url_.user, url_.password};

@@ -1,6 +1,8 @@
-#include "rowcache/circuit_breaker.h"
+#include "cache/circuit_breaker.h"
 
 #include <mutex>
+
+#include "rowcache/clock.h"
 
 namespace rowcache {
 
@@ -127,13 +129,7 @@ class BreakerCache final : public Cache {
 
 std::unique_ptr<Cache> NewCircuitBreakerCache(std::unique_ptr<Cache> inner, BreakerOptions opts,
                                               Metrics* metrics, std::function<int64_t()> now_nanos) {
-  if (!now_nanos) {
-    now_nanos = [] {
-      return std::chrono::duration_cast<std::chrono::nanoseconds>(
-                 std::chrono::steady_clock::now().time_since_epoch())
-          .count();
-    };
-  }
+  if (!now_nanos) now_nanos = SteadyNanos;
   return std::make_unique<BreakerCache>(std::move(inner), opts, metrics, std::move(now_nanos));
 }
 
